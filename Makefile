@@ -1,0 +1,140 @@
+# sessiond — build, test, run, install, bench.
+#
+#   make            build everything (-Wall -Wextra -Werror)
+#   make run        build, then run sessiond in the foreground on test:///default
+#   make check      build and run every test (unit, behaviour, sanitizers, model, fuzz corpus, e2e)
+#   make bench      benchmarks (figures, not pass/fail)
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# "make run" and "make check" first make sure the Debian packages they need
+# are installed (scripts/deps.sh): as root they apt-get install what is
+# missing, otherwise they print the exact command and stop.
+
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+SBINDIR  ?= $(PREFIX)/sbin
+LIBDIR   ?= $(PREFIX)/lib
+INCDIR   ?= $(PREFIX)/include
+MANDIR   ?= $(PREFIX)/share/man
+PCDIR    ?= $(LIBDIR)/pkgconfig
+LIBEXECDIR ?= $(PREFIX)/libexec/sessiond
+
+VERSION  := 0.1.0
+BUILD    ?= build
+CC       ?= cc
+OPT      ?= -O2 -g
+SAN      ?=
+SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all,)
+
+PKGS     := libevent libevent_pthreads libvirt jansson uuid libxml-2.0 inih
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -DSESSIOND_VERSION='"$(VERSION)"' \
+	-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-fPIC $(OPT) $(SANFLAGS) $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = $(SANFLAGS) -pthread $(LDFLAGS)
+
+COMMON_SRC := common/log.c common/timeutil.c common/htab.c common/cause.c common/fileio.c
+LEASE_SRC  := lease/lease.c lease/instance.c lease/token.c
+IDLE_SRC   := idle/idle.c
+CORE_SRC   := $(filter-out sessiond/main.c,$(wildcard sessiond/*.c))
+RPC_SRC    := rpc/jsonrpc.c rpc/server.c
+CLIENT_SRC := rpc/client.c rpc/jsonrpc.c common/timeutil.c
+
+LIB_SRC    := $(COMMON_SRC) $(LEASE_SRC) $(IDLE_SRC) $(CORE_SRC) $(RPC_SRC)
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
+
+UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
+TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
+
+PROGS := $(BUILD)/sessiond $(BUILD)/sessionctl
+LIBS  := $(BUILD)/libsessiond-client.a $(BUILD)/libsessiond-client.so $(BUILD)/sessiond-client.pc
+
+.PHONY: all run check check-unit check-behave check-man check-asan check-tsan \
+	check-model check-fuzz check-e2e check-valgrind check-stress bench install \
+	clean deps-build deps-run deps-check tests fuzz
+
+all: $(PROGS) $(LIBS)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+$(BUILD)/libsessiond-core.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/sessiond: $(BUILD)/sessiond/main.o $(BUILD)/libsessiond-core.a
+	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm
+
+$(BUILD)/libsessiond-client.a: $(CLIENT_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libsessiond-client.so: $(CLIENT_OBJ)
+	$(CC) -shared -Wl,-soname,libsessiond-client.so.0 -o $@ $^ $(LDFLAGS_ALL) \
+		$(shell pkg-config --libs jansson) -lm
+
+$(BUILD)/sessiond-client.pc: rpc/sessiond-client.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+$(BUILD)/sessionctl: $(BUILD)/rpc/sessionctl.o $(BUILD)/libsessiond-client.a
+	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs jansson) -lm
+
+# Unit tests link the core library and cmocka.
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(BUILD)/libsessiond-core.a
+	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(shell pkg-config --libs cmocka) -lm
+
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libsessiond-core.a $(BUILD)/libsessiond-client.a
+	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm
+
+tests: all $(UNIT_TESTS) $(TEST_TOOLS)
+
+deps-build:
+	@sh scripts/deps.sh build
+deps-run:
+	@sh scripts/deps.sh run
+deps-check:
+	@sh scripts/deps.sh check
+
+# The demo: the daemon on libvirt's embedded test driver, socket in the tree.
+run: deps-run
+	@$(MAKE) --no-print-directory all
+	@mkdir -p run/state
+	@echo "sessiond: socket $(CURDIR)/run/sessiond.sock"
+	@echo "sessiond: in another terminal: export SESSIOND_SOCKET=$(CURDIR)/run/sessiond.sock; $(CURDIR)/$(BUILD)/sessionctl create demo --grace 30s"
+	exec $(BUILD)/sessiond --foreground --uri test:///default \
+		--socket $(CURDIR)/run/sessiond.sock --state-dir $(CURDIR)/run/state
+
+check: deps-check
+	@$(MAKE) --no-print-directory check-all
+
+check-all: tests
+	@sh tests/run-checks.sh "$(BUILD)"
+
+check-unit: tests
+	@sh tests/run-unit.sh "$(BUILD)"
+
+clean:
+	rm -rf build build-* run
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(INCDIR) $(DESTDIR)$(PCDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(BUILD)/sessiond $(DESTDIR)$(SBINDIR)/sessiond
+	install -m 0755 $(BUILD)/sessionctl $(DESTDIR)$(BINDIR)/sessionctl
+	install -m 0644 $(BUILD)/libsessiond-client.a $(DESTDIR)$(LIBDIR)/
+	install -m 0755 $(BUILD)/libsessiond-client.so $(DESTDIR)$(LIBDIR)/libsessiond-client.so.0
+	ln -sf libsessiond-client.so.0 $(DESTDIR)$(LIBDIR)/libsessiond-client.so
+	install -m 0644 rpc/sessiond-client.h rpc/sessiond-protocol.h $(DESTDIR)$(INCDIR)/
+	install -m 0644 $(BUILD)/sessiond-client.pc $(DESTDIR)$(PCDIR)/
+	install -m 0644 man/sessionctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/sessiond.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/sessiond.8 $(DESTDIR)$(MANDIR)/man8/

@@ -1,0 +1,25 @@
+/* cause.c — see cause.h. */
+#include "cause.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+void cause_set(struct cause *c, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c == NULL)
+		return;
+	c->code = code;
+	va_start(ap, fmt);
+	vsnprintf(c->msg, sizeof c->msg, fmt, ap);
+	va_end(ap);
+}
+
+void cause_clear(struct cause *c)
+{
+	if (c == NULL)
+		return;
+	c->code = 0;
+	c->msg[0] = '\0';
+}

@@ -1,0 +1,21 @@
+/*
+ * cause.h — the first tier of errors: a code and a sentence.
+ *
+ * Functions that can fail return -1 and fill a struct cause.  The code is
+ * the JSON-RPC error code the failure becomes at the RPC boundary (0 when
+ * the caller decides); the message is what the user will read, so it names
+ * the object and the reason ("session 'dev': libvirt: ...").
+ */
+#ifndef SESSIOND_CAUSE_H
+#define SESSIOND_CAUSE_H
+
+struct cause {
+	int code;
+	char msg[512];
+};
+
+void cause_set(struct cause *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void cause_clear(struct cause *c);
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * fileio.h — crash-safe file writes.
+ *
+ * file_write_atomic() writes a temporary file in the target directory,
+ * fsyncs it, renames it over the target and fsyncs the directory: after it
+ * returns 0 the new content survives a crash or kill -9, and at no time can
+ * a reader see a torn file.  Temporary names start with "." and end in
+ * ".tmp" so a reload can recognise and remove leftovers.
+ */
+#ifndef SESSIOND_FILEIO_H
+#define SESSIOND_FILEIO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "cause.h"
+
+int file_write_atomic(const char *dir, const char *name, const void *data,
+		      size_t len, mode_t mode, struct cause *cause);
+/* Unlinks dir/name and fsyncs dir; a missing file is not an error. */
+int file_remove_durable(const char *dir, const char *name, struct cause *cause);
+/* Reads a whole file of at most max bytes into a NUL-terminated buffer. */
+char *file_read_all(const char *path, size_t max, size_t *len, struct cause *cause);
+/* mkdir -p with the given mode for the directories it creates. */
+int mkdir_p(const char *path, mode_t mode, struct cause *cause);
+
+#endif

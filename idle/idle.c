@@ -1,0 +1,124 @@
+/*
+ * idle.c — the grace timer and the stop decision (see idle.h).
+ */
+#include "idle.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+
+#include "../common/log.h"
+#include "../common/timeutil.h"
+
+static void idle_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void idle_recheck_cb(evutil_socket_t fd, short what, void *arg);
+
+void idle_init(struct idle *id, struct event_base *base, struct lease_gate *gate,
+	       const struct idle_ops *ops, void *arg)
+{
+	id->gate = gate;
+	id->base = base;
+	id->timer = NULL;
+	id->recheck = NULL;
+	id->ops = ops;
+	id->arg = arg;
+	id->grace = 300;
+	id->deadline = 0;
+	id->snap = 0;
+	id->enabled = false;
+	/* Both events exist from the start: idle_poke() may come from any
+	 * thread and must not race a lazy creation. */
+	id->timer = evtimer_new(base, idle_timer_cb, id);
+	id->recheck = event_new(base, -1, 0, idle_recheck_cb, id);
+	if (id->timer == NULL || id->recheck == NULL)
+		fatal("out of memory creating idle events");
+}
+
+void idle_fini(struct idle *id)
+{
+	if (id->timer != NULL)
+		event_free(id->timer);
+	if (id->recheck != NULL)
+		event_free(id->recheck);
+	id->timer = NULL;
+	id->recheck = NULL;
+	id->deadline = 0;
+	id->enabled = false;
+}
+
+void idle_set_grace(struct idle *id, double grace)
+{
+	id->grace = grace;
+	if (id->deadline != 0)
+		id->snap = ~(uint64_t)0;    /* force a fresh arm with the new grace */
+	idle_recheck(id);
+}
+
+void idle_enable(struct idle *id, bool on)
+{
+	id->enabled = on;
+	idle_recheck(id);
+}
+
+static void idle_disarm(struct idle *id)
+{
+	if (id->deadline == 0)
+		return;
+	evtimer_del(id->timer);
+	id->deadline = 0;
+	if (id->ops->changed != NULL)
+		id->ops->changed(id, 0, id->arg);
+}
+
+static void idle_arm(struct idle *id, uint64_t snap)
+{
+	struct timeval tv = tv_from_seconds(id->grace);
+	evtimer_add(id->timer, &tv);
+	id->snap = snap;
+	id->deadline = mono_now() + id->grace;
+	if (id->ops->changed != NULL)
+		id->ops->changed(id, id->deadline, id->arg);
+}
+
+void idle_recheck(struct idle *id)
+{
+	uint64_t snap = lease_gate_snapshot(id->gate);
+
+	if (!id->enabled || id->grace < 0 || !lease_gate_open_of(snap) ||
+	    lease_gate_holds_of(snap) != 0) {
+		idle_disarm(id);
+		return;
+	}
+	/* Still the same idle period: keep the deadline we gave. */
+	if (id->deadline != 0 && snap == id->snap)
+		return;
+	idle_arm(id, snap);
+}
+
+static void idle_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct idle *id = arg;
+
+	(void)fd;
+	(void)what;
+	if (!id->enabled || !lease_gate_close_idle(id->gate, id->snap)) {
+		/* Held, or released since we armed (the generation moved):
+		 * not idle for a full grace.  Re-evaluate from the gate. */
+		idle_recheck(id);
+		return;
+	}
+	id->deadline = 0;
+	id->enabled = false;
+	id->ops->expired(id, id->arg);
+}
+
+static void idle_recheck_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	idle_recheck(arg);
+}
+
+void idle_poke(struct idle *id)
+{
+	event_active(id->recheck, 0, 0);
+}

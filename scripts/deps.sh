@@ -1,0 +1,55 @@
+#!/bin/sh
+# deps.sh PURPOSE... — make sure the Debian packages a make target needs are
+# installed.  As root, missing packages are installed with apt-get; otherwise
+# the exact command is printed and we exit 1, so "make run" / "make check"
+# never fail later with a confusing compiler or linker error.
+#
+# Purposes: build (compile everything), run (make run), check (make check),
+# e2e (QEMU end-to-end tests), fuzz (libFuzzer harness).
+set -eu
+
+pkgs_build="gcc make pkg-config libevent-dev libvirt-dev libjansson-dev uuid-dev
+	libcmocka-dev libinih-dev libxml2-dev"
+pkgs_run="libvirt0"
+pkgs_check="libvirt-daemon libvirt-clients mandoc spin valgrind jq util-linux
+	procps psmisc"
+pkgs_e2e="qemu-system-x86 qemu-utils busybox-static cpio e2fsprogs"
+pkgs_fuzz="clang libclang-rt-14-dev"
+
+want=""
+for purpose in "$@"; do
+	case "$purpose" in
+	build) want="$want $pkgs_build" ;;
+	run) want="$want $pkgs_build $pkgs_run" ;;
+	check) want="$want $pkgs_build $pkgs_run $pkgs_check $pkgs_fuzz" ;;
+	e2e) want="$want $pkgs_e2e" ;;
+	fuzz) want="$want $pkgs_fuzz" ;;
+	*) echo "deps.sh: unknown purpose '$purpose'" >&2; exit 2 ;;
+	esac
+done
+
+missing=""
+for p in $want; do
+	case " $missing " in *" $p "*) continue ;; esac
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$st" in
+	*"install ok installed"*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+	echo "deps: installing missing Debian packages:$missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q >&2
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $missing >&2
+	exit 0
+fi
+
+echo "deps: missing Debian packages:$missing" >&2
+echo "deps: install them with:" >&2
+echo "    sudo apt-get install$missing" >&2
+exit 1
