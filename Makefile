@@ -43,8 +43,8 @@ RPC_SRC    := rpc/jsonrpc.c rpc/server.c
 CLIENT_SRC := rpc/client.c rpc/jsonrpc.c common/timeutil.c
 
 LIB_SRC    := $(COMMON_SRC) $(LEASE_SRC) $(IDLE_SRC) $(CORE_SRC) $(RPC_SRC)
-LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
-CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/obj/%.o)
 
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
@@ -60,7 +60,7 @@ all: $(PROGS) $(LIBS)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-$(BUILD)/%.o: %.c
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
@@ -68,7 +68,7 @@ $(BUILD)/libsessiond-core.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/sessiond: $(BUILD)/sessiond/main.o $(BUILD)/libsessiond-core.a
+$(BUILD)/sessiond: $(BUILD)/obj/sessiond/main.o $(BUILD)/libsessiond-core.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm
 
 $(BUILD)/libsessiond-client.a: $(CLIENT_OBJ)
@@ -84,14 +84,16 @@ $(BUILD)/sessiond-client.pc: rpc/sessiond-client.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-$(BUILD)/sessionctl: $(BUILD)/rpc/sessionctl.o $(BUILD)/libsessiond-client.a
+$(BUILD)/sessionctl: $(BUILD)/obj/rpc/sessionctl.o $(BUILD)/libsessiond-client.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs jansson) -lm
 
 # Unit tests link the core library and cmocka.
-$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(BUILD)/libsessiond-core.a
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/test_%.o $(BUILD)/libsessiond-core.a
+	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(shell pkg-config --libs cmocka) -lm
 
-$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libsessiond-core.a $(BUILD)/libsessiond-client.a
+$(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libsessiond-core.a $(BUILD)/libsessiond-client.a
+	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm
 
 tests: all $(UNIT_TESTS) $(TEST_TOOLS)

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 void cause_set(struct cause *c, int code, const char *fmt, ...)
 {
@@ -22,4 +23,17 @@ void cause_clear(struct cause *c)
 		return;
 	c->code = 0;
 	c->msg[0] = '\0';
+}
+
+void str_copy(char *dst, size_t len, const char *src)
+{
+	size_t n;
+
+	if (len == 0)
+		return;
+	n = src ? strlen(src) : 0;
+	if (n >= len)
+		n = len - 1;
+	memcpy(dst, src ? src : "", n);
+	dst[n] = '\0';
 }

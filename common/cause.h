@@ -9,6 +9,8 @@
 #ifndef SESSIOND_CAUSE_H
 #define SESSIOND_CAUSE_H
 
+#include <stddef.h>
+
 struct cause {
 	int code;
 	char msg[512];
@@ -17,5 +19,7 @@ struct cause {
 void cause_set(struct cause *c, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void cause_clear(struct cause *c);
+/* Copies src into dst (len bytes, always terminated, truncating). */
+void str_copy(char *dst, size_t len, const char *src);
 
 #endif

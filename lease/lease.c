@@ -135,6 +135,15 @@ int lease_acquire(struct lease_point *lp, struct lease *l, lease_cb cb, void *ar
 	return 0;
 }
 
+void lease_hold(struct lease_point *lp, struct lease *l)
+{
+	assert(l->state == LEASE_FREE);
+	l->lp = lp;
+	l->state = LEASE_HELD;
+	if (lease_gate_add(&lp->gate))
+		lease_edge(lp);
+}
+
 void lease_release(struct lease *l)
 {
 	switch (l->state) {

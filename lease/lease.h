@@ -122,6 +122,8 @@ struct instance {
 	char scratch[INSTANCE_NAME_MAX];    /* <daemon prefix>-<id>-scratch.qcow2 */
 	struct htab_node index_node;        /* instance_index */
 	bool indexed;
+	void *owner;                        /* the session (opaque here) */
+	_Atomic int teardowns;              /* times torn down: must end at 1 */
 };
 
 /* prefix names the daemon and session ("sd-1a2b3c4d-9f8e7d6c"); the
@@ -182,6 +184,9 @@ void lease_init(struct lease *l);
 /* Returns 1 when held at once (cb was called before returning), 0 when
  * parked (cb comes later, on the loop thread). */
 int lease_acquire(struct lease_point *lp, struct lease *l, lease_cb cb, void *arg);
+/* Counts l as held without asking the gate (the loop restoring a hold
+ * that existed before a restart).  No callback. */
+void lease_hold(struct lease_point *lp, struct lease *l);
 /* Held: drops the hold.  Parked: cancels without calling cb.  Free: no-op. */
 void lease_release(struct lease *l);
 /* Opens the gate and answers every parked caller with success. */
@@ -216,8 +221,9 @@ struct token {
 };
 
 struct token_table_ops {
-	/* The token is about to be freed (released, expired, conn closed).
-	 * why is "released", "expired", "disconnected" or "revoked". */
+	/* The token was released and is about to be freed: its hold is
+	 * dropped and it is in no list any more.  why is "released",
+	 * "expired", "disconnected" or "revoked". */
 	void (*gone)(struct token *t, const char *why, void *arg);
 };
 

@@ -118,16 +118,19 @@ void token_set_ttl(struct token *t, double ttl)
 	evtimer_add(t->ttl_ev, &tv);
 }
 
+/* gone() runs after the token is out of every list and its hold is
+ * dropped, so what it computes (a state file, a hold list) no longer
+ * shows the token; the struct itself is still valid during the call. */
 void token_release(struct token *t, const char *why)
 {
 	struct token_table *tt = t->table;
 
-	if (tt->ops != NULL && tt->ops->gone != NULL)
-		tt->ops->gone(t, why, tt->arg);
 	lease_release(&t->lease);
 	list_del(&t->conn_node);
 	list_del(&t->session_node);
 	htab_remove(&tt->ids, &t->by_id);
+	if (tt->ops != NULL && tt->ops->gone != NULL)
+		tt->ops->gone(t, why, tt->arg);
 	if (t->ttl_ev != NULL)
 		event_free(t->ttl_ev);
 	free(t->reason);

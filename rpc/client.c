@@ -1,0 +1,382 @@
+/*
+ * client.c — libsessiond-client (see sessiond-client.h).
+ */
+#include "sessiond-client.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/timeutil.h"
+#include "jsonrpc.h"
+
+struct sdc {
+	int fd;
+	long next_id;
+	char *buf;                          /* bytes read, not yet a frame */
+	size_t len, cap;
+	json_t *replies;                    /* id (as text) -> reply message */
+	sdc_notify_fn notify;
+	void *notify_arg;
+	sdc_tick_fn tick;
+	void *tick_arg;
+	int tick_ms;
+};
+
+static int fail(struct sdc_error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL) {
+		err->code = code;
+		va_start(ap, fmt);
+		vsnprintf(err->message, sizeof err->message, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+const char *sdc_default_socket(void)
+{
+	static char path[4096];
+	const char *env = getenv("SESSIOND_SOCKET");
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+
+	if (env != NULL && env[0] != '\0')
+		return env;
+	if (geteuid() == 0)
+		return "/run/sessiond/sessiond.sock";
+	if (rt != NULL && rt[0] == '/')
+		snprintf(path, sizeof path, "%s/sessiond/sessiond.sock", rt);
+	else
+		snprintf(path, sizeof path, "/tmp/sessiond-%u/sessiond.sock", (unsigned)geteuid());
+	return path;
+}
+
+struct sdc *sdc_connect(const char *path, struct sdc_error *err)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sdc *c;
+	int fd;
+
+	if (path == NULL)
+		path = sdc_default_socket();
+	if (strlen(path) >= sizeof sun.sun_path) {
+		fail(err, SDC_ERR_IO, "socket path too long: %s", path);
+		return NULL;
+	}
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+		fail(err, SDC_ERR_IO, "cannot connect to sessiond at %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	c = calloc(1, sizeof *c);
+	if (c == NULL) {
+		close(fd);
+		fail(err, SDC_ERR_IO, "out of memory");
+		return NULL;
+	}
+	c->fd = fd;
+	c->replies = json_object();
+	return c;
+}
+
+void sdc_close(struct sdc *c)
+{
+	if (c == NULL)
+		return;
+	close(c->fd);
+	json_decref(c->replies);
+	free(c->buf);
+	free(c);
+}
+
+int sdc_fd(const struct sdc *c)
+{
+	return c->fd;
+}
+
+void sdc_set_notify(struct sdc *c, sdc_notify_fn fn, void *arg)
+{
+	c->notify = fn;
+	c->notify_arg = arg;
+}
+
+void sdc_set_tick(struct sdc *c, sdc_tick_fn fn, void *arg, int interval_ms)
+{
+	c->tick = fn;
+	c->tick_arg = arg;
+	c->tick_ms = interval_ms;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+long sdc_send(struct sdc *c, const char *method, json_t *params, struct sdc_error *err)
+{
+	long id = ++c->next_id;
+	json_t *jid = json_integer(id);
+	json_t *msg = rpc_make_request(jid, method, params);
+	size_t len;
+	char *buf;
+
+	json_decref(jid);
+	buf = rpc_encode(msg, &len);
+	json_decref(msg);
+	if (buf == NULL)
+		return fail(err, SDC_ERR_PROTOCOL, "request too large");
+	int rc = write_all(c->fd, buf, len);
+	free(buf);
+	if (rc < 0)
+		return fail(err, SDC_ERR_IO, "lost the connection to sessiond: %s", strerror(errno));
+	return id;
+}
+
+/* Files one complete frame: a reply is kept by id, a notification handed on. */
+static void file_frame(struct sdc *c, const char *line, size_t n)
+{
+	json_t *msg = json_loadb(line, n, 0, NULL), *id, *payload;
+	const char *method;
+	char key[32];
+
+	if (msg == NULL)
+		return;
+	enum rpc_incoming kind = rpc_parse_incoming(msg, &id, &payload, &method);
+	if (kind == RPC_IN_NOTIFICATION) {
+		if (c->notify != NULL)
+			c->notify(method, payload, c->notify_arg);
+	} else if (kind != RPC_IN_INVALID) {
+		snprintf(key, sizeof key, "%lld",
+			 json_is_integer(id) ? (long long)json_integer_value(id) : 0LL);
+		json_object_set(c->replies, key, msg);
+	}
+	json_decref(msg);
+}
+
+/* Reads what is available (waiting at most timeout_ms) and files frames. */
+static int pump(struct sdc *c, int timeout_ms, struct sdc_error *err)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+	int rc = poll(&pfd, 1, timeout_ms);
+
+	if (rc < 0 && errno == EINTR)
+		return 0;
+	if (rc <= 0)
+		return rc < 0 ? fail(err, SDC_ERR_IO, "poll: %s", strerror(errno)) : 0;
+	if (c->cap - c->len < 65536) {
+		size_t cap = c->cap ? c->cap * 2 : 131072;
+		if (cap > 2 * (size_t)RPC_MAX_FRAME + 131072)
+			return fail(err, SDC_ERR_PROTOCOL, "frame from sessiond too large");
+		char *nb = realloc(c->buf, cap);
+		if (nb == NULL)
+			return fail(err, SDC_ERR_IO, "out of memory");
+		c->buf = nb;
+		c->cap = cap;
+	}
+	ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
+	if (r < 0 && errno == EINTR)
+		return 0;
+	if (r <= 0)
+		return fail(err, SDC_ERR_IO, "sessiond closed the connection");
+	c->len += (size_t)r;
+	size_t start = 0;
+	for (size_t i = 0; i < c->len; i++) {
+		if (c->buf[i] != '\n')
+			continue;
+		file_frame(c, c->buf + start, i - start);
+		start = i + 1;
+	}
+	memmove(c->buf, c->buf + start, c->len - start);
+	c->len -= start;
+	return 0;
+}
+
+int sdc_poll(struct sdc *c, int timeout_ms, struct sdc_error *err)
+{
+	return pump(c, timeout_ms, err);
+}
+
+static int take_reply(struct sdc *c, long id, json_t **result, struct sdc_error *err)
+{
+	char key[32];
+	json_t *msg, *v;
+
+	snprintf(key, sizeof key, "%ld", id);
+	msg = json_object_get(c->replies, key);
+	if (msg == NULL)
+		return 1;
+	json_incref(msg);
+	json_object_del(c->replies, key);
+	if ((v = json_object_get(msg, "result")) != NULL) {
+		if (result != NULL)
+			*result = json_incref(v);
+		json_decref(msg);
+		return 0;
+	}
+	v = json_object_get(msg, "error");
+	fail(err, (int)json_integer_value(json_object_get(v, "code")), "%s",
+	     json_string_value(json_object_get(v, "message")) ?: "error without a message");
+	json_decref(msg);
+	return -1;
+}
+
+int sdc_wait(struct sdc *c, long id, int timeout_ms, json_t **result, struct sdc_error *err)
+{
+	double deadline = timeout_ms >= 0 ? mono_now() + timeout_ms / 1000.0 : 0;
+
+	if (result != NULL)
+		*result = NULL;
+	for (;;) {
+		int rc = take_reply(c, id, result, err);
+		if (rc <= 0)
+			return rc;
+		int wait = c->tick != NULL ? c->tick_ms : -1;
+		if (timeout_ms >= 0) {
+			double left = deadline - mono_now();
+			if (left <= 0)
+				return fail(err, SDC_ERR_TIMEOUT, "no reply from sessiond in time");
+			if (wait < 0 || left * 1000 < wait)
+				wait = (int)(left * 1000) + 1;
+		}
+		if (pump(c, wait, err) < 0)
+			return -1;
+		if (c->tick != NULL)
+			c->tick(c->tick_arg);
+	}
+}
+
+int sdc_call(struct sdc *c, const char *method, json_t *params, json_t **result,
+	     struct sdc_error *err)
+{
+	long id = sdc_send(c, method, params, err);
+
+	return id < 0 ? -1 : sdc_wait(c, id, -1, result, err);
+}
+
+/* ---- wrappers ------------------------------------------------------- */
+
+static json_t *named(const char *name)
+{
+	return json_pack("{s:s}", "name", name);
+}
+
+int sdc_daemon_info(struct sdc *c, json_t **info, struct sdc_error *err)
+{
+	return sdc_call(c, RPC_DAEMON_INFO, NULL, info, err);
+}
+
+int sdc_session_create(struct sdc *c, const char *name, json_t *settings,
+		       json_t **session, struct sdc_error *err)
+{
+	json_t *p = settings ? json_deep_copy(settings) : json_object();
+
+	json_object_set_new(p, "name", json_string(name));
+	return sdc_call(c, RPC_SESSION_CREATE, p, session, err);
+}
+
+int sdc_session_list(struct sdc *c, json_t **sessions, struct sdc_error *err)
+{
+	json_t *r = NULL;
+
+	if (sdc_call(c, RPC_SESSION_LIST, NULL, &r, err) < 0)
+		return -1;
+	*sessions = json_incref(json_object_get(r, "sessions"));
+	json_decref(r);
+	return 0;
+}
+
+int sdc_session_get(struct sdc *c, const char *name, json_t **session, struct sdc_error *err)
+{
+	return sdc_call(c, RPC_SESSION_GET, named(name), session, err);
+}
+
+int sdc_session_start(struct sdc *c, const char *name, json_t **session, struct sdc_error *err)
+{
+	return sdc_call(c, RPC_SESSION_START, named(name), session, err);
+}
+
+int sdc_session_stop(struct sdc *c, const char *name, bool force, json_t **session,
+		     struct sdc_error *err)
+{
+	return sdc_call(c, RPC_SESSION_STOP, json_pack("{s:s, s:b}", "name", name, "force", force),
+			session, err);
+}
+
+int sdc_session_reset(struct sdc *c, const char *name, json_t **session, struct sdc_error *err)
+{
+	return sdc_call(c, RPC_SESSION_RESET, named(name), session, err);
+}
+
+int sdc_session_delete(struct sdc *c, const char *name, bool keep_storage,
+		       struct sdc_error *err)
+{
+	return sdc_call(c, RPC_SESSION_DELETE,
+			json_pack("{s:s, s:b}", "name", name, "keep_storage", keep_storage), NULL, err);
+}
+
+int sdc_session_watch(struct sdc *c, const char *name, struct sdc_error *err)
+{
+	return sdc_call(c, RPC_SESSION_WATCH, name ? named(name) : NULL, NULL, err);
+}
+
+int sdc_token_acquire(struct sdc *c, const char *name, const char *reason, double ttl_s,
+		      bool detach, char *token, json_t **result, struct sdc_error *err)
+{
+	json_t *p = named(name), *r = NULL;
+
+	if (reason != NULL)
+		json_object_set_new(p, "reason", json_string(reason));
+	if (ttl_s > 0)
+		json_object_set_new(p, "ttl_s", json_real(ttl_s));
+	if (detach)
+		json_object_set_new(p, "detach", json_true());
+	if (sdc_call(c, RPC_TOKEN_ACQUIRE, p, &r, err) < 0)
+		return -1;
+	snprintf(token, 64, "%s", json_string_value(json_object_get(r, "token")) ?: "");
+	if (result != NULL)
+		*result = r;
+	else
+		json_decref(r);
+	return 0;
+}
+
+int sdc_token_renew(struct sdc *c, const char *token, double ttl_s, json_t **result,
+		    struct sdc_error *err)
+{
+	json_t *p = json_pack("{s:s}", "token", token);
+
+	if (ttl_s > 0)
+		json_object_set_new(p, "ttl_s", json_real(ttl_s));
+	return sdc_call(c, RPC_TOKEN_RENEW, p, result, err);
+}
+
+int sdc_token_release(struct sdc *c, const char *token, struct sdc_error *err)
+{
+	return sdc_call(c, RPC_TOKEN_RELEASE, json_pack("{s:s}", "token", token), NULL, err);
+}
+
+int sdc_vm_info(struct sdc *c, const char *name, json_t **info, struct sdc_error *err)
+{
+	return sdc_call(c, RPC_VM_INFO, named(name), info, err);
+}

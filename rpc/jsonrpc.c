@@ -1,0 +1,183 @@
+/* jsonrpc.c — see jsonrpc.h. */
+#include "jsonrpc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *invalid(const char *why)
+{
+	return rpc_make_error(json_null(), RPC_ERR_INVALID_REQUEST, why);
+}
+
+static bool id_valid(json_t *id)
+{
+	return json_is_string(id) || json_is_number(id) || json_is_null(id);
+}
+
+int rpc_parse_request(const char *buf, size_t len, struct rpc_request *req, json_t **reply)
+{
+	json_error_t e;
+	char msg[300];
+
+	memset(req, 0, sizeof *req);
+	*reply = NULL;
+	if (len > RPC_MAX_FRAME) {
+		snprintf(msg, sizeof msg, "invalid request: frame of %zu bytes exceeds the %d-byte limit",
+			 len, RPC_MAX_FRAME);
+		*reply = invalid(msg);
+		return -1;
+	}
+	/* jansson rejects invalid UTF-8 and NUL bytes inside strings. */
+	json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &e);
+	if (doc == NULL) {
+		snprintf(msg, sizeof msg, "parse error: %s (at byte %d)", e.text, e.position);
+		*reply = rpc_make_error(json_null(), RPC_ERR_PARSE, msg);
+		return -1;
+	}
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		*reply = invalid(json_is_array(doc) ? "invalid request: batches are not supported"
+						   : "invalid request: expected a JSON object");
+		return -1;
+	}
+	json_t *ver = json_object_get(doc, "jsonrpc");
+	json_t *id = json_object_get(doc, "id");
+	json_t *method = json_object_get(doc, "method");
+	json_t *params = json_object_get(doc, "params");
+	const char *why = NULL;
+	if (id != NULL && !id_valid(id))
+		why = "invalid request: \"id\" must be a string, a number or null";
+	else if (!json_is_string(ver) || strcmp(json_string_value(ver), "2.0") != 0)
+		why = "invalid request: \"jsonrpc\" must be \"2.0\"";
+	else if (!json_is_string(method))
+		why = "invalid request: \"method\" must be a string";
+	else if (params != NULL && !json_is_object(params) && !json_is_array(params))
+		why = "invalid request: \"params\" must be an object";
+	if (why != NULL) {
+		*reply = rpc_make_error(id != NULL && id_valid(id) ? id : json_null(),
+					RPC_ERR_INVALID_REQUEST, why);
+		json_decref(doc);
+		return -1;
+	}
+	req->doc = doc;
+	req->id = id;
+	req->method = json_string_value(method);
+	req->params = params;
+	return 0;
+}
+
+void rpc_request_clear(struct rpc_request *req)
+{
+	json_decref(req->doc);
+	memset(req, 0, sizeof *req);
+}
+
+json_t *rpc_make_result(json_t *id, json_t *result)
+{
+	json_t *m = json_object();
+
+	json_object_set_new(m, "jsonrpc", json_string("2.0"));
+	json_object_set(m, "id", id ? id : json_null());
+	json_object_set_new(m, "result", result ? result : json_object());
+	return m;
+}
+
+json_t *rpc_make_error(json_t *id, int code, const char *message)
+{
+	json_t *m = json_object();
+
+	json_object_set_new(m, "jsonrpc", json_string("2.0"));
+	json_object_set(m, "id", id ? id : json_null());
+	json_object_set_new(m, "error", json_pack("{s:i, s:s}", "code", code, "message",
+						  message ? message : ""));
+	return m;
+}
+
+json_t *rpc_make_notification(const char *method, json_t *params)
+{
+	json_t *m = json_object();
+
+	json_object_set_new(m, "jsonrpc", json_string("2.0"));
+	json_object_set_new(m, "method", json_string(method));
+	json_object_set(m, "params", params ? params : json_object());
+	return m;
+}
+
+json_t *rpc_make_request(json_t *id, const char *method, json_t *params)
+{
+	json_t *m = json_object();
+
+	json_object_set_new(m, "jsonrpc", json_string("2.0"));
+	json_object_set(m, "id", id);
+	json_object_set_new(m, "method", json_string(method));
+	json_object_set_new(m, "params", params ? params : json_object());
+	return m;
+}
+
+char *rpc_encode(json_t *msg, size_t *len)
+{
+	char *s = json_dumps(msg, JSON_COMPACT);
+
+	if (s == NULL)
+		return NULL;
+	size_t n = strlen(s);
+	if (n > RPC_MAX_FRAME) {
+		free(s);
+		return NULL;
+	}
+	char *out = realloc(s, n + 2);
+	if (out == NULL) {
+		free(s);
+		return NULL;
+	}
+	out[n] = '\n';
+	out[n + 1] = '\0';
+	*len = n + 1;
+	return out;
+}
+
+enum rpc_incoming rpc_parse_incoming(json_t *msg, json_t **id, json_t **payload,
+				     const char **method)
+{
+	json_t *v;
+
+	*id = NULL;
+	*payload = NULL;
+	*method = NULL;
+	if (!json_is_object(msg))
+		return RPC_IN_INVALID;
+	v = json_object_get(msg, "method");
+	if (json_is_string(v) && json_object_get(msg, "id") == NULL) {
+		*method = json_string_value(v);
+		*payload = json_object_get(msg, "params");
+		return RPC_IN_NOTIFICATION;
+	}
+	*id = json_object_get(msg, "id");
+	if ((v = json_object_get(msg, "result")) != NULL) {
+		*payload = v;
+		return RPC_IN_RESULT;
+	}
+	if (json_is_object(v = json_object_get(msg, "error"))) {
+		*payload = v;
+		return RPC_IN_ERROR;
+	}
+	return RPC_IN_INVALID;
+}
+
+const char *rpc_params_unknown(json_t *params, const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(params))
+		return NULL;
+	json_object_foreach(params, key, v) {
+		const char *const *a = allowed;
+		while (*a != NULL && strcmp(*a, key) != 0)
+			a++;
+		if (*a == NULL)
+			return key;
+	}
+	return NULL;
+}

@@ -1,0 +1,542 @@
+/*
+ * server.c — the control socket on libevent (see server.h).
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../common/list.h"
+#include "../common/log.h"
+#include "jsonrpc.h"
+
+struct rpc_server {
+	struct event_base *base;
+	struct evconnlistener *listener;
+	struct event *resume_ev;            /* re-enables accept after EMFILE */
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	const struct rpc_method *methods;
+	size_t nmethods;
+	const struct rpc_server_ops *ops;
+	void *arg;
+	struct list_node conns;
+	size_t nconns;
+	int max_conns;
+	unsigned long next_id;
+};
+
+struct rpc_conn {
+	struct rpc_server *srv;
+	struct bufferevent *bev;
+	struct list_node node;
+	struct list_node calls;
+	int refs;                           /* open + one per pending call */
+	bool closing;                       /* error sent: close once flushed */
+	bool lost;
+	uid_t uid;
+	pid_t pid;
+	unsigned long id;
+	void *data;
+};
+
+struct rpc_call {
+	struct list_node node;
+	struct rpc_conn *conn;
+	struct rpc_request req;
+	json_t *params;
+	void (*lost_fn)(struct rpc_call *call, void *arg);
+	void *lost_arg;
+};
+
+static void conn_lost(struct rpc_conn *c, const char *why);
+
+static void conn_unref(struct rpc_conn *c)
+{
+	if (--c->refs > 0)
+		return;
+	free(c);
+}
+
+/* ---- output ------------------------------------------------------ */
+
+static void conn_send(struct rpc_conn *c, json_t *msg)
+{
+	size_t len;
+	char *buf;
+
+	if (c->lost || c->closing) {
+		json_decref(msg);
+		return;
+	}
+	buf = rpc_encode(msg, &len);
+	json_decref(msg);
+	if (buf == NULL) {
+		log_err("rpc: conn %lu: reply too large to encode; dropped", c->id);
+		return;
+	}
+	bufferevent_write(c->bev, buf, len);
+	free(buf);
+	/* A client that never reads must not grow our memory without bound. */
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > RPC_MAX_OUTPUT)
+		conn_lost(c, "not reading its replies");
+}
+
+/* Sends a last error, then closes once it is written. */
+static void conn_fail(struct rpc_conn *c, json_t *reply)
+{
+	conn_send(c, reply);
+	if (c->lost)
+		return;
+	c->closing = true;
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		conn_lost(c, "protocol error");
+}
+
+/* ---- calls ------------------------------------------------------- */
+
+static void call_free(struct rpc_call *call)
+{
+	struct rpc_conn *c = call->conn;
+
+	list_del(&call->node);
+	rpc_request_clear(&call->req);
+	free(call);
+	conn_unref(c);
+}
+
+void rpc_call_reply(struct rpc_call *call, json_t *result)
+{
+	if (call->req.id != NULL)
+		conn_send(call->conn, rpc_make_result(call->req.id, result));
+	else
+		json_decref(result);
+	call_free(call);
+}
+
+void rpc_call_error(struct rpc_call *call, int code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (call->req.id != NULL)
+		conn_send(call->conn, rpc_make_error(call->req.id, code, msg));
+	call_free(call);
+}
+
+void rpc_call_fail(struct rpc_call *call, const struct cause *cause)
+{
+	rpc_call_error(call, cause->code ? cause->code : RPC_ERR_INTERNAL, "%s", cause->msg);
+}
+
+void rpc_call_on_lost(struct rpc_call *call, void (*fn)(struct rpc_call *, void *), void *arg)
+{
+	call->lost_fn = fn;
+	call->lost_arg = arg;
+}
+
+json_t *rpc_call_params(struct rpc_call *call)
+{
+	return call->params;
+}
+
+const char *rpc_call_method(struct rpc_call *call)
+{
+	return call->req.method;
+}
+
+struct rpc_conn *rpc_call_conn(struct rpc_call *call)
+{
+	return call->conn;
+}
+
+uid_t rpc_call_uid(struct rpc_call *call)
+{
+	return call->conn->uid;
+}
+
+pid_t rpc_call_pid(struct rpc_call *call)
+{
+	return call->conn->pid;
+}
+
+bool rpc_call_lost(struct rpc_call *call)
+{
+	return call->conn->lost;
+}
+
+/* ---- frames ------------------------------------------------------ */
+
+static const struct rpc_method *find_method(struct rpc_server *srv, const char *name)
+{
+	for (size_t i = 0; i < srv->nmethods; i++)
+		if (strcmp(srv->methods[i].name, name) == 0)
+			return &srv->methods[i];
+	return NULL;
+}
+
+static void handle_frame(struct rpc_conn *c, const char *buf, size_t len)
+{
+	struct rpc_call *call;
+	json_t *reply;
+
+	call = calloc(1, sizeof *call);
+	if (call == NULL)
+		fatal("out of memory");
+	if (rpc_parse_request(buf, len, &call->req, &reply) < 0) {
+		free(call);
+		conn_send(c, reply);
+		return;
+	}
+	call->conn = c;
+	c->refs++;
+	list_add_tail(&c->calls, &call->node);
+	const struct rpc_method *m = find_method(c->srv, call->req.method);
+	if (m == NULL) {
+		rpc_call_error(call, RPC_ERR_NO_METHOD, "no such method '%s'", call->req.method);
+		return;
+	}
+	if (json_is_array(call->req.params)) {
+		rpc_call_error(call, RPC_ERR_INVALID_PARAMS,
+			       "invalid params: %s takes named parameters (an object)", m->name);
+		return;
+	}
+	/* Handlers always see an object; it lives as long as the request. */
+	if (call->req.params == NULL) {
+		json_object_set_new(call->req.doc, "params", json_object());
+		call->req.params = json_object_get(call->req.doc, "params");
+	}
+	call->params = call->req.params;
+	m->fn(call, c->srv->arg);
+}
+
+static void too_large(struct rpc_conn *c)
+{
+	char msg[160];
+
+	snprintf(msg, sizeof msg, "invalid request: frame exceeds the %d-byte limit; closing",
+		 RPC_MAX_FRAME);
+	log_warn("rpc: conn %lu (uid %u pid %d): oversized frame", c->id, (unsigned)c->uid,
+		 (int)c->pid);
+	conn_fail(c, rpc_make_error(json_null(), RPC_ERR_INVALID_REQUEST, msg));
+}
+
+static void conn_read(struct bufferevent *bev, void *arg)
+{
+	struct rpc_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	c->refs++;                          /* a handler may drop the connection */
+	while (!c->lost && !c->closing) {
+		size_t eol = 0;
+		struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol, EVBUFFER_EOL_LF);
+		if (p.pos < 0) {
+			if (evbuffer_get_length(in) > RPC_MAX_FRAME)
+				too_large(c);
+			break;
+		}
+		if ((size_t)p.pos > RPC_MAX_FRAME) {
+			too_large(c);
+			break;
+		}
+		size_t len = (size_t)p.pos;
+		char *line = (char *)evbuffer_pullup(in, (ev_ssize_t)(len + 1));
+		size_t n = len;
+		if (n > 0 && line[n - 1] == '\r')
+			n--;
+		if (n > 0)
+			handle_frame(c, line, n);
+		if (!c->lost)
+			evbuffer_drain(in, len + 1);
+	}
+	conn_unref(c);
+}
+
+static void conn_write(struct bufferevent *bev, void *arg)
+{
+	struct rpc_conn *c = arg;
+
+	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		conn_lost(c, "closed after an error");
+}
+
+static void conn_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct rpc_conn *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_EOF)
+		conn_lost(c, "hung up");
+	else if (what & BEV_EVENT_ERROR)
+		conn_lost(c, strerror(EVUTIL_SOCKET_ERROR()));
+}
+
+/* Lost, not freed: unhook, cancel what waits, let the owner release what
+ * the client held; the struct goes with its last reference. */
+static void conn_lost(struct rpc_conn *c, const char *why)
+{
+	struct rpc_server *srv = c->srv;
+	struct list_node *pos, *tmp;
+
+	if (c->lost)
+		return;
+	c->lost = true;
+	log_debug("rpc: conn %lu (uid %u pid %d) gone: %s", c->id, (unsigned)c->uid,
+		  (int)c->pid, why);
+	list_del(&c->node);
+	srv->nconns--;
+	bufferevent_free(c->bev);
+	c->bev = NULL;
+	list_foreach_safe(pos, tmp, &c->calls) {
+		struct rpc_call *call = list_entry(pos, struct rpc_call, node);
+		void (*fn)(struct rpc_call *, void *) = call->lost_fn;
+		call->lost_fn = NULL;
+		if (fn != NULL)
+			fn(call, call->lost_arg);
+	}
+	if (srv->ops != NULL && srv->ops->conn_close != NULL)
+		srv->ops->conn_close(c, srv->arg);
+	conn_unref(c);
+}
+
+/* ---- accept ------------------------------------------------------ */
+
+static void refuse(int fd, const char *why)
+{
+	json_t *err = rpc_make_error(json_null(), RPC_ERR_LIMIT, why);
+	size_t len;
+	char *buf = rpc_encode(err, &len);
+
+	json_decref(err);
+	if (buf != NULL && send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_debug("rpc: refuse: %s", strerror(errno));
+	free(buf);
+	close(fd);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+		      int salen, void *arg)
+{
+	struct rpc_server *srv = arg;
+	struct ucred cred;
+	socklen_t clen = sizeof cred;
+
+	(void)l;
+	(void)sa;
+	(void)salen;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
+		log_warn("rpc: SO_PEERCRED failed: %s; connection refused", strerror(errno));
+		close(fd);
+		return;
+	}
+	if (srv->nconns >= (size_t)srv->max_conns) {
+		log_warn("rpc: connection limit (%d) reached; refusing uid %u pid %d",
+			 srv->max_conns, (unsigned)cred.uid, (int)cred.pid);
+		refuse(fd, "limit reached: too many connections");
+		return;
+	}
+	struct rpc_conn *c = calloc(1, sizeof *c);
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	c->srv = srv;
+	c->refs = 1;
+	c->uid = cred.uid;
+	c->pid = cred.pid;
+	c->id = ++srv->next_id;
+	list_init(&c->calls);
+	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		close(fd);
+		free(c);
+		return;
+	}
+	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
+	/* Stop reading once a frame cannot fit: we answer and close. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, RPC_MAX_FRAME + 65536);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	list_add_tail(&srv->conns, &c->node);
+	srv->nconns++;
+	log_debug("rpc: conn %lu from uid %u pid %d", c->id, (unsigned)c->uid, (int)c->pid);
+	if (srv->ops != NULL && srv->ops->conn_open != NULL)
+		srv->ops->conn_open(c, srv->arg);
+}
+
+static void resume_accept(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpc_server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(srv->listener);
+}
+
+/* Out of descriptors: pause accepting for 100 ms instead of spinning on
+ * a listening socket that stays readable. */
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct rpc_server *srv = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+		if (!evtimer_pending(srv->resume_ev, NULL))
+			log_warn("rpc: accept: %s; pausing accept for 100 ms", strerror(err));
+		evconnlistener_disable(l);
+		struct timeval tv = { 0, 100000 };
+		evtimer_add(srv->resume_ev, &tv);
+		return;
+	}
+	log_warn("rpc: accept: %s", strerror(err));
+}
+
+/* Refuses to take over a socket a live daemon still answers on. */
+static int claim_path(const char *path, struct cause *c)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0) {
+		close(fd);
+		cause_set(c, 0, "%s: another sessiond is listening there", path);
+		return -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (unlink(path) < 0 && errno != ENOENT) {
+		cause_set(c, 0, "unlink %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct rpc_server *rpc_server_new(struct event_base *base, const char *path,
+				  const struct rpc_method *methods, size_t nmethods,
+				  const struct rpc_server_ops *ops, void *arg,
+				  int max_conns, struct cause *c)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct rpc_server *srv;
+
+	if (strlen(path) >= sizeof sun.sun_path) {
+		cause_set(c, 0, "socket path too long: %s", path);
+		return NULL;
+	}
+	if (claim_path(path, c) < 0)
+		return NULL;
+	srv = calloc(1, sizeof *srv);
+	if (srv == NULL)
+		fatal("out of memory");
+	srv->base = base;
+	snprintf(srv->path, sizeof srv->path, "%s", path);
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	srv->methods = methods;
+	srv->nmethods = nmethods;
+	srv->ops = ops;
+	srv->arg = arg;
+	srv->max_conns = max_conns;
+	list_init(&srv->conns);
+	srv->listener = evconnlistener_new_bind(base, on_accept, srv,
+						LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128,
+						(struct sockaddr *)&sun, sizeof sun);
+	if (srv->listener == NULL) {
+		cause_set(c, 0, "bind %s: %s", path, strerror(errno));
+		free(srv);
+		return NULL;
+	}
+	/* Every request is authorized by the peer's uid; anyone may connect. */
+	if (chmod(path, 0666) < 0)
+		log_warn("chmod %s: %s", path, strerror(errno));
+	srv->resume_ev = evtimer_new(base, resume_accept, srv);
+	evconnlistener_set_error_cb(srv->listener, on_accept_error);
+	return srv;
+}
+
+void rpc_server_stop_accepting(struct rpc_server *srv)
+{
+	if (srv->listener != NULL) {
+		evconnlistener_free(srv->listener);
+		srv->listener = NULL;
+		unlink(srv->path);
+	}
+	if (srv->resume_ev != NULL) {
+		event_free(srv->resume_ev);
+		srv->resume_ev = NULL;
+	}
+}
+
+size_t rpc_server_pending_output(struct rpc_server *srv)
+{
+	size_t n = 0;
+	struct list_node *pos, *tmp;
+
+	list_foreach_safe(pos, tmp, &srv->conns) {
+		struct rpc_conn *c = list_entry(pos, struct rpc_conn, node);
+		n += evbuffer_get_length(bufferevent_get_output(c->bev));
+	}
+	return n;
+}
+
+void rpc_server_free(struct rpc_server *srv)
+{
+	if (srv == NULL)
+		return;
+	rpc_server_stop_accepting(srv);
+	while (!list_empty(&srv->conns))
+		conn_lost(list_entry(srv->conns.next, struct rpc_conn, node), "server shutdown");
+	free(srv);
+}
+
+size_t rpc_server_conn_count(struct rpc_server *srv)
+{
+	return srv->nconns;
+}
+
+void rpc_server_foreach(struct rpc_server *srv, void (*fn)(struct rpc_conn *, void *),
+			void *arg)
+{
+	struct list_node *pos, *tmp;
+
+	list_foreach_safe(pos, tmp, &srv->conns)
+		fn(list_entry(pos, struct rpc_conn, node), arg);
+}
+
+uid_t rpc_conn_uid(struct rpc_conn *c)
+{
+	return c->uid;
+}
+
+pid_t rpc_conn_pid(struct rpc_conn *c)
+{
+	return c->pid;
+}
+
+void *rpc_conn_data(struct rpc_conn *c)
+{
+	return c->data;
+}
+
+void rpc_conn_set_data(struct rpc_conn *c, void *data)
+{
+	c->data = data;
+}
+
+void rpc_conn_notify(struct rpc_conn *c, const char *method, json_t *params)
+{
+	conn_send(c, rpc_make_notification(method, params));
+}

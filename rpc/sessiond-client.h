@@ -1,0 +1,89 @@
+/*
+ * sessiond-client.h — a small blocking client for sessiond's control
+ * socket (libsessiond-client; pkg-config sessiond-client).
+ *
+ * One struct sdc is one connection.  Requests may be pipelined: send
+ * several with sdc_send() and wait for each reply with sdc_wait(); replies
+ * that arrive for another id are kept until asked for.  Notifications
+ * (session.event after session.watch, token.revoked) go to the callback
+ * set with sdc_set_notify(), from inside sdc_wait()/sdc_poll().
+ *
+ * Tokens acquired on a connection are released by the daemon when the
+ * connection closes (unless acquired with detach).  Results are jansson
+ * values owned by the caller.  Not thread-safe: one thread per sdc.
+ */
+#ifndef SESSIOND_CLIENT_H
+#define SESSIOND_CLIENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "sessiond-protocol.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Client-side error codes (the daemon's are in sessiond-protocol.h). */
+#define SDC_ERR_IO       (-1)      /* cannot connect, or the connection broke */
+#define SDC_ERR_TIMEOUT  (-2)
+#define SDC_ERR_PROTOCOL (-3)      /* the daemon sent something unexpected */
+
+struct sdc;
+
+struct sdc_error {
+	int code;                  /* RPC_ERR_* or SDC_ERR_* */
+	char message[1024];
+};
+
+typedef void (*sdc_notify_fn)(const char *method, json_t *params, void *arg);
+/* Called about every interval_ms while sdc_wait() blocks (progress). */
+typedef void (*sdc_tick_fn)(void *arg);
+
+/* $SESSIOND_SOCKET, else the default of sessiond(8) for this user. */
+const char *sdc_default_socket(void);
+
+struct sdc *sdc_connect(const char *path, struct sdc_error *err);
+void sdc_close(struct sdc *c);
+int sdc_fd(const struct sdc *c);
+void sdc_set_notify(struct sdc *c, sdc_notify_fn fn, void *arg);
+void sdc_set_tick(struct sdc *c, sdc_tick_fn fn, void *arg, int interval_ms);
+
+/* Sends a request (params stolen, may be NULL); returns its id or -1. */
+long sdc_send(struct sdc *c, const char *method, json_t *params, struct sdc_error *err);
+/* Waits for the reply to id (timeout_ms < 0: no limit).  0 with *result,
+ * or -1 with err. */
+int sdc_wait(struct sdc *c, long id, int timeout_ms, json_t **result, struct sdc_error *err);
+/* sdc_send + sdc_wait. */
+int sdc_call(struct sdc *c, const char *method, json_t *params, json_t **result,
+	     struct sdc_error *err);
+/* Handles what arrives within timeout_ms (notifications); -1 if the
+ * connection broke. */
+int sdc_poll(struct sdc *c, int timeout_ms, struct sdc_error *err);
+
+/* One wrapper per method; each returns 0 or -1 like sdc_call(). */
+int sdc_daemon_info(struct sdc *c, json_t **info, struct sdc_error *err);
+int sdc_session_create(struct sdc *c, const char *name, json_t *settings,
+		       json_t **session, struct sdc_error *err);
+int sdc_session_list(struct sdc *c, json_t **sessions, struct sdc_error *err);
+int sdc_session_get(struct sdc *c, const char *name, json_t **session, struct sdc_error *err);
+int sdc_session_start(struct sdc *c, const char *name, json_t **session, struct sdc_error *err);
+int sdc_session_stop(struct sdc *c, const char *name, bool force, json_t **session,
+		     struct sdc_error *err);
+int sdc_session_reset(struct sdc *c, const char *name, json_t **session, struct sdc_error *err);
+int sdc_session_delete(struct sdc *c, const char *name, bool keep_storage,
+		       struct sdc_error *err);
+int sdc_session_watch(struct sdc *c, const char *name, struct sdc_error *err);
+/* ttl_s <= 0: no TTL.  token must hold 64 bytes. */
+int sdc_token_acquire(struct sdc *c, const char *name, const char *reason, double ttl_s,
+		      bool detach, char *token, json_t **result, struct sdc_error *err);
+int sdc_token_renew(struct sdc *c, const char *token, double ttl_s, json_t **result,
+		    struct sdc_error *err);
+int sdc_token_release(struct sdc *c, const char *token, struct sdc_error *err);
+int sdc_vm_info(struct sdc *c, const char *name, json_t **info, struct sdc_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
