@@ -42,17 +42,22 @@ CORE_SRC   := $(filter-out sessiond/main.c,$(wildcard sessiond/*.c))
 RPC_SRC    := rpc/jsonrpc.c rpc/server.c
 CLIENT_SRC := rpc/client.c rpc/jsonrpc.c common/timeutil.c
 
+TESTSUP_SRC := $(wildcard tests/fault/*.c tests/harness/*.c)
+TESTSUP_OBJ := $(TESTSUP_SRC:%.c=$(BUILD)/obj/%.o)
+
 LIB_SRC    := $(COMMON_SRC) $(LEASE_SRC) $(IDLE_SRC) $(CORE_SRC) $(RPC_SRC)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/obj/%.o)
 
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
+BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
 PROGS := $(BUILD)/sessiond $(BUILD)/sessionctl
 LIBS  := $(BUILD)/libsessiond-client.a $(BUILD)/libsessiond-client.so $(BUILD)/sessiond-client.pc
 
-.PHONY: all run check check-unit check-behave check-man check-asan check-tsan \
+
+.PHONY: all run check check-all check-unit check-behave check-man check-asan check-tsan \
 	check-model check-fuzz check-e2e check-valgrind check-stress bench install \
 	clean deps-build deps-run deps-check tests fuzz
 
@@ -87,16 +92,30 @@ $(BUILD)/sessiond-client.pc: rpc/sessiond-client.pc.in Makefile
 $(BUILD)/sessionctl: $(BUILD)/obj/rpc/sessionctl.o $(BUILD)/libsessiond-client.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs jansson) -lm
 
+# Test support (fault seam, in-process harness): test programs only.
+$(BUILD)/libsessiond-testsupport.a: $(TESTSUP_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
 # Unit tests link the core library and cmocka.
-$(BUILD)/tests/test_%: $(BUILD)/obj/tests/test_%.o $(BUILD)/libsessiond-core.a
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/test_%.o $(BUILD)/libsessiond-testsupport.a $(BUILD)/libsessiond-core.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(shell pkg-config --libs cmocka) -lm
 
-$(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libsessiond-core.a $(BUILD)/libsessiond-client.a
+$(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libsessiond-testsupport.a $(BUILD)/libsessiond-core.a $(BUILD)/libsessiond-client.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libsessiond-core.a $(BUILD)/libsessiond-client.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm
 
 tests: all $(UNIT_TESTS) $(TEST_TOOLS)
+
+# Benchmarks print figures; goals are in bench/README.md, not asserted.
+bench: deps-check
+	@$(MAKE) --no-print-directory OPT="-O2 -g" all $(BENCH_PROGS)
+	@sh bench/run.sh "$(BUILD)"
 
 deps-build:
 	@sh scripts/deps.sh build
@@ -117,11 +136,26 @@ run: deps-run
 check: deps-check
 	@$(MAKE) --no-print-directory check-all
 
-check-all: tests
-	@sh tests/run-checks.sh "$(BUILD)"
+# Everything "make check" runs, in order; each target also works alone.
+CHECKS := check-unit check-man check-behave check-asan
+check-all: $(CHECKS)
+	@echo "make check: all passed ($(CHECKS))"
 
 check-unit: tests
 	@sh tests/run-unit.sh "$(BUILD)"
+
+check-man:
+	@for m in man/*.[0-9]; do mandoc -Tlint -W warning "$$m" || exit 1; done; \
+		echo "man: mandoc -Tlint clean"
+
+check-behave: tests
+	@sh tests/behave/run.sh "$(BUILD)"
+
+# AddressSanitizer + UBSan over the unit and behaviour tests.
+check-asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=address,undefined OPT="-O1 -g" tests
+	@ASAN_OPTIONS=detect_leaks=1 sh tests/run-unit.sh build-asan
+	@ASAN_OPTIONS=detect_leaks=1 sh tests/behave/run.sh build-asan
 
 clean:
 	rm -rf build build-* run

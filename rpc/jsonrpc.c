@@ -29,7 +29,7 @@ int rpc_parse_request(const char *buf, size_t len, struct rpc_request *req, json
 		return -1;
 	}
 	/* jansson rejects invalid UTF-8 and NUL bytes inside strings. */
-	json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &e);
+	json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
 	if (doc == NULL) {
 		snprintf(msg, sizeof msg, "parse error: %s (at byte %d)", e.text, e.position);
 		*reply = rpc_make_error(json_null(), RPC_ERR_PARSE, msg);

@@ -328,6 +328,40 @@ static void refuse(int fd, const char *why)
 	close(fd);
 }
 
+/* A connection over an existing bufferevent: accepted sockets, and the
+ * in-memory pairs the fuzz harness and dispatch tests use. */
+static struct rpc_conn *conn_new(struct rpc_server *srv, struct bufferevent *bev, uid_t uid,
+				 pid_t pid)
+{
+	struct rpc_conn *c = calloc(1, sizeof *c);
+
+	if (c == NULL)
+		return NULL;
+	c->srv = srv;
+	c->refs = 1;
+	c->uid = uid;
+	c->pid = pid;
+	c->id = ++srv->next_id;
+	c->bev = bev;
+	list_init(&c->calls);
+	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
+	/* Stop reading once a frame cannot fit: we answer and close. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, RPC_MAX_FRAME + 65536);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	list_add_tail(&srv->conns, &c->node);
+	srv->nconns++;
+	log_debug("rpc: conn %lu from uid %u pid %d", c->id, (unsigned)uid, (int)pid);
+	if (srv->ops != NULL && srv->ops->conn_open != NULL)
+		srv->ops->conn_open(c, srv->arg);
+	return c;
+}
+
+struct rpc_conn *rpc_server_add_bev(struct rpc_server *srv, struct bufferevent *bev,
+				    uid_t uid, pid_t pid)
+{
+	return conn_new(srv, bev, uid, pid);
+}
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		      int salen, void *arg)
 {
@@ -349,32 +383,13 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		refuse(fd, "limit reached: too many connections");
 		return;
 	}
-	struct rpc_conn *c = calloc(1, sizeof *c);
-	if (c == NULL) {
-		close(fd);
-		return;
+	struct bufferevent *bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL || conn_new(srv, bev, cred.uid, cred.pid) == NULL) {
+		if (bev != NULL)
+			bufferevent_free(bev);
+		else
+			close(fd);
 	}
-	c->srv = srv;
-	c->refs = 1;
-	c->uid = cred.uid;
-	c->pid = cred.pid;
-	c->id = ++srv->next_id;
-	list_init(&c->calls);
-	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		close(fd);
-		free(c);
-		return;
-	}
-	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
-	/* Stop reading once a frame cannot fit: we answer and close. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, RPC_MAX_FRAME + 65536);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	list_add_tail(&srv->conns, &c->node);
-	srv->nconns++;
-	log_debug("rpc: conn %lu from uid %u pid %d", c->id, (unsigned)c->uid, (int)c->pid);
-	if (srv->ops != NULL && srv->ops->conn_open != NULL)
-		srv->ops->conn_open(c, srv->arg);
 }
 
 static void resume_accept(evutil_socket_t fd, short what, void *arg)

@@ -58,6 +58,12 @@ size_t rpc_server_pending_output(struct rpc_server *srv);
 /* Closes every connection (cancel hooks, conn_close) and frees. */
 void rpc_server_free(struct rpc_server *srv);
 size_t rpc_server_conn_count(struct rpc_server *srv);
+/* Serves a connection over an existing bufferevent (the server owns it
+ * from now on), as if accepted from uid/pid.  For in-memory pairs in the
+ * fuzz harness and tests; sockets come through the listener. */
+struct bufferevent;
+struct rpc_conn *rpc_server_add_bev(struct rpc_server *srv, struct bufferevent *bev,
+				    uid_t uid, pid_t pid);
 void rpc_server_foreach(struct rpc_server *srv, void (*fn)(struct rpc_conn *c, void *arg),
 			void *arg);
 

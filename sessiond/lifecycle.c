@@ -432,9 +432,10 @@ static void submit_teardown(struct session *s)
 
 /* ---- after the teardown -------------------------------------------- */
 
-static double crash_backoff(struct session *s)
+/* 1 s after the first crash in the window, then 2 s, 4 s ... 60 s. */
+double session_crash_backoff(int crashes)
 {
-	return fmin(CRASH_BACKOFF_MAX_S, pow(2.0, s->ncrash > 0 ? s->ncrash - 1 : 0));
+	return fmin(CRASH_BACKOFF_MAX_S, pow(2.0, crashes > 0 ? crashes - 1 : 0));
 }
 
 /* Records a crash; true when that makes more than CRASH_LOOP_MAX in the
@@ -505,7 +506,7 @@ static void after_crash(struct session *s)
 	session_set_state(s, SESSION_STOPPED, RPC_EV_CRASHED,
 			  json_pack("{s:s}", "detail", s->exit_detail));
 	if (has_holds(s) && !s->deleting) {
-		double delay = crash_backoff(s);
+		double delay = session_crash_backoff(s->ncrash);
 		log_info("session %s: restart policy: new instance in %gs", s->key, delay);
 		s->restart_pending = true;
 		session_timer(s, &s->aux_timer, restart_cb, delay);

@@ -206,6 +206,8 @@ void session_lost(struct session *s, const char *instance_id);
 void session_reconcile(struct session *s);
 
 double session_uptime(const struct session *s);
+/* Restart delay after the n-th crash within the window. */
+double session_crash_backoff(int crashes);
 /* Arms *slot (created on first use) to call fn(s) after seconds. */
 void session_timer(struct session *s, struct event **slot,
 		   void (*fn)(int, short, void *), double seconds);

@@ -1,0 +1,51 @@
+/*
+ * fault_driver.h — the fault-injection seam of the race tests.
+ *
+ * A struct driver (sessiond/driver.h) that wraps the real libvirt driver
+ * and forwards every call to it, adding, at random with the given
+ * probabilities: delays before and after create, shutdown, destroy and
+ * lookups; failed starts (an error as libvirt would give); crashes during
+ * a start (the domain is destroyed behind the daemon's back right after
+ * libvirt created it, before the start job returns); crashes during a
+ * stop; and delays in event delivery (the libvirt event thread sleeps
+ * before handing an event on).  Crashes are real: the wrapped driver
+ * destroys the domain, libvirt emits a real STOPPED/DESTROYED event.
+ *
+ * Test-only: it lives in tests/ and is linked into test programs only; the
+ * daemon binary never contains it.
+ */
+#ifndef SESSIOND_FAULT_DRIVER_H
+#define SESSIOND_FAULT_DRIVER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "../../sessiond/driver.h"
+
+struct fault_cfg {
+	unsigned seed;
+	double p_start_fail;                /* domain_start returns an error */
+	double p_crash_in_start;            /* destroyed right after create */
+	double p_crash_in_stop;             /* destroyed while shutdown runs */
+	double p_vol_fail;                  /* vol_create fails (scratch fallback) */
+	int max_op_delay_us;                /* random delay around each op */
+	int max_event_delay_us;             /* random delay before an event */
+};
+
+struct fault_stats {
+	_Atomic long starts, start_fails, crashes_in_start, crashes_in_stop;
+	_Atomic long outside_crashes, vol_fails, events;
+};
+
+struct driver *fault_driver_new(struct driver *inner, const struct fault_cfg *cfg);
+void fault_driver_free(struct driver *d);
+struct fault_stats *fault_driver_stats(struct driver *d);
+/* Changes probabilities at run time (tests switch faults on and off). */
+void fault_driver_set(struct driver *d, const struct fault_cfg *cfg);
+/* Fails the next n domain_start calls deterministically. */
+void fault_driver_fail_starts(struct driver *d, int n);
+/* Destroys a domain behind the daemon's back (an outside crash); any
+ * thread.  Returns 0 if it was destroyed. */
+int fault_driver_crash(struct driver *d, const char *uuid);
+
+#endif

@@ -1,0 +1,144 @@
+/*
+ * test_jsonrpc.c — the frame and envelope rules (rpc/jsonrpc.c).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../rpc/jsonrpc.h"
+
+static int error_code_of(const char *frame, size_t len)
+{
+	struct rpc_request req;
+	json_t *reply = NULL;
+
+	if (rpc_parse_request(frame, len, &req, &reply) == 0) {
+		rpc_request_clear(&req);
+		return 0;
+	}
+	int code = (int)json_integer_value(json_object_get(json_object_get(reply, "error"), "code"));
+	json_decref(reply);
+	return code;
+}
+
+#define CODE(s) error_code_of(s, strlen(s))
+
+static void test_valid_requests(void **state)
+{
+	struct rpc_request req;
+	json_t *reply;
+	const char *f = "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"session.get\",\"params\":{\"name\":\"x\"}}";
+
+	(void)state;
+	assert_int_equal(rpc_parse_request(f, strlen(f), &req, &reply), 0);
+	assert_string_equal(req.method, "session.get");
+	assert_int_equal(json_integer_value(req.id), 7);
+	assert_string_equal(json_string_value(json_object_get(req.params, "name")), "x");
+	rpc_request_clear(&req);
+	assert_int_equal(CODE("{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"daemon.info\"}"), 0);
+	assert_int_equal(CODE("{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"m\"}"), 0);
+	/* A notification: no id. */
+	assert_int_equal(CODE("{\"jsonrpc\":\"2.0\",\"method\":\"m\"}"), 0);
+}
+
+static void test_bad_frames(void **state)
+{
+	(void)state;
+	assert_int_equal(CODE("{"), RPC_ERR_PARSE);
+	assert_int_equal(CODE("nonsense"), RPC_ERR_PARSE);
+	assert_int_equal(CODE("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"method\":\"n\"}"), RPC_ERR_PARSE);
+	assert_int_equal(CODE("[1,2]"), RPC_ERR_INVALID_REQUEST);
+	assert_int_equal(CODE("42"), RPC_ERR_INVALID_REQUEST);
+	assert_int_equal(CODE("{\"id\":1,\"method\":\"m\"}"), RPC_ERR_INVALID_REQUEST);
+	assert_int_equal(CODE("{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"m\"}"), RPC_ERR_INVALID_REQUEST);
+	assert_int_equal(CODE("{\"jsonrpc\":\"2.0\",\"id\":1}"), RPC_ERR_INVALID_REQUEST);
+	assert_int_equal(CODE("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":5}"), RPC_ERR_INVALID_REQUEST);
+	assert_int_equal(CODE("{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"m\"}"), RPC_ERR_INVALID_REQUEST);
+	assert_int_equal(CODE("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"params\":3}"),
+			 RPC_ERR_INVALID_REQUEST);
+	/* Bad UTF-8 and NUL inside a string. */
+	assert_int_equal(error_code_of("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xff\"}", 37),
+			 RPC_ERR_PARSE);
+	assert_int_equal(error_code_of("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\\u0000b\"}", 43),
+			 RPC_ERR_PARSE);
+}
+
+static void test_oversized(void **state)
+{
+	size_t n = RPC_MAX_FRAME + 1;
+	char *big = malloc(n);
+
+	(void)state;
+	memset(big, ' ', n);
+	assert_int_equal(error_code_of(big, n), RPC_ERR_INVALID_REQUEST);
+	free(big);
+}
+
+/* An error reply keeps the request id when it could be read. */
+static void test_error_keeps_id(void **state)
+{
+	struct rpc_request req;
+	json_t *reply = NULL;
+	const char *f = "{\"jsonrpc\":\"1.0\",\"id\":\"abc\",\"method\":\"m\"}";
+
+	(void)state;
+	assert_int_equal(rpc_parse_request(f, strlen(f), &req, &reply), -1);
+	assert_string_equal(json_string_value(json_object_get(reply, "id")), "abc");
+	json_decref(reply);
+}
+
+static void test_encode_and_incoming(void **state)
+{
+	json_t *id = json_integer(3), *pid, *payload;
+	json_t *m = rpc_make_result(id, json_pack("{s:i}", "x", 1));
+	const char *method;
+	size_t len;
+	char *s = rpc_encode(m, &len);
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(s[len - 1], '\n');
+	assert_null(memchr(s, '\n', len - 1));
+	assert_int_equal(rpc_parse_incoming(m, &pid, &payload, &method), RPC_IN_RESULT);
+	assert_int_equal(json_integer_value(json_object_get(payload, "x")), 1);
+	json_t *n = rpc_make_notification("session.event", NULL);
+	assert_int_equal(rpc_parse_incoming(n, &pid, &payload, &method), RPC_IN_NOTIFICATION);
+	assert_string_equal(method, "session.event");
+	json_t *e = rpc_make_error(id, -32001, "gone");
+	assert_int_equal(rpc_parse_incoming(e, &pid, &payload, &method), RPC_IN_ERROR);
+	free(s);
+	json_decref(m);
+	json_decref(n);
+	json_decref(e);
+	json_decref(id);
+}
+
+static void test_params_unknown(void **state)
+{
+	static const char *const allowed[] = { "name", "force", NULL };
+	json_t *p = json_pack("{s:s, s:b}", "name", "x", "force", 1);
+
+	(void)state;
+	assert_null(rpc_params_unknown(p, allowed));
+	json_object_set_new(p, "forse", json_true());
+	assert_string_equal(rpc_params_unknown(p, allowed), "forse");
+	json_decref(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid_requests),
+		cmocka_unit_test(test_bad_frames),
+		cmocka_unit_test(test_oversized),
+		cmocka_unit_test(test_error_keeps_id),
+		cmocka_unit_test(test_encode_and_incoming),
+		cmocka_unit_test(test_params_unknown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
