@@ -137,7 +137,7 @@ check: deps-check
 	@$(MAKE) --no-print-directory check-all
 
 # Everything "make check" runs, in order; each target also works alone.
-CHECKS := check-unit check-man check-behave check-asan
+CHECKS := check-unit check-man check-behave check-stress check-asan check-tsan check-valgrind
 check-all: $(CHECKS)
 	@echo "make check: all passed ($(CHECKS))"
 
@@ -150,6 +150,23 @@ check-man:
 
 check-behave: tests
 	@sh tests/behave/run.sh "$(BUILD)"
+
+# The in-process race stress (tests/tools/race_stress.c): STRESS_OPS
+# randomized operations with injected faults; the full run is 1,000,000.
+STRESS_OPS ?= 200000
+check-stress: tests
+	@$(BUILD)/tests/tools/race_stress --ops $(STRESS_OPS) --checkpoint 20000
+
+# ThreadSanitizer over the unit tests and a shorter stress run.
+TSAN_ENV = TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp"
+check-tsan:
+	@$(MAKE) --no-print-directory BUILD=build-tsan SAN=thread OPT="-O1 -g" tests
+	@$(TSAN_ENV) sh tests/run-unit.sh build-tsan
+	@$(TSAN_ENV) build-tsan/tests/tools/race_stress --ops 30000 --checkpoint 10000
+
+# The daemon under valgrind memcheck while the behaviour scripts run.
+check-valgrind: tests
+	@sh tests/valgrind-check.sh "$(BUILD)"
 
 # AddressSanitizer + UBSan over the unit and behaviour tests.
 check-asan:

@@ -36,9 +36,9 @@ int rpc_parse_request(const char *buf, size_t len, struct rpc_request *req, json
 		return -1;
 	}
 	if (!json_is_object(doc)) {
-		json_decref(doc);
 		*reply = invalid(json_is_array(doc) ? "invalid request: batches are not supported"
 						   : "invalid request: expected a JSON object");
+		json_decref(doc);
 		return -1;
 	}
 	json_t *ver = json_object_get(doc, "jsonrpc");

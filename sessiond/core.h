@@ -38,6 +38,7 @@ struct core_stats {
 	long spontaneous_exits;
 	long start_failures;
 	long adopted;
+	long double_teardowns;              /* must stay 0: a broken invariant */
 };
 
 struct core {

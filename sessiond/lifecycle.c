@@ -160,6 +160,11 @@ fail:
 
 static void to_running(struct session *s)
 {
+	/* An exit claimed since the start job returned: its mail is queued
+	 * and tears the instance down; granting now would hand out leases on
+	 * a dead VM. */
+	if (instance_disposition(s->inst) != DISP_ACTIVE)
+		return;
 	json_t *extra = s->warning[0] ? json_pack("{s:s}", "warning", s->warning) : NULL;
 
 	s->reached_running = true;
@@ -230,6 +235,7 @@ static void start_instance(struct session *s)
 	s->exit_detail[0] = '\0';
 	cause_clear(&s->start_err);
 	instance_index_add(inst);
+	session_console_rotate(s, inst->id);
 	s->start_count++;
 	core->stats.instances_started++;
 	session_set_state(s, SESSION_STARTING, RPC_EV_STARTING, NULL);
@@ -532,8 +538,10 @@ static void finish_teardown(struct session *s)
 	timer_cancel(s->stop_timer);
 	s->awaiting_gone = false;
 	instance_index_remove(inst);
-	if (atomic_fetch_add(&inst->teardowns, 1) != 0)
+	if (atomic_fetch_add(&inst->teardowns, 1) != 0) {
+		s->core->stats.double_teardowns++;
 		log_err("session %s: instance %s torn down twice (bug)", s->key, inst->id);
+	}
 	s->core->stats.teardowns++;
 	if (s->running_since > 0) {
 		s->uptime_total += mono_now() - s->running_since;
@@ -721,6 +729,7 @@ static void delete_removed(struct session *s, const struct cause *err, void *arg
 	(void)arg;
 	if (err != NULL)
 		log_err("session %s: %s", s->key, err->msg);
+	session_console_remove(s);
 	session_notify(s, RPC_EV_DELETED, NULL);
 	log_info("session %s: deleted%s", s->key, s->keep_storage ? " (storage kept)" : "");
 	session_unregister(s);

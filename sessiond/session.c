@@ -92,6 +92,12 @@ void session_set_state(struct session *s, enum session_state to, const char *eve
 		 session_state_name(to), event ? " (event " : "", event ? event : "",
 		 event ? ")" : "");
 	s->state = to;
+	/* The gate is open only while running.  Every other state closes it
+	 * here, so no path can leave a stopped or failed session with an open
+	 * gate (a crash claimed while a start completes closes the gate on
+	 * the event thread; a grant racing that close must not survive it). */
+	if (to != SESSION_RUNNING)
+		lease_gate_close(&s->lp.gate);
 	if (event != NULL)
 		session_notify(s, event, extra);
 	else
