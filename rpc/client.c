@@ -380,3 +380,13 @@ int sdc_vm_info(struct sdc *c, const char *name, json_t **info, struct sdc_error
 {
 	return sdc_call(c, RPC_VM_INFO, named(name), info, err);
 }
+
+int sdc_vm_console(struct sdc *c, const char *name, long max_bytes, json_t **out,
+		   struct sdc_error *err)
+{
+	json_t *p = named(name);
+
+	if (max_bytes > 0)
+		json_object_set_new(p, "max_bytes", json_integer(max_bytes));
+	return sdc_call(c, RPC_VM_CONSOLE, p, out, err);
+}

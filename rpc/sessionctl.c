@@ -783,6 +783,62 @@ static int cmd_info(struct ctx *x, int argc, char **argv)
 	return 0;
 }
 
+/* ---- console ------------------------------------------------------------------ */
+
+static int cmd_console(struct ctx *x, int argc, char **argv)
+{
+	static const struct option opts[] = { COMMON_OPTS,
+		{ "follow", no_argument, NULL, 'f' }, { NULL, 0, NULL, 0 } };
+	bool follow = false;
+	struct sdc_error e;
+	char last[64] = "";
+	json_int_t printed = 0;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "hf", opts, NULL)) != -1) {
+		if (ch == 'f')
+			follow = true;
+		else if (common_opt(x, ch, argv[0]) != 0)
+			return EXIT_USAGE;
+	}
+	if (argc - optind != 1)
+		return usage_error("console: expected one session name");
+	if (connect_daemon(x) < 0)
+		return EXIT_UNREACHABLE;
+	signal(SIGINT, note_signal);
+	signal(SIGTERM, note_signal);
+	do {
+		json_t *r = NULL;
+		if (sdc_vm_console(x->c, argv[optind], 0, &r, &e) < 0)
+			return refused(&e);
+		if (x->json) {
+			print_json(r);
+			json_decref(r);
+			return 0;
+		}
+		const char *inst = jstr(r, "instance", ""), *text = jstr(r, "text", "");
+		json_int_t size = json_integer_value(json_object_get(r, "size"));
+		size_t len = strlen(text);
+		/* Print what is new since the last poll (all of it for a new
+		 * instance or a log that shrank). */
+		if (strcmp(inst, last) != 0 || size < printed) {
+			if (last[0] != '\0')
+				printf("\n--- instance %s ---\n", inst);
+			printed = size - (json_int_t)len;
+			snprintf(last, sizeof last, "%s", inst);
+		}
+		json_int_t fresh = size - printed;
+		if (fresh > 0)
+			fputs(text + (len > (size_t)fresh ? len - (size_t)fresh : 0), stdout);
+		printed = size;
+		fflush(stdout);
+		json_decref(r);
+		if (follow && !got_signal)
+			usleep(500000);
+	} while (follow && !got_signal);
+	return 0;
+}
+
 /* ---- run -------------------------------------------------------------------- */
 
 static volatile pid_t child_pid;
@@ -937,6 +993,9 @@ static const struct command commands[] = {
 	{ "release", cmd_release, "TOKEN", "release a hold by its token" },
 	{ "watch", cmd_watch, "[NAME]", "print session events as they happen" },
 	{ "info", cmd_info, "NAME", "domain facts from libvirt (starts the VM if needed)" },
+	{ "console", cmd_console, "NAME [--follow]",
+	  "print the serial console log of the current or last VM (logs is an alias)" },
+	{ "logs", cmd_console, "NAME [--follow]", "same as console" },
 	{ "run", cmd_run, "NAME [--reason TEXT] -- CMD [ARG...]",
 	  "hold the VM up while CMD runs; exit with its status" },
 	{ NULL, NULL, NULL, NULL },

@@ -81,6 +81,11 @@ int sdc_token_renew(struct sdc *c, const char *token, double ttl_s, json_t **res
 		    struct sdc_error *err);
 int sdc_token_release(struct sdc *c, const char *token, struct sdc_error *err);
 int sdc_vm_info(struct sdc *c, const char *name, json_t **info, struct sdc_error *err);
+/* The tail (at most max_bytes, 0: the daemon's default) of the serial
+ * console log of the current or last instance: {instance, text, truncated,
+ * size}. */
+int sdc_vm_console(struct sdc *c, const char *name, long max_bytes, json_t **out,
+		   struct sdc_error *err);
 
 #ifdef __cplusplus
 }

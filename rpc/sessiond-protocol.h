@@ -32,6 +32,7 @@
 #define RPC_TOKEN_RENEW     "token.renew"
 #define RPC_TOKEN_RELEASE   "token.release"
 #define RPC_VM_INFO         "vm.info"
+#define RPC_VM_CONSOLE      "vm.console"
 
 /* Notifications (server to client). */
 #define RPC_NOTIFY_SESSION_EVENT "session.event"

@@ -341,6 +341,31 @@ static void m_vm_info(struct rpc_call *call, void *arg)
 			      info_leased, lc);
 }
 
+/* ---- vm.console: the serial console log; never starts a VM ------------ */
+
+#define CONSOLE_DEFAULT (64 * 1024)
+#define CONSOLE_MAX (512 * 1024)
+
+static void m_vm_console(struct rpc_call *call, void *arg)
+{
+	static const char *const allowed[] = { "name", "owner_uid", "max_bytes", NULL };
+	struct session *s;
+	double max = CONSOLE_DEFAULT;
+	bool given;
+	struct cause c;
+	json_t *out;
+
+	if (!param_only(call, allowed) ||
+	    param_number(call, "max_bytes", 1, CONSOLE_MAX, &max, &given) < 0 ||
+	    (s = resolve_session(arg, call)) == NULL)
+		return;
+	if (session_console_read(s, (size_t)max, &out, &c) < 0) {
+		rpc_call_fail(call, &c);
+		return;
+	}
+	rpc_call_reply(call, out);
+}
+
 /* ---- session.stop / reset / delete ------------------------------------ */
 
 static void stopped(struct session *s, const struct cause *err, void *arg)
@@ -428,6 +453,7 @@ const struct rpc_method daemon_methods[] = {
 	{ RPC_TOKEN_RENEW, tokens_handle_renew, "token [ttl_s]" },
 	{ RPC_TOKEN_RELEASE, tokens_handle_release, "token" },
 	{ RPC_VM_INFO, m_vm_info, "name [owner_uid]" },
+	{ RPC_VM_CONSOLE, m_vm_console, "name [max_bytes owner_uid]" },
 };
 
 const size_t daemon_nmethods = sizeof daemon_methods / sizeof daemon_methods[0];

@@ -65,6 +65,8 @@ json_t *session_state_json(struct session *s)
 	json_object_set_new(o, "state", json_string(s->state == SESSION_FAILED ? "failed" : "stopped"));
 	json_object_set_new(o, "failed_reason", json_string(s->failed_reason));
 	json_object_set_new(o, "instance", s->inst ? json_string(s->inst->id) : json_null());
+	json_object_set_new(o, "last_instance", json_string(s->last_instance));
+	json_object_set_new(o, "prev_instance", json_string(s->prev_instance));
 	return o;
 }
 
@@ -166,6 +168,10 @@ struct session *session_from_state(struct core *core, json_t *doc, struct cause 
 	const char *inst = json_string_value(json_object_get(doc, "instance"));
 	if (inst != NULL && uuid_parse(inst, u) == 0)
 		snprintf(s->loaded_instance, sizeof s->loaded_instance, "%s", inst);
+	str_copy(s->last_instance, sizeof s->last_instance,
+		 json_string_value(json_object_get(doc, "last_instance")));
+	str_copy(s->prev_instance, sizeof s->prev_instance,
+		 json_string_value(json_object_get(doc, "prev_instance")));
 	load_tokens(s, doc);
 	return s;
 }

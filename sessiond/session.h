@@ -133,6 +133,8 @@ struct session {
 	bool removed;                       /* state file removal queued */
 	char exit_detail[160];              /* of the spontaneous exit under way */
 	char loaded_instance[37];           /* instance id read from the state file */
+	char last_instance[37];             /* most recent instance (its console log) */
+	char prev_instance[37];             /* the one before (log kept for a post-mortem) */
 	bool creating;                      /* until session.create is acknowledged */
 	struct list_node persist_waiters;   /* replies waiting for the state file */
 	unsigned persist_seq, persist_done; /* writes queued / written */
@@ -211,6 +213,12 @@ double session_crash_backoff(int crashes);
 /* Arms *slot (created on first use) to call fn(s) after seconds. */
 void session_timer(struct session *s, struct event **slot,
 		   void (*fn)(int, short, void *), double seconds);
+
+/* Console logs: keeps the new instance's and the previous one's; removes
+ * older ones (console.c).  session_console_path: NULL when none. */
+void session_console_rotate(struct session *s, const char *new_id);
+void session_console_remove(struct session *s);
+int session_console_read(struct session *s, size_t max, json_t **out, struct cause *c);
 
 /* Readiness (readiness.c) reports back. */
 void session_ready(struct session *s);
