@@ -1,5 +1,7 @@
 /*
  * idle.c — the grace timer and the stop decision (see idle.h).
+ * Modelled by tests/model/disposition.pml (inlines idle_recheck,
+ * idle_disarm, idle_set_grace, idle_enable and the Loop's grace timer).
  */
 #include "idle.h"
 

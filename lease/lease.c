@@ -162,21 +162,32 @@ void lease_release(struct lease *l)
 
 /* Callbacks may release or acquire leases on this point, so the parked
  * list is detached first and walked one node at a time. */
-void lease_point_grant(struct lease_point *lp)
+size_t lease_point_grant(struct lease_point *lp)
 {
-	struct list_node batch = LIST_HEAD_INIT(batch);
+	size_t granted = 0;
 
 	lease_gate_open(&lp->gate);
-	list_splice_tail(&batch, &lp->parked);
-	while (!list_empty(&batch)) {
-		struct lease *l = list_entry(batch.next, struct lease, node);
+	/* An exit claimed before the open is seen here; one claimed after it
+	 * closes the gate after the open, and lease_gate_enter() sees that. */
+	if (lp->ops != NULL && lp->ops->may_grant != NULL && !lp->ops->may_grant(lp)) {
+		lease_gate_close(&lp->gate);
+		return 0;
+	}
+	while (!list_empty(&lp->parked)) {
+		struct lease *l = list_entry(lp->parked.next, struct lease, node);
+		enum lease_gate_rc rc = lease_gate_enter(&lp->gate);
+
+		if (rc == LEASE_GATE_WAS_CLOSED)
+			break;
 		list_del(&l->node);
 		l->state = LEASE_HELD;
-		if (lease_gate_add(&lp->gate))
+		granted++;
+		if (rc == LEASE_GATE_ENTERED_FIRST)
 			lease_edge(lp);
 		if (l->cb != NULL)
 			l->cb(l, NULL, l->arg);
 	}
+	return granted;
 }
 
 void lease_point_fail(struct lease_point *lp, const struct cause *why)

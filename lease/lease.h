@@ -159,6 +159,9 @@ struct lease_point_ops {
 	void (*need_vm)(struct lease_point *lp);
 	/* The hold count crossed 0<->1.  Any thread; must not block. */
 	void (*edge)(struct lease_point *lp);
+	/* Optional, loop: asked by lease_point_grant() once the gate is open;
+	 * false means the VM died meanwhile (its exit is claimed). */
+	bool (*may_grant)(struct lease_point *lp);
 };
 
 struct lease_point {
@@ -189,8 +192,13 @@ int lease_acquire(struct lease_point *lp, struct lease *l, lease_cb cb, void *ar
 void lease_hold(struct lease_point *lp, struct lease *l);
 /* Held: drops the hold.  Parked: cancels without calling cb.  Free: no-op. */
 void lease_release(struct lease *l);
-/* Opens the gate and answers every parked caller with success. */
-void lease_point_grant(struct lease_point *lp);
+/* Opens the gate and answers every parked caller with success.  A VM
+ * that died just before (may_grant says no after the open) or during the
+ * grant (another thread closed the gate) gets no more leases: the gate is
+ * left closed and the callers not yet answered stay parked, for the exit
+ * path to restart the VM or fail them.  Returns how many were granted.
+ * tests/model/disposition.pml: lease_point_grant(). */
+size_t lease_point_grant(struct lease_point *lp);
 /* Answers every parked caller with why; the gate stays as it is. */
 void lease_point_fail(struct lease_point *lp, const struct cause *why);
 size_t lease_point_parked(const struct lease_point *lp);

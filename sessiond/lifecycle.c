@@ -1,5 +1,8 @@
 /*
  * lifecycle.c — bringing a session's VM up and down, exactly once.
+ * tests/model/disposition.pml models this file's protocol; its inlines
+ * carry the names of the functions here (to_running, start_done,
+ * begin_expected_stop, finish_teardown, after_crash …): change both.
  *
  * Who tears an instance down is decided by the instance's disposition CAS
  * (lease.h).  Two paths can win it:
@@ -599,7 +602,17 @@ static void lease_edge(struct lease_point *lp)
 	idle_poke(&s->idle);
 }
 
-const struct lease_point_ops session_lease_ops = { need_vm, lease_edge };
+/* The disposition re-check of lease_point_grant(): no lease on a VM
+ * whose exit the event thread has claimed (tests/model/disposition.pml,
+ * property 5). */
+static bool may_grant(struct lease_point *lp)
+{
+	struct session *s = lp->owner;
+
+	return s->inst != NULL && instance_disposition(s->inst) == DISP_ACTIVE;
+}
+
+const struct lease_point_ops session_lease_ops = { need_vm, lease_edge, may_grant };
 
 /* ---- requests ------------------------------------------------------- */
 

@@ -58,7 +58,7 @@ static void fx_edge(struct lease_point *lp)
 	idle_poke(&f->idle);
 }
 
-static const struct lease_point_ops fx_lp_ops = { NULL, fx_edge };
+static const struct lease_point_ops fx_lp_ops = { NULL, fx_edge, NULL };
 
 static int setup(void **state)
 {

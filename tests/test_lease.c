@@ -164,7 +164,16 @@ static void probe_edge(struct lease_point *lp)
 	((struct probe *)lp->owner)->edges++;
 }
 
-static const struct lease_point_ops probe_ops = { probe_need_vm, probe_edge };
+static const struct lease_point_ops probe_ops = { probe_need_vm, probe_edge, NULL };
+
+/* A VM whose exit was claimed between the start and the grant. */
+static bool refuse_grant(struct lease_point *lp)
+{
+	(void)lp;
+	return false;
+}
+
+static const struct lease_point_ops refusing_ops = { probe_need_vm, probe_edge, refuse_grant };
 
 static void probe_cb(struct lease *l, const struct cause *err, void *arg)
 {
@@ -297,6 +306,68 @@ static void test_lease_grant_reentrant(void **state)
 	assert_int_equal(lease_gate_holds(&lp.gate), 0);
 }
 
+/* may_grant says the VM died: nobody is granted, the gate is closed,
+ * the callers stay parked for the exit path. */
+static void test_lease_grant_refused(void **state)
+{
+	struct probe p = {0};
+	struct lease_point lp;
+	struct lease a;
+
+	(void)state;
+	lease_point_init(&lp, &refusing_ops, &p);
+	lease_init(&a);
+	lease_acquire(&lp, &a, probe_cb, &p);
+	assert_int_equal(lease_point_grant(&lp), 0);
+	assert_int_equal(p.granted, 0);
+	assert_false(lease_gate_is_open(&lp.gate));
+	assert_int_equal(lease_point_parked(&lp), 1);
+	assert_int_equal(a.state, LEASE_PARKED);
+	lease_release(&a);
+	assert_int_equal(lease_point_parked(&lp), 0);
+}
+
+/* The gate closes during the grant (the event thread claiming an exit):
+ * the callers not yet answered stay parked. */
+struct closer {
+	struct lease_point *lp;
+	int calls;
+};
+
+static void closer_cb(struct lease *l, const struct cause *err, void *arg)
+{
+	struct closer *c = arg;
+
+	(void)l;
+	assert_null(err);
+	c->calls++;
+	lease_gate_close(&c->lp->gate);
+}
+
+static void test_lease_grant_stops_at_close(void **state)
+{
+	struct probe p = {0};
+	struct lease_point lp;
+	struct lease a, b;
+	struct closer c = { .lp = &lp };
+
+	(void)state;
+	lease_point_init(&lp, &probe_ops, &p);
+	lease_init(&a);
+	lease_init(&b);
+	lease_acquire(&lp, &a, closer_cb, &c);
+	lease_acquire(&lp, &b, closer_cb, &c);
+	assert_int_equal(lease_point_grant(&lp), 1);
+	assert_int_equal(c.calls, 1);
+	assert_int_equal(a.state, LEASE_HELD);
+	assert_int_equal(b.state, LEASE_PARKED);
+	assert_int_equal(lease_gate_holds(&lp.gate), 1);
+	lease_release(&a);
+	lease_release(&b);
+	assert_int_equal(lease_gate_holds(&lp.gate), 0);
+	assert_int_equal(lease_point_parked(&lp), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +382,8 @@ int main(void)
 		cmocka_unit_test(test_lease_parks_then_fail),
 		cmocka_unit_test(test_lease_cancel_parked),
 		cmocka_unit_test(test_lease_grant_reentrant),
+		cmocka_unit_test(test_lease_grant_refused),
+		cmocka_unit_test(test_lease_grant_stops_at_close),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
