@@ -30,12 +30,18 @@ double mono_to_wall(double mono)
 
 void time_rfc3339(double epoch, char *buf, size_t len)
 {
-	time_t secs = (time_t)floor(epoch);
-	int ms = (int)((epoch - (double)secs) * 1000.0);
+	/* Rounded to the millisecond, so parse(format(t)) is t to 1 ms
+	 * (truncating turned 1.2345 into 1.234 and then 1.233 on a reload). */
+	long long total = llround(epoch * 1000.0);
+	long long q = total / 1000, r = total % 1000;
+	if (r < 0) {
+		r += 1000;
+		q--;
+	}
+	time_t secs = (time_t)q;
+	int ms = (int)r;
 	struct tm tm;
 
-	if (ms > 999)
-		ms = 999;
 	gmtime_r(&secs, &tm);
 	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,

@@ -245,6 +245,17 @@ static void lease_call_lost(struct rpc_call *call, void *arg)
 	lease_call_free(lc);
 }
 
+static void start_persisted(struct session *s, const struct cause *err, void *arg)
+{
+	struct lease_call *lc = arg;
+
+	(void)s;
+	(void)err;      /* logged by the writer; the VM runs either way */
+	rpc_call_reply(lc->call, lc->info);
+	lc->info = NULL;
+	lease_call_free(lc);
+}
+
 static void started(struct session_lease *sl, const struct cause *err, void *arg)
 {
 	struct lease_call *lc = arg;
@@ -252,14 +263,16 @@ static void started(struct session_lease *sl, const struct cause *err, void *arg
 	rpc_call_on_lost(lc->call, NULL, NULL);
 	if (err != NULL) {
 		rpc_call_fail(lc->call, err);
-	} else {
-		/* Held only to bring the VM up: the grace runs from here, and
-		 * the reply already shows its deadline. */
-		session_lease_release(sl);
-		idle_recheck(&sl->s->idle);
-		rpc_call_reply(lc->call, session_to_json(sl->s));
+		lease_call_free(lc);
+		return;
 	}
-	lease_call_free(lc);
+	/* Held only to bring the VM up: the grace runs from here, and the
+	 * reply shows the session as it was then (with its deadline) and
+	 * goes out once the state file records the instance. */
+	session_lease_release(sl);
+	idle_recheck(&sl->s->idle);
+	lc->info = session_to_json(sl->s);
+	session_persist_barrier(sl->s, start_persisted, lc);
 }
 
 static struct lease_call *lease_call_new(struct rpc_call *call, struct session *s)

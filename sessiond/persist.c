@@ -181,7 +181,8 @@ struct session *session_from_state(struct core *core, json_t *doc, struct cause 
 struct write_job {
 	struct job job;
 	struct session *s;
-	char *text;                         /* NULL: remove */
+	char *text;                         /* NULL: remove (or barrier) */
+	bool barrier;                       /* no file work, only ordering */
 	char name[64];
 	int rc;
 	struct cause err;
@@ -194,7 +195,9 @@ static void write_run(struct job *j)
 	struct write_job *w = (struct write_job *)j;
 	const char *dir = w->s->core->sessions_dir;
 
-	if (w->text != NULL)
+	if (w->barrier)
+		w->rc = 0;
+	else if (w->text != NULL)
 		w->rc = file_write_atomic(dir, w->name, w->text, strlen(w->text), 0600, &w->err);
 	else
 		w->rc = file_remove_durable(dir, w->name, &w->err);
@@ -206,6 +209,7 @@ static void write_done(struct job *j)
 
 	if (w->rc < 0)
 		log_err("session %s: state file: %s", w->s->key, w->err.msg);
+	w->s->persist_inflight--;
 	if (w->done != NULL)
 		w->done(w->s, w->rc < 0 ? &w->err : NULL, w->arg);
 	session_unref(w->s);
@@ -213,7 +217,8 @@ static void write_done(struct job *j)
 	free(w);
 }
 
-static void submit_write(struct session *s, char *text, session_done_cb done, void *arg)
+static void submit_write(struct session *s, char *text, bool barrier, session_done_cb done,
+			 void *arg)
 {
 	struct write_job *w = calloc(1, sizeof *w);
 
@@ -221,12 +226,14 @@ static void submit_write(struct session *s, char *text, session_done_cb done, vo
 		fatal("out of memory");
 	w->s = s;
 	w->text = text;
+	w->barrier = barrier;
 	snprintf(w->name, sizeof w->name, "%s.json", s->id);
 	w->done = done;
 	w->arg = arg;
 	w->job.run = write_run;
 	w->job.done = write_done;
-	w->job.what = text ? "persist" : "unpersist";
+	w->job.what = barrier ? "persist barrier" : text ? "persist" : "unpersist";
+	s->persist_inflight++;
 	session_ref(s);
 	workers_submit(s->core->writer, &w->job);
 }
@@ -243,11 +250,22 @@ void session_persist(struct session *s, session_done_cb done, void *arg)
 	json_decref(doc);
 	if (text == NULL)
 		fatal("out of memory serializing session %s", s->key);
-	submit_write(s, text, done, arg);
+	submit_write(s, text, false, done, arg);
 }
 
 void session_persist_remove(struct session *s, session_done_cb done, void *arg)
 {
 	s->removed = true;
-	submit_write(s, NULL, done, arg);
+	submit_write(s, NULL, false, done, arg);
+}
+
+/* The writer runs jobs in order, so a no-op job behind the queued
+ * writes completes only after they are durable. */
+void session_persist_barrier(struct session *s, session_done_cb done, void *arg)
+{
+	if (s->persist_inflight == 0) {
+		done(s, NULL, arg);
+		return;
+	}
+	submit_write(s, NULL, true, done, arg);
 }

@@ -131,6 +131,7 @@ struct session {
 	struct list_node stop_waiters;      /* session.stop replies */
 	struct list_node delete_waiters;    /* session.delete replies */
 	bool removed;                       /* state file removal queued */
+	unsigned persist_inflight;          /* state-file jobs queued or running */
 	char exit_detail[160];              /* of the spontaneous exit under way */
 	char loaded_instance[37];           /* instance id read from the state file */
 	char last_instance[37];             /* most recent instance (its console log) */
@@ -179,6 +180,10 @@ int session_reset(struct session *s, struct cause *c);
 void session_delete(struct session *s, bool keep_storage, session_done_cb done, void *arg);
 /* Writes the state file; done (may be NULL) runs once it is on disk. */
 void session_persist(struct session *s, session_done_cb done, void *arg);
+/* done runs once every write queued so far is on disk: at once when
+ * none is in flight.  For replies that acknowledge state another path
+ * already queued (a VM that came up, a lease granted). */
+void session_persist_barrier(struct session *s, session_done_cb done, void *arg);
 /* Removes the state file (after every queued write); no write follows. */
 void session_persist_remove(struct session *s, session_done_cb done, void *arg);
 /* The state file's JSON, and a session rebuilt from it (persist.c). */

@@ -56,7 +56,9 @@ static json_t *expires_json(const struct token *t)
 
 struct acquire {
 	struct rpc_call *call;
-	struct token *t;
+	struct token *t;                    /* until granted */
+	char id[37];                        /* after: the token may go meanwhile */
+	json_t *result;
 	struct session *s;
 	double ttl;
 };
@@ -76,6 +78,35 @@ static void acquire_lost(struct rpc_call *call, void *arg)
 	acquire_free(a);
 }
 
+static json_t *acquire_result(struct token *t, struct session *s)
+{
+	return json_pack("{s:s, s:o, s:o}", "token", t->id, "expires", expires_json(t),
+			 "session", session_to_json(s));
+}
+
+/* A detached token outlives its connection and the daemon, so it is
+ * acknowledged only once its state file is on disk.  Meanwhile the token
+ * may have gone (revoked by a crash, expired): look it up again. */
+static void acquire_persisted(struct session *s, const struct cause *err, void *arg)
+{
+	struct acquire *a = arg;
+	struct token *t = token_find(s->core->tokens, a->id);
+
+	if (t == NULL || t->lease.state != LEASE_HELD) {
+		rpc_call_error(a->call, RPC_ERR_SESSION_FAILED,
+			       "session '%s': token %s was revoked before it was saved (%s)",
+			       s->name, a->id, s->state == SESSION_FAILED ? "session failed" : "VM stopped");
+	} else if (err != NULL) {
+		token_release(t, "not persisted");
+		rpc_call_error(a->call, RPC_ERR_INTERNAL, "token not saved: %s", err->msg);
+	} else {
+		rpc_call_reply(a->call, a->result);
+		a->result = NULL;
+	}
+	json_decref(a->result);
+	acquire_free(a);
+}
+
 static void acquired(struct lease *l, const struct cause *err, void *arg)
 {
 	struct acquire *a = arg;
@@ -92,12 +123,17 @@ static void acquired(struct lease *l, const struct cause *err, void *arg)
 	token_set_ttl(t, a->ttl);
 	log_info("session %s: token %s acquired by uid %u pid %d (%s)", a->s->key, t->id,
 		 (unsigned)t->uid, (int)t->pid, t->reason);
-	if (t->detached)
-		session_persist(a->s, NULL, NULL);
-	rpc_call_reply(a->call, json_pack("{s:s, s:o, s:o}", "token", t->id,
-					  "expires", expires_json(t),
-					  "session", session_to_json(a->s)));
-	acquire_free(a);
+	if (!t->detached) {
+		/* Bound to this connection: nothing of it outlives the daemon. */
+		rpc_call_reply(a->call, acquire_result(t, a->s));
+		acquire_free(a);
+		return;
+	}
+	/* The reply shows the session as it was when the token was granted. */
+	memcpy(a->id, t->id, sizeof a->id);
+	a->t = NULL;
+	a->result = acquire_result(t, a->s);
+	session_persist(a->s, acquire_persisted, a);
 }
 
 void tokens_handle_acquire(struct rpc_call *call, void *arg)
@@ -161,11 +197,23 @@ static struct token *resolve_token(struct daemon *d, struct rpc_call *call)
 	return t;
 }
 
+struct renew {
+	struct rpc_call *call;
+	json_t *expires;
+};
+
 static void renewed(struct session *s, const struct cause *err, void *arg)
 {
+	struct renew *r = arg;
+
 	(void)s;
-	(void)err;
-	(void)arg;
+	if (err != NULL) {
+		rpc_call_error(r->call, RPC_ERR_INTERNAL, "renewal not saved: %s", err->msg);
+		json_decref(r->expires);
+	} else {
+		rpc_call_reply(r->call, json_pack("{s:o}", "expires", r->expires));
+	}
+	free(r);
 }
 
 void tokens_handle_renew(struct rpc_call *call, void *arg)
@@ -181,9 +229,17 @@ void tokens_handle_renew(struct rpc_call *call, void *arg)
 		return;
 	if (has_ttl || t->ttl > 0)
 		token_set_ttl(t, has_ttl ? ttl : t->ttl);
-	if (t->detached)
-		session_persist(t->session, renewed, NULL);
-	rpc_call_reply(call, json_pack("{s:o}", "expires", expires_json(t)));
+	if (!t->detached) {
+		rpc_call_reply(call, json_pack("{s:o}", "expires", expires_json(t)));
+		return;
+	}
+	/* A detached token's expiry is in its state file: reply once saved. */
+	struct renew *r = malloc(sizeof *r);
+	if (r == NULL)
+		fatal("out of memory");
+	r->call = call;
+	r->expires = expires_json(t);
+	session_persist(t->session, renewed, r);
 }
 
 void tokens_handle_release(struct rpc_call *call, void *arg)
