@@ -27,6 +27,7 @@ void idle_init(struct idle *id, struct event_base *base, struct lease_gate *gate
 	id->deadline = 0;
 	id->snap = 0;
 	id->enabled = false;
+	atomic_init(&id->poke_pending, false);
 	/* Both events exist from the start: idle_poke() may come from any
 	 * thread and must not race a lazy creation. */
 	id->timer = evtimer_new(base, idle_timer_cb, id);
@@ -74,6 +75,11 @@ static void idle_disarm(struct idle *id)
 static void idle_arm(struct idle *id, uint64_t snap)
 {
 	struct timeval tv = tv_from_seconds(id->grace);
+
+	/* Timers are relative to the loop's cached time, taken before this
+	 * iteration's callbacks ran: refresh it, or the VM could be stopped
+	 * before the deadline we announce. */
+	event_base_update_cache_time(id->base);
 	evtimer_add(id->timer, &tv);
 	id->snap = snap;
 	id->deadline = mono_now() + id->grace;
@@ -115,12 +121,20 @@ static void idle_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 static void idle_recheck_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct idle *id = arg;
+
 	(void)fd;
 	(void)what;
-	idle_recheck(arg);
+	/* Cleared before the gate is read: an edge after this pokes again,
+	 * one before it is in the snapshot idle_recheck() takes. */
+	atomic_store(&id->poke_pending, false);
+	idle_recheck(id);
 }
 
+/* Only the first edge since the last recheck activates the event (which
+ * takes libevent's lock); later ones are seen by that recheck. */
 void idle_poke(struct idle *id)
 {
-	event_active(id->recheck, 0, 0);
+	if (!atomic_exchange(&id->poke_pending, true))
+		event_active(id->recheck, 0, 0);
 }

@@ -46,6 +46,7 @@ struct idle {
 	double grace;                       /* seconds; < 0: never */
 	double deadline;                    /* monotonic; 0 when disarmed */
 	uint64_t snap;                      /* gate word the timer was armed on */
+	_Atomic bool poke_pending;          /* recheck activated, not yet run */
 	bool enabled;
 };
 
