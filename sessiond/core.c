@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -183,6 +184,23 @@ static int make_dirs(struct core *core, struct cause *c)
 	return 0;
 }
 
+/* glibc keeps freed memory in its arenas; an idle daemon should not. */
+static void trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	malloc_trim(0);
+}
+
+void core_memory_idle(struct core *core)
+{
+	struct timeval tv = { 1, 0 };
+
+	if (core->trim_ev != NULL && !evtimer_pending(core->trim_ev, NULL))
+		evtimer_add(core->trim_ev, &tv);
+}
+
 struct core *core_new(struct event_base *base, const struct config *cfg,
 		      struct driver *drv, struct cause *c)
 {
@@ -208,6 +226,7 @@ struct core *core_new(struct event_base *base, const struct config *cfg,
 	core->vm_events = mailbox_new(base, session_vm_event_mail, core);
 	core->tokens = token_table_new(base, &core_token_ops, core);
 	core->reconnect_ev = event_new(base, -1, 0, reconnect_cb, core);
+	core->trim_ev = evtimer_new(base, trim_cb, core);
 	core->drv_events.lifecycle = session_vm_event;
 	core->drv_events.disconnected = on_disconnected;
 	drv->events = &core->drv_events;
@@ -275,6 +294,8 @@ void core_free(struct core *core)
 	}
 	if (core->reconnect_ev != NULL)
 		event_free(core->reconnect_ev);
+	if (core->trim_ev != NULL)
+		event_free(core->trim_ev);
 	storage_free(core->storage);
 	htab_free(&core->by_key);
 	core->drv->events = NULL;

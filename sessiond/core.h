@@ -64,10 +64,15 @@ struct core {
 	bool kvm_usable;                    /* /dev/kvm opens and the CPU has vmx/svm */
 	bool shutting_down;
 	struct event *reconnect_ev;
+	struct event *trim_ev;              /* returns freed heap to the host */
 	double reconnect_backoff;
 	double started;                     /* monotonic */
 	struct core_stats stats;
 };
+
+/* A VM was torn down: soon (once for a burst of teardowns) give the
+ * memory its bookkeeping freed back to the host (malloc_trim). */
+void core_memory_idle(struct core *core);
 
 /* Creates the context: state directories, daemon id, the driver's
  * connection, the storage pool.  drv is borrowed (the caller may wrap the

@@ -546,6 +546,7 @@ static void finish_teardown(struct session *s)
 		log_err("session %s: instance %s torn down twice (bug)", s->key, inst->id);
 	}
 	s->core->stats.teardowns++;
+	core_memory_idle(s->core);
 	if (s->running_since > 0) {
 		s->uptime_total += mono_now() - s->running_since;
 		s->running_since = 0;

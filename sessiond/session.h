@@ -137,8 +137,6 @@ struct session {
 	char last_instance[37];             /* most recent instance (its console log) */
 	char prev_instance[37];             /* the one before (log kept for a post-mortem) */
 	bool creating;                      /* until session.create is acknowledged */
-	struct list_node persist_waiters;   /* replies waiting for the state file */
-	unsigned persist_seq, persist_done; /* writes queued / written */
 };
 
 /* ---- the one state writer --------------------------------------- */
