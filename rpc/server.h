@@ -87,6 +87,7 @@ pid_t rpc_conn_pid(struct rpc_conn *c);
 void *rpc_conn_data(struct rpc_conn *c);
 void rpc_conn_set_data(struct rpc_conn *c, void *data);
 /* A notification; dropped if the connection is closing. */
+/* params is borrowed: the caller keeps (and drops) its reference. */
 void rpc_conn_notify(struct rpc_conn *c, const char *method, json_t *params);
 
 #endif

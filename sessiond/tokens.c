@@ -325,7 +325,8 @@ void tokens_revoked_hook(struct token *t, const char *reason, void *arg)
 	(void)arg;
 	if (t->owner_conn == NULL)
 		return;
-	rpc_conn_notify(t->owner_conn, RPC_NOTIFY_TOKEN_REVOKED,
-			json_pack("{s:s, s:s, s:i, s:s}", "token", t->id, "name", s->name,
-				  "owner_uid", (int)s->owner, "reason", reason));
+	json_t *params = json_pack("{s:s, s:s, s:i, s:s}", "token", t->id, "name", s->name,
+				   "owner_uid", (int)s->owner, "reason", reason);
+	rpc_conn_notify(t->owner_conn, RPC_NOTIFY_TOKEN_REVOKED, params);    /* borrows */
+	json_decref(params);
 }
