@@ -112,6 +112,10 @@ static void start_run(struct job *j)
 	bool scratch = false;
 
 	memset(&spec, 0, sizeof spec);
+	/* The owner's files may have changed since session.create checked them. */
+	if (check_owner_paths(s->owner, s->set.disk, s->set.image, s->set.kernel, s->set.initrd,
+			      &sj->err) < 0)
+		goto fail;
 	if (storage_scratch_enabled(core->storage)) {
 		scratch = storage_scratch_create(core->storage, inst, &sj->warn) == 0;
 		if (!scratch)

@@ -182,7 +182,18 @@ static void m_session_create(struct rpc_call *call, void *arg)
 
 	if (failed || request_owner(call, &owner) < 0)
 		return;
-	session_create(d->core, owner, name, rpc_call_params(call), created, call);
+	json_t *p = rpc_call_params(call);
+	struct cause c;
+	if (check_owner_paths(owner, json_string_value(json_object_get(p, "disk")),
+			      json_string_value(json_object_get(p, "image")),
+			      json_string_value(json_object_get(p, "kernel")),
+			      json_string_value(json_object_get(p, "initrd")), &c) < 0) {
+		log_warn("rpc: uid %u pid %d denied: session.create %s: %s",
+			 (unsigned)rpc_call_uid(call), (int)rpc_call_pid(call), name, c.msg);
+		rpc_call_fail(call, &c);
+		return;
+	}
+	session_create(d->core, owner, name, p, created, call);
 }
 
 static void m_session_list(struct rpc_call *call, void *arg)

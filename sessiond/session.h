@@ -139,6 +139,12 @@ struct session {
 	bool creating;                      /* until session.create is acknowledged */
 };
 
+/* hostpaths.c: root and the daemon's own uid may name any host file in a
+ * session's settings; another owner only files it could use itself. */
+bool caller_trusted(uid_t uid);
+int check_owner_paths(uid_t owner, const char *disk, const char *image, const char *kernel,
+		      const char *initrd, struct cause *c);
+
 /* ---- the one state writer --------------------------------------- */
 
 /* Changes state, logs "from -> to", emits event (NULL: state only, no
