@@ -59,9 +59,12 @@ LIBS  := $(BUILD)/libsessiond-client.a $(BUILD)/libsessiond-client.so $(BUILD)/s
 
 .PHONY: all run check check-all check-unit check-behave check-man check-asan check-tsan \
 	check-model check-fuzz check-e2e check-valgrind check-stress bench install \
-	clean deps-build deps-run deps-check tests fuzz
+	clean deps-build deps-run deps-check tests fuzz install-tests
 
 all: $(PROGS) $(LIBS)
+
+# Keep object files make considers intermediate (tools, benches).
+.SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
@@ -137,7 +140,8 @@ check: deps-check
 	@$(MAKE) --no-print-directory check-all
 
 # Everything "make check" runs, in order; each target also works alone.
-CHECKS := check-unit check-man check-behave check-stress check-asan check-tsan check-valgrind
+CHECKS := check-unit check-man check-model check-behave check-stress check-asan check-tsan \
+	check-valgrind
 check-all: $(CHECKS)
 	@echo "make check: all passed ($(CHECKS))"
 
@@ -156,6 +160,10 @@ check-behave: tests
 STRESS_OPS ?= 200000
 check-stress: tests
 	@$(BUILD)/tests/tools/race_stress --ops $(STRESS_OPS) --checkpoint 20000
+
+# spin over the Promela model of the disposition protocol (tests/model).
+check-model:
+	@sh tests/model/check.sh
 
 # ThreadSanitizer over the unit tests and a shorter stress run.
 TSAN_ENV = TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp"
@@ -191,3 +199,8 @@ install: all
 	install -m 0644 man/sessionctl.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/sessiond.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/sessiond.8 $(DESTDIR)$(MANDIR)/man8/
+
+# sessiond-stress: the outside chaos tool, usable against any running daemon.
+install-tests: tests
+	install -d $(DESTDIR)$(LIBEXECDIR)
+	install -m 0755 $(BUILD)/tests/tools/sessiond-stress $(DESTDIR)$(LIBEXECDIR)/sessiond-stress

@@ -83,14 +83,33 @@ json_t *rpc_make_result(json_t *id, json_t *result)
 	return m;
 }
 
+/* A message cut to fit a buffer may end inside a UTF-8 sequence of a
+ * client's text (a long method or parameter name), and jansson refuses
+ * invalid UTF-8: drop the cut tail, so the error still has a message (an
+ * error without one would leave the reply with neither error nor result). */
+static json_t *message_json(const char *message)
+{
+	json_t *s = json_string(message);
+	size_t n = strlen(message);
+
+	if (s != NULL)
+		return s;
+	while (n > 0 && ((unsigned char)message[n - 1] & 0xc0) == 0x80)
+		n--;
+	if (n > 0 && ((unsigned char)message[n - 1] & 0xc0) == 0xc0)
+		n--;
+	s = json_stringn(message, n);
+	return s != NULL ? s : json_string("(error message not valid UTF-8)");
+}
+
 json_t *rpc_make_error(json_t *id, int code, const char *message)
 {
 	json_t *m = json_object();
 
 	json_object_set_new(m, "jsonrpc", json_string("2.0"));
 	json_object_set(m, "id", id ? id : json_null());
-	json_object_set_new(m, "error", json_pack("{s:i, s:s}", "code", code, "message",
-						  message ? message : ""));
+	json_object_set_new(m, "error", json_pack("{s:i, s:o}", "code", code, "message",
+						  message_json(message ? message : "")));
 	return m;
 }
 
@@ -100,7 +119,11 @@ json_t *rpc_make_notification(const char *method, json_t *params)
 
 	json_object_set_new(m, "jsonrpc", json_string("2.0"));
 	json_object_set_new(m, "method", json_string(method));
-	json_object_set(m, "params", params ? params : json_object());
+	/* params is borrowed; an empty one is ours. */
+	if (params != NULL)
+		json_object_set(m, "params", params);
+	else
+		json_object_set_new(m, "params", json_object());
 	return m;
 }
 

@@ -25,6 +25,7 @@ struct rpc_server {
 	struct event_base *base;
 	struct evconnlistener *listener;
 	struct event *resume_ev;            /* re-enables accept after EMFILE */
+	bool accept_starved;                /* out of descriptors: logged once */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	const struct rpc_method *methods;
 	size_t nmethods;
@@ -70,6 +71,29 @@ static void conn_unref(struct rpc_conn *c)
 
 /* ---- output ------------------------------------------------------ */
 
+/* A reply that does not fit in a frame still answers its request, or the
+ * client would wait for ever: an error with the request's id, or with a
+ * null id when the id itself is what does not fit. */
+static char *encode_too_large(struct rpc_conn *c, json_t *id, size_t *len)
+{
+	char msg[128];
+	char *buf;
+
+	log_warn("rpc: conn %lu: reply exceeds the %d-byte frame limit; sent an error instead",
+		 c->id, RPC_MAX_FRAME);
+	snprintf(msg, sizeof msg, "internal error: the reply exceeds the %d-byte frame limit",
+		 RPC_MAX_FRAME);
+	json_t *err = rpc_make_error(id, RPC_ERR_INTERNAL, msg);
+	buf = rpc_encode(err, len);
+	json_decref(err);
+	if (buf != NULL)
+		return buf;
+	err = rpc_make_error(json_null(), RPC_ERR_INTERNAL, msg);
+	buf = rpc_encode(err, len);
+	json_decref(err);
+	return buf;
+}
+
 static void conn_send(struct rpc_conn *c, json_t *msg)
 {
 	size_t len;
@@ -80,9 +104,11 @@ static void conn_send(struct rpc_conn *c, json_t *msg)
 		return;
 	}
 	buf = rpc_encode(msg, &len);
+	if (buf == NULL && json_object_get(msg, "id") != NULL)
+		buf = encode_too_large(c, json_object_get(msg, "id"), &len);
 	json_decref(msg);
 	if (buf == NULL) {
-		log_err("rpc: conn %lu: reply too large to encode; dropped", c->id);
+		log_err("rpc: conn %lu: message too large to encode; dropped", c->id);
 		return;
 	}
 	bufferevent_write(c->bev, buf, len);
@@ -372,6 +398,10 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	(void)l;
 	(void)sa;
 	(void)salen;
+	if (srv->accept_starved) {
+		srv->accept_starved = false;
+		log_info("rpc: accepting connections again");
+	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
 		log_warn("rpc: SO_PEERCRED failed: %s; connection refused", strerror(errno));
 		close(fd);
@@ -409,8 +439,11 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
 	int err = EVUTIL_SOCKET_ERROR();
 
 	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-		if (!evtimer_pending(srv->resume_ev, NULL))
-			log_warn("rpc: accept: %s; pausing accept for 100 ms", strerror(err));
+		/* Once per episode, not every 100 ms while it lasts. */
+		if (!srv->accept_starved)
+			log_warn("rpc: accept: %s; pausing accept, retrying every 100 ms",
+				 strerror(err));
+		srv->accept_starved = true;
 		evconnlistener_disable(l);
 		struct timeval tv = { 0, 100000 };
 		evtimer_add(srv->resume_ev, &tv);
