@@ -133,6 +133,29 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* A daemon that refuses a connection (at its limit) says why, then
+ * closes: our write may meet the closed socket before we read that. */
+static int refused_or_lost(struct sdc *c, int write_errno, struct sdc_error *err)
+{
+	char buf[1024];
+	ssize_t n = recv(c->fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+
+	if (n > 0) {
+		buf[n] = '\0';
+		char *eol = strchr(buf, '\n');
+		json_t *msg = eol ? json_loadb(buf, (size_t)(eol - buf), 0, NULL) : NULL;
+		json_t *e = json_object_get(msg, "error");
+		const char *text = json_string_value(json_object_get(e, "message"));
+		if (text != NULL) {
+			fail(err, (int)json_integer_value(json_object_get(e, "code")), "%s", text);
+			json_decref(msg);
+			return -1;
+		}
+		json_decref(msg);
+	}
+	return fail(err, SDC_ERR_IO, "lost the connection to sessiond: %s", strerror(write_errno));
+}
+
 long sdc_send(struct sdc *c, const char *method, json_t *params, struct sdc_error *err)
 {
 	long id = ++c->next_id;
@@ -149,7 +172,7 @@ long sdc_send(struct sdc *c, const char *method, json_t *params, struct sdc_erro
 	int rc = write_all(c->fd, buf, len);
 	free(buf);
 	if (rc < 0)
-		return fail(err, SDC_ERR_IO, "lost the connection to sessiond: %s", strerror(errno));
+		return refused_or_lost(c, errno, err);
 	return id;
 }
 
@@ -174,6 +197,8 @@ static void file_frame(struct sdc *c, const char *line, size_t n)
 	json_decref(msg);
 }
 
+static int take_reply(struct sdc *c, long id, json_t **result, struct sdc_error *err);
+
 /* Reads what is available (waiting at most timeout_ms) and files frames. */
 static int pump(struct sdc *c, int timeout_ms, struct sdc_error *err)
 {
@@ -197,8 +222,13 @@ static int pump(struct sdc *c, int timeout_ms, struct sdc_error *err)
 	ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
 	if (r < 0 && errno == EINTR)
 		return 0;
-	if (r <= 0)
+	if (r <= 0) {
+		/* An error with a null id (a refused connection, a frame it
+		 * could not read) says why it closed. */
+		if (json_object_get(c->replies, "0") != NULL && take_reply(c, 0, NULL, err) < 0)
+			return -1;
 		return fail(err, SDC_ERR_IO, "sessiond closed the connection");
+	}
 	c->len += (size_t)r;
 	size_t start = 0;
 	for (size_t i = 0; i < c->len; i++) {

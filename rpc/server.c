@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -44,6 +45,8 @@ struct rpc_conn {
 	struct list_node calls;
 	int refs;                           /* open + one per pending call */
 	bool closing;                       /* error sent: close once flushed */
+	bool read_eof;                      /* peer half-closed: answer, then close */
+	bool input_waiting;                 /* frames left unread until output drains */
 	bool lost;
 	uid_t uid;
 	pid_t pid;
@@ -137,6 +140,11 @@ static void call_free(struct rpc_call *call)
 	struct rpc_conn *c = call->conn;
 
 	list_del(&call->node);
+	/* A half-closed peer is closed once answered: let the write callback
+	 * (deferred, never from inside a handler) look. */
+	if (c->read_eof && !c->lost && list_empty(&c->calls))
+		bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS |
+				    BEV_TRIG_DEFER_CALLBACKS);
 	rpc_request_clear(&call->req);
 	free(call);
 	conn_unref(c);
@@ -268,6 +276,15 @@ static void conn_read(struct bufferevent *bev, void *arg)
 
 	c->refs++;                          /* a handler may drop the connection */
 	while (!c->lost && !c->closing) {
+		/* Replies pile up: take no more requests until they drain (a
+		 * pipelining client is served as fast as it reads).  One that
+		 * also fills our input buffer does not read at all. */
+		if (evbuffer_get_length(bufferevent_get_output(bev)) > RPC_OUTPUT_PAUSE) {
+			c->input_waiting = true;
+			if (evbuffer_get_length(in) > RPC_MAX_FRAME)
+				conn_lost(c, "not reading its replies");
+			break;
+		}
 		size_t eol = 0;
 		struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol, EVBUFFER_EOL_LF);
 		if (p.pos < 0) {
@@ -296,19 +313,48 @@ static void conn_write(struct bufferevent *bev, void *arg)
 {
 	struct rpc_conn *c = arg;
 
-	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+		return;
+	if (c->closing) {
 		conn_lost(c, "closed after an error");
+		return;
+	}
+	c->refs++;
+	if (c->input_waiting) {
+		c->input_waiting = false;
+		conn_read(bev, c);
+	}
+	if (!c->lost && c->read_eof && !c->input_waiting && list_empty(&c->calls) &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		conn_lost(c, "half-closed, every request answered");
+	conn_unref(c);
+}
+
+/* EOF on a Unix stream socket: a peer that is gone (POLLHUP) takes its
+ * holds with it at once; one that only shut down its sending side (as
+ * socat and "nc -N" do) still reads, so it gets its answers first. */
+static bool peer_gone(struct rpc_conn *c)
+{
+	struct pollfd p = { .fd = bufferevent_getfd(c->bev), .events = POLLOUT };
+
+	return poll(&p, 1, 0) < 0 || (p.revents & (POLLHUP | POLLERR)) != 0;
 }
 
 static void conn_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct rpc_conn *c = arg;
 
-	(void)bev;
-	if (what & BEV_EVENT_EOF)
-		conn_lost(c, "hung up");
-	else if (what & BEV_EVENT_ERROR)
+	if (what & BEV_EVENT_ERROR) {
 		conn_lost(c, strerror(EVUTIL_SOCKET_ERROR()));
+	} else if (what & BEV_EVENT_EOF) {
+		if (peer_gone(c)) {
+			conn_lost(c, "hung up");
+			return;
+		}
+		c->read_eof = true;
+		bufferevent_disable(bev, EV_READ);
+		conn_write(bev, c);
+	}
 }
 
 /* Lost, not freed: unhook, cancel what waits, let the owner release what

@@ -13,9 +13,14 @@
  * dropped), and a completion that still comes later is discarded.
  *
  * Limits: a frame over RPC_MAX_FRAME gets an error and the connection is
- * closed; a client that does not read its replies is disconnected once
- * RPC_MAX_OUTPUT bytes wait for it; accept pauses for a moment when the
- * process is out of descriptors instead of spinning.
+ * closed.  Once RPC_OUTPUT_PAUSE bytes of replies wait for a client, its
+ * further requests wait unread until they drain (a pipelining client is
+ * served as fast as it reads); a client that does not read at all is
+ * disconnected when its unread requests fill a frame as well, or when
+ * RPC_MAX_OUTPUT bytes (notifications) wait for it.  Accept pauses for a
+ * moment when the process is out of descriptors instead of spinning.
+ * A peer that shuts down only its sending side still gets every answer,
+ * then the connection closes; a peer that is gone is dropped at once.
  */
 #ifndef SESSIOND_RPC_SERVER_H
 #define SESSIOND_RPC_SERVER_H
@@ -27,6 +32,8 @@
 #include "../common/cause.h"
 
 #define RPC_MAX_OUTPUT (8 * 1024 * 1024)
+/* Above this much unsent output a connection's next requests wait. */
+#define RPC_OUTPUT_PAUSE (1024 * 1024)
 
 struct event_base;
 struct rpc_server;
