@@ -1,0 +1,272 @@
+#!/bin/sh
+# e2e.sh BUILD — figures on real QEMU (no pass/fail), in this order (the
+# disk-heavy part last, so its page cache churn does not blur the others):
+#
+#  3. scratch disk creation: a qcow2 overlay over a template vs a full copy
+#     of it, for a 1 GiB and a 16 GiB template full of data, each through
+#     libvirt on a dir pool (virsh --timing vol-create-as --backing-vol vs
+#     vol-clone, which is what sessiond and a copying daemon would call)
+#     and with qemu-img alone (the work without libvirt);
+#  2. time to running: `sessionctl run NAME -- true` (cold: the VM is
+#     stopped before each) vs `virsh create` of the same domain XML
+#     (domxml.c's shape: same kernel, initrd, cmdline, memory, disks,
+#     serial log) timed until the same ready line is in its console log;
+#     alternating, median of BENCH_E2E_REPS (default 7).  The guest prints
+#     its own uptime in the ready line, so each run also gives the host
+#     side's share (total minus guest uptime), which TCG's boot-time noise
+#     does not blur as much;
+#  1. host memory returned by an idle stop: a 1 GiB guest that fills
+#     BENCH_E2E_FILL_MIB (default 600) of its memory; QEMU's VmRSS while it
+#     runs, MemAvailable before the start, while running, after the stop.
+#
+# Needs root, QEMU and a system libvirtd (started via tests/e2e/libvirtd.sh
+# if none answers, and stopped again only then).  The guest is
+# tests/e2e/guest.sh's.  Data goes to a temporary directory under
+# BENCH_E2E_DIR (default /var/tmp): the 16 GiB template and its copy need
+# ~33 GiB free there; BENCH_E2E_SIZES="1 16" picks the template sizes.
+# Page cache is warm (the template was just written), so copies are at
+# memory speed plus the writes; that favours the full copy.
+set -u
+
+BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT" || exit 1
+case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
+export BUILD
+REPS=${BENCH_E2E_REPS:-7}
+FILL=${BENCH_E2E_FILL_MIB:-600}
+SIZES=${BENCH_E2E_SIZES:-1 16}
+
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: bench/e2e.sh needs root"; exit 77; }
+command -v qemu-system-x86_64 >/dev/null 2>&1 || { echo "SKIP: QEMU is not installed"; exit 77; }
+command -v qemu-img >/dev/null 2>&1 || { echo "SKIP: qemu-img is not installed"; exit 77; }
+
+LVD="sh $ROOT/tests/e2e/libvirtd.sh"
+$LVD start || exit $?
+trap '$LVD stop' EXIT
+eval "$(sh "$ROOT/tests/e2e/guest.sh")" || { echo "bench/e2e: cannot build the guest"; exit 1; }
+export GUEST_KERNEL GUEST_INITRD GUEST_CMDLINE GUEST_READY
+
+# The e2e library: a private daemon on qemu:///system, its own pool,
+# cleanup of domains, volumes and pool on exit (it replaces the trap,
+# so it stops libvirtd too).
+E2E_DIR="$ROOT/tests/e2e"
+. "$E2E_DIR/lib.sh"
+trap 'e2e_cleanup; $LVD stop' EXIT
+
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# median of the numbers on stdin
+median() { sort -n | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else printf "%.1f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+minmax() { sort -n | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo ".." hi}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "inf" }'; }
+
+# ---- 3. scratch creation --------------------------------------------------
+
+BDIR=$(mktemp -d "${BENCH_E2E_DIR:-/var/tmp}/sessiond-bench-e2e.XXXXXX")
+BPOOL="sd-bench-$(basename "$BDIR" | tr -c 'A-Za-z0-9\n' '-')"
+bench_storage_cleanup() {
+	if vsh pool-info "$BPOOL" >/dev/null 2>&1; then
+		for v in $(vsh vol-list "$BPOOL" 2>/dev/null | awk '{print $1}'); do
+			vsh vol-delete --pool "$BPOOL" "$v" >/dev/null 2>&1
+		done
+		vsh pool-destroy "$BPOOL" >/dev/null 2>&1
+	fi
+	rm -rf "$BDIR"
+}
+trap 'bench_storage_cleanup; e2e_cleanup; $LVD stop' EXIT
+
+# virsh_ms CMD... — the command's own time, as virsh --timing reports it.
+virsh_ms() {
+	virsh -t -q -c "$URI" "$@" 2>&1 | sed -n 's/.*(Time: \([0-9.]*\) ms).*/\1/p' | tail -n 1
+}
+
+# fill_template NAME GIB — a qcow2 volume with GIB GiB of (non-zero) data.
+fill_template() {
+	vsh vol-create-as "$BPOOL" "$1" "${2}G" --format qcow2 >/dev/null || return 1
+	p=$(vsh vol-path --pool "$BPOOL" "$1")
+	i=0
+	while [ $i -lt "$2" ]; do
+		qemu-io -f qcow2 -c "write -P 0x5a ${i}G 1G" "$p" >/dev/null || return 1
+		i=$((i + 1))
+	done
+	sync
+	echo "$p"
+}
+
+bench_scratch() {
+	vsh pool-create-as "$BPOOL" dir --target "$BDIR" >/dev/null || { echo "cannot create pool $BPOOL"; return 1; }
+	for g in $SIZES; do
+		tpl=$(fill_template "tpl-${g}g.qcow2" "$g") || { echo "cannot build the ${g} GiB template"; return 1; }
+		n_copy=3
+		[ "$g" -le 2 ] && n_copy=5
+		: >"$BDIR/ov.virsh"; : >"$BDIR/cp.virsh"; : >"$BDIR/ov.img"; : >"$BDIR/cp.img"
+		for r in $(seq 1 9); do
+			virsh_ms vol-create-as "$BPOOL" "ov-$r.qcow2" "${g}G" --format qcow2 \
+				--backing-vol "$tpl" --backing-vol-format qcow2 >>"$BDIR/ov.virsh"
+			vsh vol-delete --pool "$BPOOL" "ov-$r.qcow2" >/dev/null
+			t0=$(date +%s%N)
+			qemu-img create -q -f qcow2 -o compat=1.1 -b "$tpl" -F qcow2 "$BDIR/img-ov.qcow2"
+			echo "$(( ($(date +%s%N) - t0) / 1000 ))" | awk '{printf "%.2f\n", $1 / 1000}' >>"$BDIR/ov.img"
+			rm -f "$BDIR/img-ov.qcow2"
+		done
+		for r in $(seq 1 $n_copy); do
+			virsh_ms vol-clone --pool "$BPOOL" "tpl-${g}g.qcow2" "cp-$r.qcow2" >>"$BDIR/cp.virsh"
+			vsh vol-delete --pool "$BPOOL" "cp-$r.qcow2" >/dev/null
+			t0=$(date +%s%N)
+			qemu-img convert -O qcow2 -o compat=1.1 "$tpl" "$BDIR/img-cp.qcow2"
+			echo "$(( ($(date +%s%N) - t0) / 1000 ))" | awk '{printf "%.2f\n", $1 / 1000}' >>"$BDIR/cp.img"
+			rm -f "$BDIR/img-cp.qcow2"
+		done
+		for how in virsh img; do
+			ov=$(median <"$BDIR/ov.$how"); cp=$(median <"$BDIR/cp.$how")
+			printf '  %2s GiB template, %-8s overlay %8.1f ms (%s, n=9)   full copy %9.1f ms (%s, n=%d)   copy/overlay %s\n' \
+				"$g" "$([ $how = virsh ] && echo libvirt || echo qemu-img)" "$ov" "$(minmax <"$BDIR/ov.$how")" \
+				"$cp" "$(minmax <"$BDIR/cp.$how")" "$n_copy" "$(ratio "$cp" "$ov")"
+		done
+		vsh vol-delete --pool "$BPOOL" "tpl-${g}g.qcow2" >/dev/null
+	done
+}
+
+# ---- 2. time to running ----------------------------------------------------
+
+# The domain XML sessiond writes (domxml.c), for virsh create.
+virsh_xml() {
+	cat <<EOF
+<domain type='qemu'>
+  <name>$1</name>
+  <uuid>$(cat /proc/sys/kernel/random/uuid)</uuid>
+  <description>bench baseline</description>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64'>hvm</type>
+    <kernel>$GUEST_KERNEL</kernel>
+    <initrd>$GUEST_INITRD</initrd>
+    <cmdline>$GUEST_CMDLINE</cmdline>
+  </os>
+  <features><acpi/></features>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <disk type='volume' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source pool='$POOL' volume='$2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <disk type='volume' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source pool='$POOL' volume='$3'/>
+      <target dev='vdb' bus='virtio'/>
+    </disk>
+    <serial type='file'>
+      <source path='$4'/>
+      <target port='0'/>
+    </serial>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+EOF
+}
+
+# guest_up FILE — the guest's uptime at its ready line, in ms.
+guest_up() {
+	tr -d '\r' <"$1" | sed -n "s/.*$GUEST_READY uptime=\([0-9.]*\).*/\1/p" | tail -n 1 |
+		awk '{printf "%d\n", $1 * 1000}'
+}
+
+# One cold start through sessiond; prints "total_ms guest_uptime_ms".
+run_sessiond() {
+	t0=$(ms)
+	ctl run ttr -- true || return 1
+	t1=$(ms)
+	ctl console ttr >"$T/ttr-console.txt"
+	ctl stop ttr >/dev/null || return 1
+	echo "$((t1 - t0)) $(guest_up "$T/ttr-console.txt")"
+}
+
+# One cold start through virsh create, until the ready line; prints
+# "total_ms guest_uptime_ms".
+run_virsh() {
+	name="${PREFIX}virsh-$1"
+	log="$T/virsh-$1.log"
+	vsh vol-create-as "$POOL" "vs-$1.qcow2" 1G --format qcow2 --backing-vol "$TEMPLATE" \
+		--backing-vol-format qcow2 >/dev/null || return 1
+	virsh_xml "$name" "$DISK" "vs-$1.qcow2" "$log" >"$T/virsh-$1.xml"
+	t0=$(ms)
+	vsh create "$T/virsh-$1.xml" >/dev/null || return 1
+	end=$((t0 + 120000))
+	until grep -q "$GUEST_READY" "$log" 2>/dev/null; do
+		[ "$(ms)" -lt $end ] || return 1
+		sleep 0.01
+	done
+	t1=$(ms)
+	vsh destroy "$name" >/dev/null
+	vsh vol-delete --pool "$POOL" "vs-$1.qcow2" >/dev/null
+	echo "$((t1 - t0)) $(guest_up "$log")"
+}
+
+bench_ttr() {
+	mk ttr --grace 60s --stop-timeout 0
+	ctl run ttr -- true || { echo "first run failed"; return 1; }   # builds the template
+	ctl stop ttr >/dev/null
+	DISK="${PREFIX}$(field ttr .id)-disk.qcow2"
+	TEMPLATE=$(vsh vol-path --pool "$POOL" "${PREFIX}template-1g.qcow2") || return 1
+	: >"$T/ttr.s"; : >"$T/ttr.v"
+	for r in $(seq 1 "$REPS"); do
+		run_sessiond >>"$T/ttr.s" || { echo "sessionctl run failed"; return 1; }
+		run_virsh "$r" >>"$T/ttr.v" || { echo "virsh create failed"; return 1; }
+	done
+	for f in s v; do
+		awk '{print $1}' "$T/ttr.$f" >"$T/ttr.$f.total"
+		awk '{print $1 - $2}' "$T/ttr.$f" >"$T/ttr.$f.host"
+		awk '{print $2}' "$T/ttr.$f" >"$T/ttr.$f.guest"
+	done
+	s=$(median <"$T/ttr.s.total"); v=$(median <"$T/ttr.v.total")
+	sh_=$(median <"$T/ttr.s.host"); vh=$(median <"$T/ttr.v.host")
+	printf '  sessionctl run -- true   median %6s ms (%s); host side %6s ms (%s); guest uptime at ready %s ms\n' \
+		"$s" "$(minmax <"$T/ttr.s.total")" "$sh_" "$(minmax <"$T/ttr.s.host")" "$(median <"$T/ttr.s.guest")"
+	printf '  virsh create + ready     median %6s ms (%s); host side %6s ms (%s); guest uptime at ready %s ms\n' \
+		"$v" "$(minmax <"$T/ttr.v.total")" "$vh" "$(minmax <"$T/ttr.v.host")" "$(median <"$T/ttr.v.guest")"
+	printf '  sessiond / virsh         total %s, host side %s (goal <= 1.05), n=%s each, alternating\n' \
+		"$(ratio "$s" "$v")" "$(ratio "$sh_" "$vh")" "$REPS"
+	echo "  runs (total/guest ms): sessiond $(tr ' \n' '/ ' <"$T/ttr.s")| virsh $(tr ' \n' '/ ' <"$T/ttr.v")"
+}
+
+# ---- 1. memory returned -------------------------------------------------------
+
+mem_avail() { awk '/^MemAvailable:/ {print int($2 / 1024)}' /proc/meminfo; }
+
+bench_memory() {
+	mk fat --grace 3s --stop-timeout 0 --memory 1024 --cmdline "$GUEST_CMDLINE e2e.fill=$FILL"
+	sync
+	a0=$(mem_avail)
+	ctl start fat >/dev/null || { echo "start fat failed"; return 1; }
+	console_has fat "FILL ${FILL}MiB" || { echo "the guest did not fill its memory"; return 1; }
+	dom=$(dom_of fat)
+	pid=$(qemu_pid "$dom") || { echo "no QEMU process"; return 1; }
+	rss=$(awk '/^VmRSS:/ {print int($2 / 1024)}' "/proc/$pid/status")
+	a1=$(mem_avail)
+	wait_until 60 state_is fat stopped || { echo "fat did not idle-stop"; return 1; }
+	wait_until 30 sh -c "! kill -0 $pid 2>/dev/null" || { echo "QEMU $pid still there"; return 1; }
+	a2=$(mem_avail)
+	echo "  guest: 1024 MiB, ${FILL} MiB of it filled; grace 3 s"
+	echo "  QEMU VmRSS while running       $rss MiB"
+	echo "  MemAvailable before the start  $a0 MiB"
+	echo "  MemAvailable while running     $a1 MiB  (-$((a0 - a1)) MiB)"
+	echo "  MemAvailable after idle stop   $a2 MiB  (+$((a2 - a1)) MiB returned)"
+}
+
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+e2e_start
+echo "bench/e2e: $(uname -r), $(nproc) CPUs, QEMU $(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p'), domain type qemu (TCG)"
+echo "1. host memory returned by an idle stop (load average $(load))"
+bench_memory
+echo "2. time to running (cold start to ready line, 256 MiB guest; load average $(load))"
+bench_ttr
+echo "3. scratch disk creation (warm page cache, dir pool in ${BENCH_E2E_DIR:-/var/tmp}; load average $(load))"
+bench_scratch
+bench_storage_cleanup
+echo "   (load average at the end $(load))"
+exit 0

@@ -1,0 +1,292 @@
+#!/bin/sh
+# run.sh BUILD — runs sessiond's benchmarks and prints a summary table.
+#
+# Benchmarks print figures; nothing here passes or fails on a number.  Each
+# benchmark is skipped (with the reason) when it cannot run.  Goals and
+# measured figures are in bench/README.md.
+#
+# Environment:
+#   BENCH_QUICK=1   shorter runs (smoke test, figures are rough)
+#   BENCH_KEEP=1    keep the raw outputs (printed at the end)
+#   BENCH_LIBVIRT_URI   libvirt URI for the round-trip comparison
+#                   (default test+unix:///default; "none" skips it)
+#
+# libvirtd: if nothing answers on BENCH_LIBVIRT_URI, this script starts a
+# private libvirtd (test driver only, sockets in its temporary directory)
+# and stops it afterwards; a libvirtd that was already running is used as
+# it is and left alone.
+set -u
+
+BUILD=${1:-build}
+case "$BUILD" in /*) ;; *) BUILD="$(pwd)/$BUILD" ;; esac
+B="$BUILD/bench"
+OUT=$(mktemp -d /tmp/sessiond-bench.XXXXXX)
+URI=${BENCH_LIBVIRT_URI:-test+unix:///default}
+STARTED_LIBVIRTD=""
+
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	LEASE_ARGS="--runs 3 --seconds 0.3"
+	SCALE_N=2000
+	RPC_ARGS="--runs 1 --seconds 0.5"
+else
+	LEASE_ARGS="--runs 5 --seconds 1"
+	SCALE_N=10000
+	RPC_ARGS="--runs 5 --seconds 1"
+fi
+
+cleanup() {
+	if [ -n "$STARTED_LIBVIRTD" ]; then
+		kill "$STARTED_LIBVIRTD" 2>/dev/null
+		wait "$STARTED_LIBVIRTD" 2>/dev/null
+	fi
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		echo "raw outputs kept in $OUT"
+	else
+		rm -rf "$OUT"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+section() {
+	echo
+	echo "=== $* ==="
+}
+
+machine() {
+	echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)," \
+		"$(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+# ---- 1. lease_bench ---------------------------------------------------------
+
+# Counts the calls the traced loop made to anything that takes a lock,
+# from a callgrind output file (names are compressed: "(id) name").
+cg_lock_calls() {
+	awk -v pat='pthread_mutex_lock|pthread_mutex_trylock|pthread_spin_lock|pthread_rwlock_(rd|wr)?lock|lll_lock_wait|sem_wait' '
+		function nm(s,   id, rest) {
+			if (match(s, /^\([0-9]+\)/)) {
+				id = substr(s, 1, RLENGTH); rest = substr(s, RLENGTH + 2)
+				if (rest != "") names[id] = rest
+				return names[id]
+			}
+			return s
+		}
+		/^fn=/ { nm(substr($0, 4)) }
+		/^cfn=/ { cur = nm(substr($0, 5)) }
+		/^calls=/ { split(substr($0, 7), a, " "); if (cur ~ pat) n += a[1] }
+		/^summary:|^totals:/ { ir = $2 }
+		END { printf "%d %d\n", n + 0, ir + 0 }' "$1"
+}
+
+lease_proof() {
+	iters=102400
+	echo "no-lock proof (1 thread, $iters pairs inside traced_loop):"
+	if have valgrind; then
+		for v in mutex gate point session-held session-edge; do
+			f="$OUT/cg.$v"
+			valgrind --tool=callgrind --toggle-collect=traced_loop \
+				--callgrind-out-file="$f" "$B/lease_bench" --trace "$v" --iters $iters \
+				>/dev/null 2>&1 || { echo "  callgrind $v: failed"; continue; }
+			set -- $(cg_lock_calls "$f")
+			printf "  callgrind %-13s lock calls %7d (%.2f per pair), %6.1f instructions per pair\n" \
+				"$v" "$1" "$(echo "$1 $iters" | awk '{print $1/$2}')" \
+				"$(echo "$2 $iters" | awk '{print $1/$2}')"
+			echo "RESULT leaseproof $v lock_calls=$1 ir_per_pair=$(echo "$2 $iters" | awk '{print $1/$2}')" >>"$OUT/lease.txt"
+		done
+	else
+		echo "  callgrind: SKIP (valgrind not installed)"
+	fi
+	if have strace; then
+		base=$(strace -f -c -e trace=futex "$B/lease_bench" --only gate --threads 2 \
+			--runs 1 --seconds 0.01 2>&1 >/dev/null | awk '/futex/ {print $4}')
+		for v in mutex gate session-held session-edge; do
+			n=$(strace -f -c -e trace=futex "$B/lease_bench" --only "$v" --threads 2 \
+				--runs 1 --seconds 1 2>&1 >/dev/null | awk '/futex/ {print $4}')
+			printf "  strace -f  %-13s futex calls in a 2-thread 1 s run: %6s (set-up alone: %s)\n" \
+				"$v" "${n:-0}" "${base:-?}"
+			echo "RESULT leasefutex $v futex=${n:-0} setup=${base:-0}" >>"$OUT/lease.txt"
+		done
+	else
+		echo "  strace: SKIP (not installed)"
+	fi
+}
+
+run_lease() {
+	section "lease_bench: acquire+release pair vs pthread mutex pair"
+	if [ ! -x "$B/lease_bench" ]; then
+		echo "SKIP: $B/lease_bench not built"
+		return
+	fi
+	"$B/lease_bench" $LEASE_ARGS >"$OUT/lease.txt" 2>&1
+	grep -v '^RESULT' "$OUT/lease.txt"
+	echo
+	lease_proof
+}
+
+# ---- 2. scale_bench ---------------------------------------------------------
+
+run_scale() {
+	section "scale_bench: $SCALE_N idle sessions (memory, idle-stop lateness)"
+	if [ ! -x "$B/scale_bench" ]; then
+		echo "SKIP: $B/scale_bench not built"
+		return
+	fi
+	: >"$OUT/scale.txt"
+	# Default shape: persistent disks, no scratch, state on the real disk.
+	# The default shape three times (lateness varies from run to run),
+	# then one run each of: no persistent disk, scratch disks, state on tmpfs.
+	for cfg in "persistent 0 /tmp 1" "persistent 0 /tmp 2" "persistent 0 /tmp 3" \
+		"ephemeral 0 /tmp 1" "persistent 1 /tmp 1" "persistent 0 /dev/shm 1"; do
+		set -- $cfg
+		[ -d "$3" ] || continue
+		echo
+		"$B/scale_bench" --sessions "$SCALE_N" --grace 1 --storage "$1" --scratch "$2" \
+			--dir "$3" >"$OUT/scale.one" 2>&1
+		grep -v '^RESULT' "$OUT/scale.one"
+		label="$1,scratch=$2,$3,run$4"
+		grep '^RESULT' "$OUT/scale.one" | sed "s|^RESULT scale |RESULT scale cfg=$label |; s|^RESULT scale_mem |RESULT scale_mem cfg=$label |" >>"$OUT/scale.txt"
+	done
+}
+
+# ---- 3. rpc_bench -----------------------------------------------------------
+
+libvirt_answers() {
+	have virsh && virsh -c "$1" uri >/dev/null 2>&1
+}
+
+# When nothing answers on $URI, starts a private libvirtd for the
+# comparison: no driver modules (LIBVIRT_DRIVER_DIR points at an empty
+# directory, so only the built-in test driver is there: no QEMU driver, no
+# libvirt-qemu user needed), its sockets and pid file under $OUT, nothing
+# in /run or /var touched, so a system libvirtd (e2e tests) is never
+# shadowed.  Sets VIRT_URI; stopped by cleanup().
+ensure_libvirtd() {
+	VIRT_URI=$URI
+	[ "$URI" = none ] && return 1
+	libvirt_answers "$URI" && return 0
+	case "$URI" in test+unix:///default|test+unix:///default\?*) ;; *) return 1 ;; esac
+	have libvirtd || return 1
+	mkdir -p "$OUT/libvirtd/drivers" "$OUT/libvirtd/sock"
+	cat >"$OUT/libvirtd/libvirtd.conf" <<-EOF
+	unix_sock_dir = "$OUT/libvirtd/sock"
+	listen_tls = 0
+	listen_tcp = 0
+	log_outputs = "3:stderr"
+	EOF
+	LIBVIRT_DRIVER_DIR="$OUT/libvirtd/drivers" libvirtd --config "$OUT/libvirtd/libvirtd.conf" \
+		--pid-file "$OUT/libvirtd/pid" >"$OUT/libvirtd/log" 2>&1 &
+	STARTED_LIBVIRTD=$!
+	VIRT_URI="test+unix:///default?socket=$OUT/libvirtd/sock/libvirt-sock"
+	for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		libvirt_answers "$VIRT_URI" && return 0
+		sleep 0.25
+	done
+	return 1
+}
+
+run_rpc() {
+	section "rpc_bench: token round trips vs raw ping-pong vs libvirt"
+	if [ ! -x "$B/rpc_bench" ] || [ ! -x "$BUILD/sessiond" ]; then
+		echo "SKIP: $B/rpc_bench or $BUILD/sessiond not built"
+		return
+	fi
+	vuri=none
+	pidarg=""
+	if ensure_libvirtd; then
+		vuri=$VIRT_URI
+		if [ -n "$STARTED_LIBVIRTD" ]; then
+			pidarg="--libvirtd-pid $STARTED_LIBVIRTD"
+			echo "(started a private libvirtd, pid $STARTED_LIBVIRTD, test driver only, on $VIRT_URI;"
+			echo " pinned with the server; stopped afterwards)"
+		else
+			echo "(using the libvirtd already answering on $URI; not pinned)"
+		fi
+	else
+		echo "libvirt round trip: SKIP (no libvirtd answers on $URI and none could be started)"
+	fi
+	"$B/rpc_bench" $RPC_ARGS --clients 1,64 --placement same,split \
+		--sessiond "$BUILD/sessiond" --libvirt-uri "$vuri" $pidarg >"$OUT/rpc.txt" 2>&1
+	grep -v '^RESULT' "$OUT/rpc.txt"
+}
+
+# ---- summary ----------------------------------------------------------------
+
+val() { # val FILE PATTERN KEY
+	grep "$2" "$1" 2>/dev/null | head -n 1 | tr ' ' '\n' | sed -n "s/^$3=//p"
+}
+
+summary() {
+	section "summary"
+	machine
+	L="$OUT/lease.txt"
+	if [ -f "$L" ]; then
+		printf "%-50s %-32s %s\n" "figure" "measured (median, min..max)" "goal"
+		for t in 1 2; do
+			m=$(val "$L" "RESULT lease mutex t$t " ns_med)
+			for v in gate point session-held session-edge; do
+				line=$(grep "RESULT lease $v t$t " "$L" | head -n 1)
+				[ -n "$line" ] || continue
+				ns=$(echo "$line" | tr ' ' '\n' | sed -n 's/^ns_med=//p')
+				r=$(echo "$line" | tr ' ' '\n' | sed -n 's/^ratio_med=//p')
+				rmin=$(echo "$line" | tr ' ' '\n' | sed -n 's/^ratio_min=//p')
+				rmax=$(echo "$line" | tr ' ' '\n' | sed -n 's/^ratio_max=//p')
+				met=$(echo "$r" | awk '{print ($1 <= 0.5) ? "met" : "NOT met"}')
+				printf "%-50s %-32s %s\n" "lease $v/mutex, $t thr (ns $ns vs $m)" \
+					"$r ($rmin..$rmax)" "<= 0.50: $met"
+			done
+		done
+		for v in gate point session-held session-edge; do
+			lc=$(val "$L" "RESULT leaseproof $v " lock_calls)
+			[ -n "$lc" ] && printf "%-50s %-32s %s\n" "locks taken per 102400 pairs, $v" "$lc" "0"
+		done
+	fi
+	S="$OUT/scale.txt"
+	if [ -s "$S" ]; then
+		grep 'RESULT scale cfg=' "$S" | while read -r _ _ cfg _; do
+			c=${cfg#cfg=}
+			lm=$(grep "RESULT scale $cfg " "$S" | tr ' ' '\n' | sed -n 's/^late_max_ms=//p')
+			l99=$(grep "RESULT scale $cfg " "$S" | tr ' ' '\n' | sed -n 's/^late_p99_ms=//p')
+			met=$(echo "$lm" | awk '{print ($1 <= 50) ? "met" : "NOT met"}')
+			printf "%-50s %-32s %s\n" "idle-stop late max, $c" "$lm ms (p99 $l99 ms)" "<= 50 ms: $met"
+		done
+		grep '^RESULT scale_mem' "$S" | while read -r line; do
+			c=$(echo "$line" | tr ' ' '\n' | sed -n 's/^cfg=//p')
+			r=$(echo "$line" | tr ' ' '\n' | sed -n 's/^rss_idle_B=//p')
+			rt=$(echo "$line" | tr ' ' '\n' | sed -n 's/^rss_trim_B=//p')
+			h=$(echo "$line" | tr ' ' '\n' | sed -n 's/^heap_idle_B=//p')
+			met=$(echo "$r" | awk '{print ($1 <= 4096) ? "met" : "NOT met"}')
+			printf "%-50s %-32s %s\n" "RSS/idle session, $c" \
+				"$r B (trim $rt, heap $h)" "<= 4096 B: $met"
+		done
+	fi
+	R="$OUT/rpc.txt"
+	if [ -f "$R" ]; then
+		grep '^RESULT rpc' "$R" | while read -r _ _ pl c rest; do
+			sdc=$(echo "$rest" | tr ' ' '\n' | sed -n 's/^sdc_ops=//p')
+			ve=$(echo "$rest" | tr ' ' '\n' | sed -n 's/^sdc_vs_echo=//p')
+			vv=$(echo "$rest" | tr ' ' '\n' | sed -n 's/^sdc_vs_virt=//p')
+			vo=$(echo "$rest" | tr ' ' '\n' | sed -n 's/^virt_ops=//p')
+			n=${c#c}
+			smin=$(echo "$rest" | tr ' ' '\n' | sed -n 's/^sdc_min=//p')
+			smax=$(echo "$rest" | tr ' ' '\n' | sed -n 's/^sdc_max=//p')
+			printf "%-50s %-32s %s\n" "token ops/s, $n clients, $pl" "$sdc ($smin..$smax)" \
+				"$( [ "$n" = 64 ] && echo "$sdc" | awk '{print ($1 >= 50000) ? ">= 50000: met" : ">= 50000: NOT met"}')"
+			printf "%-50s %-32s %s\n" "  echo ops/s / sessiond ops/s, $n clients, $pl" "${ve}x" \
+				"$(echo "$ve" | awk '{print ($1 <= 2) ? "<= 2x: met" : "<= 2x: NOT met"}')"
+			if [ -n "$vo" ] && [ "$vo" != 0 ]; then
+				printf "%-50s %-32s %s\n" "  ops/s vs libvirt RT, $n clients, $pl" "${vv}x ($vo libvirt ops/s)" \
+					"$(echo "$vv" | awk '{print ($1 >= 10) ? ">= 10x: met" : ">= 10x: NOT met"}')"
+			fi
+		done
+	fi
+}
+
+machine
+run_lease
+run_scale
+run_rpc
+summary
