@@ -87,7 +87,8 @@ $(BUILD)/libsessiond-client.so: $(CLIENT_OBJ)
 	$(CC) -shared -Wl,-soname,libsessiond-client.so.0 -o $@ $^ $(LDFLAGS_ALL) \
 		$(shell pkg-config --libs jansson) -lm
 
-$(BUILD)/sessiond-client.pc: rpc/sessiond-client.pc.in Makefile
+# Rebuilt every time: PREFIX may differ from the last build's.
+$(BUILD)/sessiond-client.pc: rpc/sessiond-client.pc.in FORCE
 	@mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
@@ -182,13 +183,16 @@ check-asan:
 	@ASAN_OPTIONS=detect_leaks=1 sh tests/run-unit.sh build-asan
 	@ASAN_OPTIONS=detect_leaks=1 sh tests/behave/run.sh build-asan
 
+FORCE:
+
 clean:
 	rm -rf build build-* run
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
 		$(DESTDIR)$(INCDIR) $(DESTDIR)$(PCDIR) $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BUILD)/sessiond $(DESTDIR)$(SBINDIR)/sessiond
 	install -m 0755 $(BUILD)/sessionctl $(DESTDIR)$(BINDIR)/sessionctl
 	install -m 0644 $(BUILD)/libsessiond-client.a $(DESTDIR)$(LIBDIR)/
@@ -199,6 +203,8 @@ install: all
 	install -m 0644 man/sessionctl.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/sessiond.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/sessiond.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/libsessiond-client.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 0644 man/sessiond-protocol.7 $(DESTDIR)$(MANDIR)/man7/
 
 # sessiond-stress: the outside chaos tool, usable against any running daemon.
 install-tests: tests

@@ -809,7 +809,7 @@ static int cmd_console(struct ctx *x, int argc, char **argv)
 	signal(SIGTERM, note_signal);
 	do {
 		json_t *r = NULL;
-		if (sdc_vm_console(x->c, argv[optind], 0, &r, &e) < 0)
+		if (sdc_call(x->c, RPC_VM_CONSOLE, with_name(x, argv[optind]), &r, &e) < 0)
 			return refused(&e);
 		if (x->json) {
 			print_json(r);

@@ -87,15 +87,26 @@ static int parse_int(const char *key, const char *value, int lo, int hi, int *ou
 	return 0;
 }
 
+/* The ranges are those settings_parse() applies to a session's own
+ * values: a default it would refuse would make every session created
+ * with it unreadable at the next start of the daemon. */
 static int parse_seconds(const char *key, const char *value, double *out, bool never_ok,
-			 struct cause *c)
+			 double lo, double hi, struct cause *c)
 {
+	double x;
+
 	if (never_ok && strcmp(value, "never") == 0) {
 		*out = GRACE_NEVER;
 		return 0;
 	}
-	if (!duration_parse(value, out))
+	if (!duration_parse(value, &x))
 		return bad_value(c, key, value, never_ok ? "a duration or \"never\"" : "a duration");
+	if (x < lo || x > hi) {
+		char why[80];
+		snprintf(why, sizeof why, "a duration between %gs and %gs", lo, hi);
+		return bad_value(c, key, value, why);
+	}
+	*out = x;
 	return 0;
 }
 
@@ -153,11 +164,11 @@ int config_set(struct config *cfg, const char *key, const char *value, struct ca
 	else if (strcmp(key, "max_connections") == 0)
 		return parse_int(key, value, 1, 1000000, &cfg->max_connections, c);
 	else if (strcmp(key, "grace") == 0 || strcmp(key, "grace_s") == 0)
-		return parse_seconds(key, value, &d->grace, true, c);
+		return parse_seconds(key, value, &d->grace, true, 0, 31536000, c);
 	else if (strcmp(key, "stop_timeout") == 0 || strcmp(key, "stop_timeout_s") == 0)
-		return parse_seconds(key, value, &d->stop_timeout, false, c);
+		return parse_seconds(key, value, &d->stop_timeout, false, 0, 3600, c);
 	else if (strcmp(key, "ready_timeout") == 0 || strcmp(key, "ready_timeout_s") == 0)
-		return parse_seconds(key, value, &d->ready_timeout, false, c);
+		return parse_seconds(key, value, &d->ready_timeout, false, 0.001, 86400, c);
 	else if (strcmp(key, "storage") == 0) {
 		if (parse_enum(key, value, storage_kind_from_name, &e, c) < 0)
 			return -1;

@@ -28,6 +28,8 @@ struct daemon {
 struct conn_data {
 	struct list_node tokens;            /* struct token, conn_node */
 	bool watch_all;
+	bool watch_owner_set;               /* watch_all only for this owner */
+	uid_t watch_owner;
 	json_t *watch_names;                /* array of names, or NULL */
 };
 
@@ -49,6 +51,9 @@ int param_number(struct rpc_call *call, const char *key, double lo, double hi,
  * not-found, forbidden or invalid-params and returns NULL otherwise. */
 struct session *resolve_session(struct daemon *d, struct rpc_call *call);
 bool caller_may_see(struct rpc_call *call, uid_t owner);
+/* The owner a request acts for: the caller, or for root "owner_uid"
+ * (another caller naming another uid gets -32002 and -1). */
+int request_owner(struct rpc_call *call, uid_t *owner);
 
 void tokens_handle_acquire(struct rpc_call *call, void *arg);
 void tokens_handle_renew(struct rpc_call *call, void *arg);

@@ -90,7 +90,7 @@ bool caller_may_see(struct rpc_call *call, uid_t owner)
 }
 
 /* The owner a request acts for: the caller, or for root "owner_uid". */
-static int request_owner(struct rpc_call *call, uid_t *owner)
+int request_owner(struct rpc_call *call, uid_t *owner)
 {
 	json_t *v = json_object_get(rpc_call_params(call), "owner_uid");
 	uid_t me = rpc_call_uid(call);

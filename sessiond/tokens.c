@@ -266,6 +266,13 @@ void tokens_handle_watch(struct rpc_call *call, void *arg)
 	if (!param_only(call, allowed))
 		return;
 	if (json_object_get(rpc_call_params(call), "name") == NULL) {
+		uid_t owner;
+		if (request_owner(call, &owner) < 0)
+			return;
+		if (json_object_get(rpc_call_params(call), "owner_uid") != NULL) {
+			cd->watch_owner_set = true;
+			cd->watch_owner = owner;
+		}
 		cd->watch_all = true;
 		rpc_call_reply(call, json_object());
 		return;
@@ -288,7 +295,7 @@ static bool watches(struct conn_data *cd, struct session *s)
 	size_t i;
 	json_t *v;
 
-	if (cd->watch_all)
+	if (cd->watch_all && (!cd->watch_owner_set || cd->watch_owner == s->owner))
 		return true;
 	json_array_foreach(cd->watch_names, i, v) {
 		if (strcmp(json_string_value(v), s->key) == 0)

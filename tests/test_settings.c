@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../rpc/sessiond-protocol.h"
+#include "../sessiond/config.h"
 #include "../sessiond/settings.h"
 
 static void test_enum_tables_round_trip(void **state)
@@ -140,6 +141,28 @@ static void test_json_round_trip(void **state)
 	settings_free(&b);
 }
 
+/* A configured default must be one a session could hold: every value
+ * settings_parse() refuses is refused in sessiond.conf as well, or the
+ * sessions created with it would be unreadable at the next start. */
+static void test_config_defaults_in_range(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "ready_timeout", "0" }, { "ready_timeout", "2d" }, { "stop_timeout", "2h" },
+		{ "grace", "-1s" }, { "memory_mib", "8" }, { "vcpus", "0" }, { "disk_gib", "0" },
+	};
+	struct config cfg;
+	struct cause c;
+
+	(void)state;
+	config_init(&cfg);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(config_set(&cfg, bad[i][0], bad[i][1], &c), -1);
+	assert_int_equal(config_set(&cfg, "ready_timeout", "90s", &c), 0);
+	assert_int_equal(config_set(&cfg, "stop_timeout", "0", &c), 0);
+	assert_int_equal(config_set(&cfg, "grace", "never", &c), 0);
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -148,6 +171,7 @@ int main(void)
 		cmocka_unit_test(test_validation_errors),
 		cmocka_unit_test(test_defaults_and_ephemeral),
 		cmocka_unit_test(test_json_round_trip),
+		cmocka_unit_test(test_config_defaults_in_range),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,7 +25,7 @@ wait_until 5 grep -q '"id":1,"result"' "$T/early" || fail "the early connection 
 lim=$(( $(fds) + 24 ))
 prlimit --pid "$DAEMON_PID" --nofile=$lim: || fail "prlimit failed"
 
-"$TOOLS/loadclients" -m stall -c 100 -H 6 -b 60 -p "$DAEMON_PID" >"$T/load.out" 2>&1 &
+"$TOOLS/loadclients" -m stall -c 100 -H 15 -b 60 -p "$DAEMON_PID" >"$T/load.out" 2>&1 &
 LOAD=$!
 wait "$EARLY" || fail "the early connection was not answered while out of descriptors: $(cat "$T/early.err")"
 grep -q '^loadclients: stall:' "$T/load.out" &&

@@ -24,7 +24,7 @@ echo "$out" | grep -q "end=replies .*replies=1000" || fail "pipelined session.li
 [ "$(jq -s 'map(select(.result.sessions | length == 60)) | length' "$T/replies")" = 1000 ] ||
 	fail "not every pipelined reply lists 60 sessions"
 
-out=$("$TOOLS/rawrpc" -W -t 10 -l '{"jsonrpc":"2.0","id":7,"method":"session.create","params":{"name":"halfclosed"}}' 2>&1 >"$T/hc")
+out=$("$TOOLS/rawrpc" -W -E -t 10 -l '{"jsonrpc":"2.0","id":7,"method":"session.create","params":{"name":"halfclosed"}}' 2>&1 >"$T/hc")
 [ "$(jq -r '.id' "$T/hc")" = 7 ] && [ "$(jq -r '.result.name' "$T/hc")" = halfclosed ] ||
 	fail "no reply after a half-close: $out $(cat "$T/hc")"
 echo "$out" | grep -q "end=closed" || fail "the daemon did not close after answering: $out"
