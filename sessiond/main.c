@@ -194,6 +194,16 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(drain_ev, &tv);
 }
 
+/* There is nothing to reload (settings are per session, the config is
+ * read at start); a hang-up of the terminal must not kill the daemon. */
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	log_info("sessiond: SIGHUP ignored (no reload: restart to re-read the configuration)");
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
@@ -222,7 +232,7 @@ int main(int argc, char **argv)
 {
 	struct flags f;
 	struct cause c;
-	struct event *sigterm, *sigint;
+	struct event *sigterm, *sigint, *sighup;
 
 	if (parse_flags(argc, argv, &f) < 0)
 		return 2;
@@ -249,6 +259,8 @@ int main(int argc, char **argv)
 	sigint = evsignal_new(D.base, SIGINT, on_signal, &D);
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
+	sighup = evsignal_new(D.base, SIGHUP, on_hup, NULL);
+	evsignal_add(sighup, NULL);
 	core_load(D.core, loaded, &D);
 	event_base_dispatch(D.base);
 
@@ -260,6 +272,7 @@ int main(int argc, char **argv)
 		event_free(drain_ev);
 	event_free(sigterm);
 	event_free(sigint);
+	event_free(sighup);
 	event_base_free(D.base);
 	config_free(&D.cfg);
 	xmlCleanupParser();
