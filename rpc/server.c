@@ -434,6 +434,11 @@ struct rpc_conn *rpc_server_add_bev(struct rpc_server *srv, struct bufferevent *
 	return conn_new(srv, bev, uid, pid);
 }
 
+void rpc_conn_hangup(struct rpc_conn *c)
+{
+	conn_lost(c, "hung up");
+}
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		      int salen, void *arg)
 {

@@ -71,6 +71,9 @@ size_t rpc_server_conn_count(struct rpc_server *srv);
 struct bufferevent;
 struct rpc_conn *rpc_server_add_bev(struct rpc_server *srv, struct bufferevent *bev,
 				    uid_t uid, pid_t pid);
+/* The peer is gone (what POLLHUP tells for a socket; an in-memory pair
+ * cannot say it): as a hang-up, pending calls are cancelled. */
+void rpc_conn_hangup(struct rpc_conn *c);
 void rpc_server_foreach(struct rpc_server *srv, void (*fn)(struct rpc_conn *c, void *arg),
 			void *arg);
 

@@ -165,7 +165,9 @@ static void token_gone(struct token *t, const char *why, void *arg)
 
 	(void)arg;
 	log_debug("token %s: %s", t->id, why);
-	if (t->detached && s != NULL)
+	/* core_free drops every token from memory; a detached one stays in
+	 * its state file for the next start, so that is not a release. */
+	if (t->detached && s != NULL && !s->core->freeing)
 		session_persist(s, NULL, NULL);
 }
 
@@ -175,7 +177,10 @@ static int make_dirs(struct core *core, struct cause *c)
 {
 	const struct config *cfg = core->cfg;
 
-	if (mkdir_p(cfg->state_dir, 0700, c) < 0)
+	/* 0711: others may traverse, never list.  QEMU under qemu:///system
+	 * runs as its own user and must reach STATE/pool and STATE/console;
+	 * what is private (sessions/) has its own 0700 below. */
+	if (mkdir_p(cfg->state_dir, 0711, c) < 0)
 		return -1;
 	snprintf(core->sessions_dir, sizeof core->sessions_dir, "%s/sessions", cfg->state_dir);
 	snprintf(core->console_dir, sizeof core->console_dir, "%s/console", cfg->state_dir);
@@ -279,6 +284,7 @@ void core_free(struct core *core)
 	if (core == NULL)
 		return;
 	core->shutting_down = true;
+	core->freeing = true;
 	workers_free(core->workers);        /* in-flight libvirt jobs finish */
 	core->workers = NULL;
 	core->drv->ops->close(core->drv);   /* no lifecycle callback after this */

@@ -63,6 +63,7 @@ struct core {
 	bool connected;
 	bool kvm_usable;                    /* /dev/kvm opens and the CPU has vmx/svm */
 	bool shutting_down;
+	bool freeing;                       /* in core_free: nothing is saved or torn down */
 	struct event *reconnect_ev;
 	struct event *trim_ev;              /* returns freed heap to the host */
 	double reconnect_backoff;

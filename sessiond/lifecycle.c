@@ -853,7 +853,13 @@ void session_vm_event_mail(struct mail *mail, void *arg)
 	struct session *s = m->inst->owner;
 
 	(void)arg;
-	if (s != NULL && s->inst == m->inst) {
+	if (s != NULL && s->inst == m->inst && s->core->freeing) {
+		/* core_free: the pool is gone, the daemon exits.  What the event
+		 * says is left as it is on the host; the next start finds the
+		 * domain gone and cleans the instance up ("lost"), once. */
+		log_info("%s: VM %s ended while sessiond exits; the next start cleans it up",
+			 s->key, m->inst->domain);
+	} else if (s != NULL && s->inst == m->inst) {
 		if (m->won)
 			on_exit_claimed(s, m->detail);
 		else if (instance_disposition(m->inst) == DISP_STOP_REQUESTED)

@@ -15,6 +15,7 @@
 #include "../common/log.h"
 #include "../common/timeutil.h"
 #include "../rpc/sessiond-protocol.h"
+#include "readiness.h"
 #include "storage.h"
 
 static const char *const state_names[SESSION__COUNT] = {
@@ -118,6 +119,7 @@ void session_unref(struct session *s)
 	assert(list_empty(&s->leases));
 	assert(list_empty(&s->tokens));
 	idle_fini(&s->idle);
+	readiness_cancel(s);                /* still waiting at exit (core_free) */
 	if (s->stop_timer != NULL)
 		event_free(s->stop_timer);
 	if (s->aux_timer != NULL)

@@ -2,7 +2,8 @@
 # sigterm-clean-exit — SIGTERM makes the daemon exit 0 promptly, even with
 # a running VM, a client holding it and a watcher connected; the socket
 # file is removed, clients see the connection end, and a restart on the
-# same state directory finds every session.
+# same state directory finds every session, and a detached token (which
+# outlives its connection and the daemon) is still held by it.
 . "$(dirname "$0")/lib.sh"
 
 # A zombie still answers kill -0: ask /proc whether it has exited.
@@ -12,6 +13,8 @@ start_daemon
 ctl create one --grace 30s >/dev/null || fail "create one"
 ctl create two --grace never --storage ephemeral >/dev/null || fail "create two"
 ctl run one -- true || fail "run one"
+tok=$(ctl hold one --ttl 10m --reason kept --detach --json | jq -r .token)
+[ -n "$tok" ] && [ "$tok" != null ] || fail "detached hold on one"
 before=$(ctl list --json | jq -c '[.sessions[] | {name, id, start_count, grace_s, storage}] | sort_by(.name)')
 
 "$SESSIONCTL" hold one >"$T/hold.out" 2>"$T/hold.err" &
@@ -44,4 +47,7 @@ rc=$?
 start_daemon
 after=$(ctl list --json | jq -c '[.sessions[] | {name, id, start_count, grace_s, storage}] | sort_by(.name)')
 [ "$after" = "$before" ] || fail "sessions differ after the restart: before $before, after $after"
+field one '.holds' | jq -e --arg t "$tok" 'map(select(.id == $t and .reason == "kept")) | length == 1' >/dev/null ||
+	fail "the detached token $tok did not survive the clean exit: $(field one .holds)"
+ctl release "$tok" >/dev/null || fail "release $tok after the restart"
 exit 0
