@@ -142,7 +142,7 @@ check: deps-check
 
 # Everything "make check" runs, in order; each target also works alone.
 CHECKS := check-unit check-man check-model check-behave check-stress check-asan check-tsan \
-	check-valgrind
+	check-valgrind check-fuzz check-e2e
 check-all: $(CHECKS)
 	@echo "make check: all passed ($(CHECKS))"
 
@@ -182,6 +182,24 @@ check-asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=address,undefined OPT="-O1 -g" tests
 	@ASAN_OPTIONS=detect_leaks=1 sh tests/run-unit.sh build-asan
 	@ASAN_OPTIONS=detect_leaks=1 sh tests/behave/run.sh build-asan
+
+# The libFuzzer harness (tests/fuzz): clang, fuzzer+ASan+UBSan, its own
+# objects in build-fuzz.  check-fuzz replays the seed corpus (regression
+# inputs included); "make fuzz FUZZ_SECONDS=600" fuzzes for that long.
+FUZZ_SECONDS ?= 60
+check-fuzz:
+	@sh tests/fuzz/build.sh build-fuzz
+	@sh tests/fuzz/run.sh corpus build-fuzz >build-fuzz/corpus.log 2>&1; rc=$$?; \
+		grep -v '^PASS' build-fuzz/corpus.log; exit $$rc
+fuzz:
+	@sh scripts/deps.sh fuzz
+	@sh tests/fuzz/build.sh build-fuzz
+	@sh tests/fuzz/run.sh fuzz $(FUZZ_SECONDS) build-fuzz
+
+# End-to-end on real QEMU through a system libvirtd (tests/e2e): needs
+# root and QEMU; otherwise one SKIP line says what is missing.
+check-e2e: tests
+	@sh tests/e2e/run.sh "$(BUILD)"; rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ]
 
 FORCE:
 

@@ -21,7 +21,10 @@ for purpose in "$@"; do
 	case "$purpose" in
 	build) want="$want $pkgs_build" ;;
 	run) want="$want $pkgs_build $pkgs_run" ;;
-	check) want="$want $pkgs_build $pkgs_run $pkgs_check $pkgs_fuzz" ;;
+	check) want="$want $pkgs_build $pkgs_run $pkgs_check $pkgs_fuzz"
+		# The e2e tests run only as root: only root needs QEMU for them
+		# (others get a SKIP line naming it).
+		[ "$(id -u)" -eq 0 ] && want="$want $pkgs_e2e" ;;
 	e2e) want="$want $pkgs_e2e" ;;
 	fuzz) want="$want $pkgs_fuzz" ;;
 	*) echo "deps.sh: unknown purpose '$purpose'" >&2; exit 2 ;;
