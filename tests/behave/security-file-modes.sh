@@ -1,8 +1,9 @@
 #!/bin/sh
 # security-file-modes — the modes the code sets, whatever umask the daemon
 # is started with: the socket 0666 (anyone may connect: each request is
-# authorized by the peer's uid), the state directory and its sessions/
-# 0700, console/ and pool/ 0711, daemon-id 0644, every session state file
+# authorized by the peer's uid), the state directory 0711 (QEMU of
+# qemu:///system must pass through it), sessions/ 0700, console/ and
+# pool/ 0711, daemon-id 0644, every session state file
 # 0600, also after it is rewritten, and nothing in the state tree is group-
 # or world-writable.  A socket directory the daemon creates is 0755.  So
 # uid nobody can connect but cannot list the state directory, read a
@@ -24,7 +25,7 @@ ctl create beta --storage ephemeral >/dev/null || fail "create beta"
 expect_mode "$SESSIOND_SOCKET" 666
 expect_mode "$T/run/sub" 755
 expect_mode "$T/run" 755
-expect_mode "$T/state" 700
+expect_mode "$T/state" 711
 expect_mode "$T/state/sessions" 700
 expect_mode "$T/state/console" 711
 [ -d "$T/state/pool" ] && expect_mode "$T/state/pool" 711

@@ -1,0 +1,134 @@
+# lib.sh — shared by the e2e scenarios (tests/e2e/NN-*.sh) on real QEMU.
+#
+# Builds on tests/behave/lib.sh (private socket and state directory in a
+# temporary directory, wait_until with a bound, fail/skip, exit 0/1/77) and
+# adds what a real libvirtd needs:
+#
+#   - the daemon runs on qemu:///system with domain_type qemu (TCG: KVM is
+#     a trap on these machines), the guest of tests/e2e/guest.sh, a small
+#     VM (256 MiB) and a 1 GiB scratch template;
+#   - its storage pool has a name of its own (two daemons on one libvirtd
+#     must not share the default pool "sessiond") and lives where a user's
+#     would, in STATE/pool: QEMU runs as libvirt-qemu and reaches it
+#     through the 0711 state directory the daemon creates;
+#   - cleanup, even on failure: the daemon, then every domain with this
+#     daemon's prefix (a daemon leaves its VMs up when it exits, by
+#     design), the pool's volumes and the pool.
+#
+# Environment (set by tests/e2e/run.sh; a scenario run alone gets them
+# itself): BUILD, GUEST_KERNEL, GUEST_INITRD, GUEST_CMDLINE, GUEST_READY.
+E2E_DIR=${E2E_DIR:-$(cd "$(dirname "$0")" && pwd)}
+. "$E2E_DIR/../behave/lib.sh"
+
+URI=qemu:///system
+export SESSIOND_URI=$URI
+
+[ "$(id -u)" = 0 ] || skip "needs root (qemu:///system)"
+command -v virsh >/dev/null 2>&1 || skip "virsh is not installed"
+command -v qemu-img >/dev/null 2>&1 || skip "qemu-img is not installed"
+timeout 10 virsh -c "$URI" uri >/dev/null 2>&1 || skip "no libvirtd answers on $URI (start it: tests/e2e/libvirtd.sh start)"
+if [ -z "${GUEST_KERNEL:-}" ]; then
+	eval "$(sh "$E2E_DIR/guest.sh")" || fail "cannot build the guest"
+fi
+
+POOL="sd-e2e-$(basename "$T" | tr -c 'A-Za-z0-9\n' '-')"
+PREFIX=""                           # sd-<daemon id>, once the daemon ran
+
+cat >"$T/sessiond.conf" <<EOF
+uri = $URI
+pool = $POOL
+domain_type = qemu
+kernel = $GUEST_KERNEL
+initrd = $GUEST_INITRD
+cmdline = $GUEST_CMDLINE
+memory_mib = 256
+scratch_gib = 1
+disk_gib = 1
+ready_timeout = 120s
+stop_timeout = 10s
+EOF
+
+vsh() { timeout 60 virsh -q -c "$URI" "$@"; }
+
+# The daemon id is created at its first start; domains are "sd-<8>-...".
+e2e_prefix() {
+	[ -n "$PREFIX" ] && return 0
+	[ -f "$T/state/daemon-id" ] || return 1
+	PREFIX="sd-$(cut -c1-8 "$T/state/daemon-id")-"
+}
+
+e2e_cleanup() {
+	stop_daemon >/dev/null 2>&1
+	if e2e_prefix; then
+		for d in $(vsh list --all --name 2>/dev/null); do
+			case "$d" in "$PREFIX"*) vsh destroy "$d" >/dev/null 2>&1 ;; esac
+		done
+	fi
+	if vsh pool-info "$POOL" >/dev/null 2>&1; then
+		for v in $(vsh vol-list "$POOL" 2>/dev/null | awk '{print $1}'); do
+			vsh vol-delete --pool "$POOL" "$v" >/dev/null 2>&1
+		done
+		vsh pool-destroy "$POOL" >/dev/null 2>&1
+		vsh pool-undefine "$POOL" >/dev/null 2>&1
+	fi
+	if [ "${KEEP_TMP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
+}
+trap e2e_cleanup EXIT
+# A timeout (SIGTERM) or ^C must clean up too: exit runs the EXIT trap.
+trap 'exit 1' INT TERM HUP
+cleanup() { e2e_cleanup; }
+
+# e2e_start [flags] — the daemon on qemu:///system, then its prefix.
+e2e_start() {
+	start_daemon "$@"
+	e2e_prefix || fail "no daemon-id in $T/state"
+}
+
+# mk NAME [create options] — a session that boots the e2e guest and is
+# ready when the guest's ready line is on its console.
+mk() {
+	n=$1
+	shift
+	ctl create "$n" --domain-type qemu --ready-pattern "$GUEST_READY" "$@" >/dev/null ||
+		fail "create $n"
+}
+
+dom_of() { field "$1" .instance.domain; }
+inst_of() { field "$1" .instance.id; }
+
+# dom_listed DOMAIN — `virsh list --all` shows it.
+dom_listed() { vsh list --all --name | grep -qx "$1"; }
+dom_gone() { ! dom_listed "$1"; }
+
+# qemu_pid DOMAIN — the QEMU process of a running domain.
+qemu_pid() {
+	p=$(cat "/run/libvirt/qemu/$1.pid" 2>/dev/null)
+	[ -n "$p" ] && kill -0 "$p" 2>/dev/null && echo "$p"
+}
+
+# vol_path NAME — a volume's file in this daemon's pool.
+vol_path() { vsh vol-path --pool "$POOL" "$1"; }
+vol_listed() { vsh vol-list "$POOL" | awk '{print $1}' | grep -qx "$1"; }
+
+console_has() { ctl console "$1" 2>/dev/null | grep -q "$2"; }
+
+# daemon_connected — daemon.info says the libvirt connection is up.
+daemon_info() {
+	"$TOOLS/rpcpipe" -t 5 '{"jsonrpc":"2.0","id":1,"method":"daemon.info"}' | jq -c .result
+}
+daemon_connected() { [ "$(daemon_info | jq -r .connected)" = true ]; }
+daemon_disconnected() { [ "$(daemon_info | jq -r .connected)" = false ]; }
+
+# hold_detached NAME — a detached token (holds the VM up); prints its id.
+hold_detached() {
+	ctl hold "$1" --ttl 10m --reason e2e --detach --json | jq -r .token
+}
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# new_instance NAME OLD_ID — running on an instance other than OLD_ID
+# (one status snapshot: state and instance read together).
+new_instance() {
+	"$SESSIONCTL" status "$1" --json |
+		jq -e --arg old "$2" '.state == "running" and .instance != null and .instance.id != $old' >/dev/null
+}
