@@ -41,6 +41,8 @@ SIZES=${BENCH_E2E_SIZES:-1 16}
 command -v qemu-system-x86_64 >/dev/null 2>&1 || { echo "SKIP: QEMU is not installed"; exit 77; }
 command -v qemu-img >/dev/null 2>&1 || { echo "SKIP: qemu-img is not installed"; exit 77; }
 
+SESSIOND_E2E_USER=$$
+export SESSIOND_E2E_USER
 LVD="sh $ROOT/tests/e2e/libvirtd.sh"
 $LVD start || exit $?
 trap '$LVD stop' EXIT

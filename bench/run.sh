@@ -10,6 +10,8 @@
 #   BENCH_KEEP=1    keep the raw outputs (printed at the end)
 #   BENCH_LIBVIRT_URI   libvirt URI for the round-trip comparison
 #                   (default test+unix:///default; "none" skips it)
+#   BENCH_E2E=0     skip the QEMU figures (bench/e2e.sh: root and QEMU
+#                   needed; its own variables are described there)
 #
 # libvirtd: if nothing answers on BENCH_LIBVIRT_URI, this script starts a
 # private libvirtd (test driver only, sockets in its temporary directory)
@@ -285,8 +287,24 @@ summary() {
 	fi
 }
 
+# ---- 4. QEMU: scratch overlay vs copy, time to running, memory returned --
+
+run_e2e() {
+	section "e2e: real QEMU (bench/e2e.sh)"
+	if [ "${BENCH_E2E:-1}" = 0 ]; then
+		echo "SKIP: BENCH_E2E=0"
+		return
+	fi
+	sh "$(dirname "$0")/e2e.sh" "$BUILD" 2>&1 | tee "$OUT/e2e.txt"
+}
+
 machine
 run_lease
 run_scale
 run_rpc
+run_e2e
 summary
+if [ -f "$OUT/e2e.txt" ]; then
+	grep -E '^ *(sessiond / virsh|MemAvailable after|QEMU VmRSS|[0-9]+ GiB template)' "$OUT/e2e.txt"
+fi
+exit 0
