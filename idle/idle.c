@@ -108,6 +108,21 @@ static void idle_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* libevent's timers run on its own clock (on Linux possibly
+	 * CLOCK_MONOTONIC_COARSE, a tick behind) and from a cached loop
+	 * time, so a timer can fire a little before the deadline we
+	 * announced.  The grace is a promise: wait out the rest. */
+	if (id->enabled && id->deadline != 0) {
+		double left = id->deadline - mono_now();
+
+		if (left > 0) {
+			struct timeval tv = tv_from_seconds(left + 1e-6);
+
+			event_base_update_cache_time(id->base);
+			evtimer_add(id->timer, &tv);
+			return;
+		}
+	}
 	if (!id->enabled || !lease_gate_close_idle(id->gate, id->snap)) {
 		/* Held, or released since we armed (the generation moved):
 		 * not idle for a full grace.  Re-evaluate from the gate. */

@@ -25,6 +25,7 @@ struct fixture {
 	int armed;
 	int disarmed;
 	double last_deadline;
+	double expired_at;
 };
 
 static void fx_expired(struct idle *id, void *arg)
@@ -33,6 +34,7 @@ static void fx_expired(struct idle *id, void *arg)
 
 	(void)id;
 	f->expired++;
+	f->expired_at = mono_now();
 	event_base_loopbreak(f->base);
 }
 
@@ -227,6 +229,39 @@ static void test_idle_fractional_grace(void **state)
 	assert_true(idle_deadline(&f->idle) - before < 0.25 + 1.0);
 }
 
+/* The stop never begins before the deadline the tracker announced, even
+ * though libevent's timers run on its own (possibly coarse, cached)
+ * clock: many short graces, each expiry checked against its deadline. */
+static void test_idle_never_expires_early(void **state)
+{
+	struct fixture *f = *state;
+	int early = 0;
+	double worst = 0;
+
+	for (int i = 0; i < 300; i++) {
+		open_and_enable(f, 0.005 + 0.001 * (i % 5));
+		double deadline = f->last_deadline;
+		assert_true(deadline > 0);
+		/* Enter the loop just before the deadline (0.1 .. 3 ms), as a
+		 * busy loop would: the timer is checked without a sleep, so
+		 * a clock behind CLOCK_MONOTONIC would fire it early. */
+		double enter = deadline - 0.0001 * (1 + i % 30);
+		while (mono_now() < enter)
+			;
+		assert_true(run_until_expired(f, 5));
+		if (f->expired_at < deadline) {
+			early++;
+			if (deadline - f->expired_at > worst)
+				worst = deadline - f->expired_at;
+		}
+	}
+	if (early != 0)
+		print_error("%d of 300 expiries came early, worst by %.3f ms\n",
+			    early, worst * 1000.0);
+	assert_int_equal(early, 0);
+	assert_int_equal(f->expired, 300);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +273,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_idle_disabled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_closed_gate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_fractional_grace, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_never_expires_early, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

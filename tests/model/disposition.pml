@@ -44,7 +44,9 @@
  *   CRASH_LOOP_MAX 1  (C: 5) crashes tolerated by the restart policy
  *                 before the session fails; scaled down with MAXCRASH.
  *   Timing is abstracted: every timer (grace, stop timeout, restart
- *   backoff) may fire at any moment while it is armed.  The crash policy
+ *   backoff) may fire at any moment while it is armed (idle_timer_cb
+ *   re-adding itself when it fires before the announced deadline is the
+ *   grace timer not having fired yet).  The crash policy
  *   (terminate or restart) is chosen nondeterministically at start.
  *
  * Properties (PROP selects one; 0 checks all; see check.sh):
