@@ -419,17 +419,17 @@ static long count_lines(const char *path)
 static void print_sizes(void)
 {
 	size_t text = FIELD_SIZE(key) + FIELD_SIZE(name) + FIELD_SIZE(id) + FIELD_SIZE(prefix) +
-		      FIELD_SIZE(last_stop_reason) + FIELD_SIZE(last_stop_detail) +
-		      FIELD_SIZE(failed_reason) + FIELD_SIZE(stop_reason) + FIELD_SIZE(warning) +
-		      FIELD_SIZE(exit_detail) + FIELD_SIZE(loaded_instance);
+		      FIELD_SIZE(last_stop_reason) + FIELD_SIZE(stop_reason) +
+		      FIELD_SIZE(loaded_instance) + FIELD_SIZE(last_instance) +
+		      FIELD_SIZE(prev_instance);
 
-	printf("  sizeof(struct session) %zu B: fixed text buffers %zu B (failed_reason %zu, warning %zu,\n"
-	       "    last_stop_detail %zu, exit_detail %zu, key %zu, ...), start_err (struct cause) %zu B;\n"
+	printf("  sizeof(struct session) %zu B: fixed text buffers %zu B (key %zu, name %zu,\n"
+	       "    instance ids 3 x %zu, ...); explanations (failed_reason, warning, details,\n"
+	       "    start_err) are allocated only while set;\n"
 	       "    plus per session on the heap: 2 libevent events of %zu B (idle timer, recheck),\n"
 	       "    a third (stop timer) after the first stop, the settings strings\n",
-	       sizeof(struct session), text, FIELD_SIZE(failed_reason), FIELD_SIZE(warning),
-	       FIELD_SIZE(last_stop_detail), FIELD_SIZE(exit_detail), FIELD_SIZE(key),
-	       FIELD_SIZE(start_err), event_get_struct_event_size());
+	       sizeof(struct session), text, FIELD_SIZE(key), FIELD_SIZE(name),
+	       FIELD_SIZE(loaded_instance), event_get_struct_event_size());
 }
 
 static double tv_s(struct timeval tv)

@@ -3,7 +3,10 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "log.h"
 
 void cause_set(struct cause *c, int code, const char *fmt, ...)
 {
@@ -23,6 +26,28 @@ void cause_clear(struct cause *c)
 		return;
 	c->code = 0;
 	c->msg[0] = '\0';
+}
+
+void text_set(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = NULL;
+	if (src == NULL || src[0] == '\0')
+		return;
+	*dst = strndup(src, TEXT_MAX);
+	if (*dst == NULL)
+		fatal("out of memory");
+}
+
+void text_setf(char **dst, const char *fmt, ...)
+{
+	char buf[TEXT_MAX + 1];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	text_set(dst, buf);
 }
 
 void str_copy(char *dst, size_t len, const char *src)

@@ -172,7 +172,7 @@ static void to_running(struct session *s)
 	 * a dead VM. */
 	if (instance_disposition(s->inst) != DISP_ACTIVE)
 		return;
-	json_t *extra = s->warning[0] ? json_pack("{s:s}", "warning", s->warning) : NULL;
+	json_t *extra = s->warning ? json_pack("{s:s}", "warning", s->warning) : NULL;
 
 	s->reached_running = true;
 	s->running_since = mono_now();
@@ -188,6 +188,20 @@ static void to_running(struct session *s)
 
 static void expected_stop_claimed(struct session *s, const char *reason);
 
+/* Why the start of the current instance failed: told to every parked
+ * caller when its teardown is done (after_expected_stop). */
+static void set_start_err(struct session *s, const char *why)
+{
+	if (s->start_err == NULL) {
+		s->start_err = calloc(1, sizeof *s->start_err);
+		if (s->start_err == NULL)
+			fatal("out of memory");
+	}
+	cause_set(s->start_err, RPC_ERR_START_FAILED, "session '%s': VM start failed: %s",
+		  s->name, why);
+	log_warn("session %s: %s", s->key, s->start_err->msg);
+}
+
 static void start_done(struct job *j)
 {
 	struct start_job *sj = (struct start_job *)j;
@@ -195,11 +209,8 @@ static void start_done(struct job *j)
 	struct instance *inst = sj->inst;
 
 	s->job_busy = false;
-	if (sj->warn.msg[0] != '\0') {
-		str_copy(s->warning, sizeof s->warning, "no scratch disk: ");
-		str_copy(s->warning + strlen(s->warning), sizeof s->warning - strlen(s->warning),
-			 sj->warn.msg);
-	}
+	if (sj->warn.msg[0] != '\0')
+		text_setf(&s->warning, "no scratch disk: %s", sj->warn.msg);
 	if (instance_disposition(inst) != DISP_ACTIVE) {
 		/* Claimed while booting: the claimer's teardown was deferred to
 		 * now (an exit whose mail is still queued submits it itself). */
@@ -207,9 +218,7 @@ static void start_done(struct job *j)
 			submit_teardown(s);
 	} else if (sj->rc < 0) {
 		s->core->stats.start_failures++;
-		cause_set(&s->start_err, RPC_ERR_START_FAILED, "session '%s': VM start failed: %s",
-			  s->name, sj->err.msg);
-		log_warn("session %s: %s", s->key, s->start_err.msg);
+		set_start_err(s, sj->err.msg);
 		if (instance_claim_expected_stop(inst))
 			expected_stop_claimed(s, "start-failed");
 		else if (s->teardown != TEARDOWN_NONE)
@@ -238,9 +247,10 @@ static void start_instance(struct session *s)
 	s->inst_gone = false;
 	s->awaiting_gone = false;
 	s->teardown = TEARDOWN_NONE;
-	s->warning[0] = '\0';
-	s->exit_detail[0] = '\0';
-	cause_clear(&s->start_err);
+	text_set(&s->warning, NULL);
+	text_set(&s->exit_detail, NULL);
+	free(s->start_err);
+	s->start_err = NULL;
 	instance_index_add(inst);
 	session_console_rotate(s, inst->id);
 	s->start_count++;
@@ -269,10 +279,8 @@ void session_not_ready(struct session *s, const char *why)
 {
 	if (s->state != SESSION_STARTING || s->inst == NULL)
 		return;
-	cause_set(&s->start_err, RPC_ERR_START_FAILED, "session '%s': VM start failed: %s",
-		  s->name, why);
 	s->core->stats.start_failures++;
-	log_warn("session %s: %s", s->key, s->start_err.msg);
+	set_start_err(s, why);
 	if (instance_claim_expected_stop(s->inst))
 		expected_stop_claimed(s, "start-failed");
 }
@@ -489,9 +497,9 @@ static void fail_session(struct session *s, const char *reason)
 {
 	struct cause c;
 
-	snprintf(s->failed_reason, sizeof s->failed_reason, "%s", reason);
+	text_set(&s->failed_reason, reason);
 	session_set_state(s, SESSION_FAILED, RPC_EV_CRASHED,
-			  json_pack("{s:s}", "detail", s->last_stop_detail));
+			  json_pack("{s:s}", "detail", text_str(s->last_stop_detail)));
 	session_notify(s, RPC_EV_FAILED, json_pack("{s:s}", "reason", reason));
 	cause_set(&c, RPC_ERR_SESSION_FAILED, "session '%s' failed: %s", s->name, reason);
 	lease_point_fail(&s->lp, &c);
@@ -503,21 +511,21 @@ static void after_crash(struct session *s)
 	char why[256];
 
 	snprintf(s->last_stop_reason, sizeof s->last_stop_reason, "crashed");
-	snprintf(s->last_stop_detail, sizeof s->last_stop_detail, "%s", s->exit_detail);
+	text_set(&s->last_stop_detail, s->exit_detail);
 	if (s->set.crash_policy == CRASH_TERMINATE) {
-		snprintf(why, sizeof why, "VM crashed (%s)", s->exit_detail);
+		snprintf(why, sizeof why, "VM crashed (%s)", text_str(s->exit_detail));
 		fail_session(s, why);
 		return;
 	}
 	if (record_crash(s)) {
 		snprintf(why, sizeof why, "crash loop: %d crashes within %.0f minutes, last: %s",
-			 s->ncrash, CRASH_WINDOW_S / 60, s->exit_detail);
+			 s->ncrash, CRASH_WINDOW_S / 60, text_str(s->exit_detail));
 		snprintf(s->last_stop_reason, sizeof s->last_stop_reason, "crash loop");
 		fail_session(s, why);
 		return;
 	}
 	session_set_state(s, SESSION_STOPPED, RPC_EV_CRASHED,
-			  json_pack("{s:s}", "detail", s->exit_detail));
+			  json_pack("{s:s}", "detail", text_str(s->exit_detail)));
 	if (has_holds(s) && !s->deleting) {
 		double delay = session_crash_backoff(s->ncrash);
 		log_info("session %s: restart policy: new instance in %gs", s->key, delay);
@@ -529,12 +537,22 @@ static void after_crash(struct session *s)
 static void after_expected_stop(struct session *s)
 {
 	snprintf(s->last_stop_reason, sizeof s->last_stop_reason, "%s", s->stop_reason);
-	str_copy(s->last_stop_detail, sizeof s->last_stop_detail,
-		 strcmp(s->stop_reason, "start-failed") == 0 ? s->start_err.msg : "");
+	bool start_failed = strcmp(s->stop_reason, "start-failed") == 0;
+	const struct cause *err = s->start_err;
+	struct cause generic;
+
+	if (start_failed && err == NULL) {  /* set_start_err() always ran; just in case */
+		cause_set(&generic, RPC_ERR_START_FAILED, "session '%s': VM start failed", s->name);
+		err = &generic;
+	}
+	text_set(&s->last_stop_detail, start_failed ? err->msg : NULL);
 	session_set_state(s, SESSION_STOPPED, RPC_EV_STOPPED,
 			  json_pack("{s:s}", "reason", s->stop_reason));
-	if (strcmp(s->stop_reason, "start-failed") == 0)
-		lease_point_fail(&s->lp, &s->start_err);
+	if (start_failed)
+		lease_point_fail(&s->lp, err);
+	/* Told; last_stop_detail keeps the message. */
+	free(s->start_err);
+	s->start_err = NULL;
 }
 
 static void finish_teardown(struct session *s)
@@ -586,7 +604,7 @@ static void kick(struct session *s)
 	}
 	if (s->state == SESSION_FAILED) {
 		cause_set(&c, RPC_ERR_SESSION_FAILED, "session '%s' failed: %s (reset it first)",
-			  s->name, s->failed_reason);
+			  s->name, text_str(s->failed_reason));
 		lease_point_fail(&s->lp, &c);
 		return;
 	}
@@ -686,7 +704,7 @@ int session_reset(struct session *s, struct cause *c)
 			  s->name, session_state_name(s->state));
 		return -1;
 	}
-	s->failed_reason[0] = '\0';
+	text_set(&s->failed_reason, NULL);
 	s->ncrash = 0;
 	session_set_state(s, SESSION_STOPPED, RPC_EV_RESET, NULL);
 	return 0;
@@ -823,7 +841,7 @@ void session_vm_event(void *arg, const char *uuid, const char *name, int event, 
 static void on_exit_claimed(struct session *s, int detail)
 {
 	s->core->stats.spontaneous_exits++;
-	snprintf(s->exit_detail, sizeof s->exit_detail, "%s", vm_stop_detail_name(detail));
+	text_set(&s->exit_detail, vm_stop_detail_name(detail));
 	log_warn("session %s: VM %s stopped unexpectedly: %s", s->key, s->inst->domain,
 		 s->exit_detail);
 	idle_enable(&s->idle, false);
@@ -831,7 +849,7 @@ static void on_exit_claimed(struct session *s, int detail)
 	s->teardown = TEARDOWN_EXIT;
 	s->inst_gone = true;
 	session_set_state(s, SESSION_STOPPING, RPC_EV_STOPPING,
-			  json_pack("{s:s, s:s}", "reason", "crashed", "detail", s->exit_detail));
+			  json_pack("{s:s, s:s}", "reason", "crashed", "detail", text_str(s->exit_detail)));
 	if (!s->job_busy)
 		submit_teardown(s);
 }
@@ -931,7 +949,7 @@ void session_lost(struct session *s, const char *instance_id)
 		fatal("out of memory");
 	log_info("session %s: instance %s is gone; cleaning up after it", s->key, instance_id);
 	snprintf(s->last_stop_reason, sizeof s->last_stop_reason, "lost");
-	s->last_stop_detail[0] = '\0';
+	text_set(&s->last_stop_detail, NULL);
 	lj->s = s;
 	lj->inst = instance_new(s->prefix, u);
 	atomic_store(&lj->inst->teardowns, 1);

@@ -59,11 +59,11 @@ json_t *session_state_json(struct session *s)
 		"version", STATE_VERSION, "name", s->name, "id", s->id,
 		"owner_uid", (int)s->owner, "created", time_json(s->created),
 		"settings", settings_to_json(&s->set), "start_count", (int)s->start_count,
-		"last_stop_reason", s->last_stop_reason, "last_stop_detail", s->last_stop_detail,
+		"last_stop_reason", s->last_stop_reason, "last_stop_detail", text_str(s->last_stop_detail),
 		"uptime_total_s", session_uptime(s), "disk_created", s->disk_created,
 		"crash_times", crashes, "tokens", detached_tokens_json(s));
 	json_object_set_new(o, "state", json_string(s->state == SESSION_FAILED ? "failed" : "stopped"));
-	json_object_set_new(o, "failed_reason", json_string(s->failed_reason));
+	json_object_set_new(o, "failed_reason", json_string(text_str(s->failed_reason)));
 	json_object_set_new(o, "instance", s->inst ? json_string(s->inst->id) : json_null());
 	json_object_set_new(o, "last_instance", json_string(s->last_instance));
 	json_object_set_new(o, "prev_instance", json_string(s->prev_instance));
@@ -94,8 +94,8 @@ static int load_bookkeeping(struct session *s, json_t *doc, struct cause *c)
 		return load_fail(c, "bad 'created' time");
 	s->start_count = (unsigned)start_count;
 	snprintf(s->last_stop_reason, sizeof s->last_stop_reason, "%s", lsr);
-	snprintf(s->last_stop_detail, sizeof s->last_stop_detail, "%s", lsd);
-	snprintf(s->failed_reason, sizeof s->failed_reason, "%s", fr);
+	text_set(&s->last_stop_detail, lsd);
+	text_set(&s->failed_reason, fr);
 	s->uptime_total = uptime;
 	s->disk_created = disk_created;
 	/* The initial state at load, not a transition. */

@@ -126,6 +126,11 @@ void session_unref(struct session *s)
 		event_free(s->aux_timer);
 	instance_unref(s->inst, "session_unref");
 	settings_free(&s->set);
+	free(s->last_stop_detail);
+	free(s->failed_reason);
+	free(s->warning);
+	free(s->exit_detail);
+	free(s->start_err);
 	free(s);
 }
 

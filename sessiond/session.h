@@ -98,8 +98,8 @@ struct session {
 	double created;                     /* wall clock */
 	unsigned start_count;
 	char last_stop_reason[32];
-	char last_stop_detail[160];
-	char failed_reason[256];
+	char *last_stop_detail;             /* text_set(); NULL: none */
+	char *failed_reason;                /* text_set(); NULL: none */
 	double uptime_total;                /* seconds of VM uptime, closed instances */
 	double crash_times[CRASH_LOOP_MAX + 1];
 	int ncrash;
@@ -114,8 +114,8 @@ struct session {
 	bool inst_gone;                     /* the domain is known to be gone */
 	enum teardown_kind teardown;
 	char stop_reason[32];               /* of the expected stop under way */
-	struct cause start_err;             /* why the last start failed */
-	char warning[256];                  /* of the current instance (scratch fallback) */
+	struct cause *start_err;            /* why the last start failed; NULL: it did not */
+	char *warning;                      /* of the current instance (scratch fallback) */
 	struct event *stop_timer;           /* stop_timeout after shutdown */
 	struct event *aux_timer;            /* restart backoff, readiness poll */
 	struct readiness *ready;            /* while waiting for ready_pattern */
@@ -132,7 +132,7 @@ struct session {
 	struct list_node delete_waiters;    /* session.delete replies */
 	bool removed;                       /* state file removal queued */
 	unsigned persist_inflight;          /* state-file jobs queued or running */
-	char exit_detail[160];              /* of the spontaneous exit under way */
+	char *exit_detail;                  /* of the spontaneous exit under way */
 	char loaded_instance[37];           /* instance id read from the state file */
 	char last_instance[37];             /* most recent instance (its console log) */
 	char prev_instance[37];             /* the one before (log kept for a post-mortem) */

@@ -22,7 +22,7 @@ static json_t *instance_json(struct session *s)
 {
 	if (s->inst == NULL)
 		return json_null();
-	bool scratch = storage_scratch_enabled(s->core->storage) && s->warning[0] == '\0';
+	bool scratch = storage_scratch_enabled(s->core->storage) && s->warning == NULL;
 	return json_pack("{s:s, s:s, s:o}", "id", s->inst->id, "domain", s->inst->domain,
 			 "scratch", scratch ? json_string(s->inst->scratch) : json_null());
 }
@@ -41,9 +41,9 @@ json_t *session_to_json(struct session *s)
 		"created", time_or_null(s->created));
 	json_object_set_new(o, "last_stop_reason", s->last_stop_reason[0]
 			    ? json_string(s->last_stop_reason) : json_null());
-	json_object_set_new(o, "last_stop_detail", s->last_stop_detail[0]
+	json_object_set_new(o, "last_stop_detail", s->last_stop_detail
 			    ? json_string(s->last_stop_detail) : json_null());
-	json_object_set_new(o, "failed_reason", s->failed_reason[0]
+	json_object_set_new(o, "failed_reason", s->failed_reason
 			    ? json_string(s->failed_reason) : json_null());
 	json_object_set_new(o, "idle_deadline",
 			    deadline > 0 ? time_or_null(mono_to_wall(deadline)) : json_null());
@@ -51,6 +51,6 @@ json_t *session_to_json(struct session *s)
 	json_object_set_new(o, "waiting", json_integer((json_int_t)lease_point_parked(&s->lp)));
 	json_object_set_new(o, "instance", instance_json(s));
 	json_object_set_new(o, "uptime_s", json_real(session_uptime(s)));
-	json_object_set_new(o, "warning", s->warning[0] ? json_string(s->warning) : json_null());
+	json_object_set_new(o, "warning", s->warning ? json_string(s->warning) : json_null());
 	return o;
 }

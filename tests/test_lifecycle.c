@@ -240,7 +240,7 @@ static void test_crash_terminate(void **state)
 	crash(h, s);
 	wait_state(h, s, SESSION_FAILED);
 	assert_string_equal(s->last_stop_reason, "crashed");
-	assert_non_null(strstr(s->failed_reason, "destroyed outside sessiond"));
+	assert_non_null(strstr(text_str(s->failed_reason), "destroyed outside sessiond"));
 	assert_int_equal(harness_events(h, "term", RPC_EV_CRASHED), 1);
 	assert_int_equal(harness_events(h, "term", RPC_EV_STOPPED), 0);
 	assert_int_equal(harness_events(h, "term", RPC_EV_FAILED), 1);
@@ -314,7 +314,7 @@ static void test_crash_loop_bound(void **state)
 	crash(h, s);
 	wait_state(h, s, SESSION_FAILED);
 	assert_string_equal(s->last_stop_reason, "crash loop");
-	assert_non_null(strstr(s->failed_reason, "crash loop: 6 crashes"));
+	assert_non_null(strstr(text_str(s->failed_reason), "crash loop: 6 crashes"));
 	session_lease_release(&a);
 	assert_clean(h);
 }
