@@ -3,6 +3,7 @@
 
 #include <event2/event.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "../common/log.h"
@@ -15,11 +16,45 @@ struct mailbox {
 	void *arg;
 };
 
+/* Handles at most max mails (0: every one, including those posted
+ * meanwhile); returns whether any are left. */
+static bool mailbox_run(struct mailbox *mb, unsigned max)
+{
+	for (unsigned n = 0; max == 0 || n < max; n++) {
+		struct mail *m = NULL;
+
+		pthread_mutex_lock(&mb->lock);
+		if (!list_empty(&mb->queue)) {
+			m = list_entry(mb->queue.next, struct mail, node);
+			list_del(&m->node);
+		}
+		pthread_mutex_unlock(&mb->lock);
+		if (m == NULL)
+			return false;
+		mb->fn(m, mb->arg);
+	}
+	pthread_mutex_lock(&mb->lock);
+	bool left = !list_empty(&mb->queue);
+	pthread_mutex_unlock(&mb->lock);
+	return left;
+}
+
 static void mailbox_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct mailbox *mb = arg;
+
 	(void)fd;
 	(void)what;
-	mailbox_drain(arg);
+	/* A bounded batch per loop turn, the rest on the next: a burst of
+	 * job results (a start storm) must not hold the loop for hundreds of
+	 * milliseconds while grace timers and clients wait.  The rest is
+	 * scheduled as a zero timeout, not re-activated: libevent would run
+	 * an activation within this same pass, before any timer. */
+	if (mailbox_run(mb, MAILBOX_BATCH)) {
+		static const struct timeval now = { 0, 0 };
+
+		event_add(mb->ev, &now);
+	}
 }
 
 struct mailbox *mailbox_new(struct event_base *base, mailbox_handler fn, void *arg)
@@ -58,14 +93,5 @@ void mailbox_post(struct mailbox *mb, struct mail *m)
 
 void mailbox_drain(struct mailbox *mb)
 {
-	struct list_node batch = LIST_HEAD_INIT(batch);
-
-	pthread_mutex_lock(&mb->lock);
-	list_splice_tail(&batch, &mb->queue);
-	pthread_mutex_unlock(&mb->lock);
-	while (!list_empty(&batch)) {
-		struct mail *m = list_entry(batch.next, struct mail, node);
-		list_del(&m->node);
-		mb->fn(m, mb->arg);
-	}
+	mailbox_run(mb, 0);
 }
