@@ -189,21 +189,49 @@ static int make_dirs(struct core *core, struct cause *c)
 	return 0;
 }
 
+/* Resident set in KiB (/proc/self/statm), -1 when unknown. */
+static long rss_kib(void)
+{
+	long size, resident;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f == NULL)
+		return -1;
+	int n = fscanf(f, "%ld %ld", &size, &resident);
+	fclose(f);
+	return n == 2 ? resident * (sysconf(_SC_PAGESIZE) / 1024) : -1;
+}
+
 /* glibc keeps freed memory in its arenas; an idle daemon should not. */
 static void trim_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct core *core = arg;
+	long before = rss_kib();
+
 	(void)fd;
 	(void)what;
-	(void)arg;
+	core->trim_first = 0;
 	malloc_trim(0);
+	log_info("memory: freed heap returned after teardowns: RSS %ld -> %ld KiB",
+		 before, rss_kib());
 }
 
+/* A teardown freed memory: trim once the burst is over (a quiet second),
+ * not during it, where each trim walks a large heap on the loop (tens of
+ * ms) and the memory is about to be used again; but at the latest 10 s
+ * after the first teardown, so steady churn still gives memory back. */
 void core_memory_idle(struct core *core)
 {
 	struct timeval tv = { 1, 0 };
+	double now = mono_now();
 
-	if (core->trim_ev != NULL && !evtimer_pending(core->trim_ev, NULL))
-		evtimer_add(core->trim_ev, &tv);
+	if (core->trim_ev == NULL)
+		return;
+	if (core->trim_first == 0)
+		core->trim_first = now;
+	else if (now - core->trim_first >= 10)
+		return;                     /* due within a second anyway */
+	evtimer_add(core->trim_ev, &tv);
 }
 
 struct core *core_new(struct event_base *base, const struct config *cfg,

@@ -66,6 +66,7 @@ struct core {
 	bool freeing;                       /* in core_free: nothing is saved or torn down */
 	struct event *reconnect_ev;
 	struct event *trim_ev;              /* returns freed heap to the host */
+	double trim_first;                  /* monotonic: first teardown since the last trim */
 	double reconnect_backoff;
 	double started;                     /* monotonic */
 	struct core_stats stats;
