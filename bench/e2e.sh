@@ -56,7 +56,6 @@ E2E_DIR="$ROOT/tests/e2e"
 . "$E2E_DIR/lib.sh"
 trap 'e2e_cleanup; $LVD stop' EXIT
 
-ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # median of the numbers on stdin
 median() { sort -n | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else printf "%.1f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 minmax() { sort -n | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo ".." hi}'; }
@@ -67,12 +66,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else
 BDIR=$(mktemp -d "${BENCH_E2E_DIR:-/var/tmp}/sessiond-bench-e2e.XXXXXX")
 BPOOL="sd-bench-$(basename "$BDIR" | tr -c 'A-Za-z0-9\n' '-')"
 bench_storage_cleanup() {
-	if vsh pool-info "$BPOOL" >/dev/null 2>&1; then
-		for v in $(vsh vol-list "$BPOOL" 2>/dev/null | awk '{print $1}'); do
-			vsh vol-delete --pool "$BPOOL" "$v" >/dev/null 2>&1
-		done
-		vsh pool-destroy "$BPOOL" >/dev/null 2>&1
-	fi
+	pool_remove "$BPOOL"
 	rm -rf "$BDIR"
 }
 trap 'bench_storage_cleanup; e2e_cleanup; $LVD stop' EXIT
@@ -179,9 +173,9 @@ guest_up() {
 
 # One cold start through sessiond; prints "total_ms guest_uptime_ms".
 run_sessiond() {
-	t0=$(ms)
+	t0=$(now_ms)
 	ctl run ttr -- true || return 1
-	t1=$(ms)
+	t1=$(now_ms)
 	ctl console ttr >"$T/ttr-console.txt"
 	ctl stop ttr >/dev/null || return 1
 	echo "$((t1 - t0)) $(guest_up "$T/ttr-console.txt")"
@@ -195,14 +189,14 @@ run_virsh() {
 	vsh vol-create-as "$POOL" "vs-$1.qcow2" 1G --format qcow2 --backing-vol "$TEMPLATE" \
 		--backing-vol-format qcow2 >/dev/null || return 1
 	virsh_xml "$name" "$DISK" "vs-$1.qcow2" "$log" >"$T/virsh-$1.xml"
-	t0=$(ms)
+	t0=$(now_ms)
 	vsh create "$T/virsh-$1.xml" >/dev/null || return 1
 	end=$((t0 + 120000))
 	until grep -q "$GUEST_READY" "$log" 2>/dev/null; do
-		[ "$(ms)" -lt $end ] || return 1
+		[ "$(now_ms)" -lt $end ] || return 1
 		sleep 0.01
 	done
-	t1=$(ms)
+	t1=$(now_ms)
 	vsh destroy "$name" >/dev/null
 	vsh vol-delete --pool "$POOL" "vs-$1.qcow2" >/dev/null
 	echo "$((t1 - t0)) $(guest_up "$log")"

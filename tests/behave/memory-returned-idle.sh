@@ -25,20 +25,20 @@ frames() {  # frames METHOD PARAMS-WITHOUT-NAME: one request per session
 frames session.create ',"grace_s":1' | "$TOOLS/rpcpipe" -t 120 >"$T/create.out" ||
 	fail "not every create was answered"
 [ "$(grep -c '"result"' "$T/create.out")" = $N ] || fail "creates failed: $(grep -m3 error "$T/create.out")"
-: >"$DAEMON_LOG.mark"
 frames session.start '' | "$TOOLS/rpcpipe" -t 180 >"$T/start.out" ||
 	fail "not every start was answered"
 [ "$(grep -c '"result"' "$T/start.out")" = $N ] || fail "starts failed: $(grep -m3 error "$T/start.out")"
 
 none_running() { ! ctl list | grep -q running; }
 wait_until 120 none_running || fail "sessions still running long after their grace"
-trimmed() { grep -q "memory: freed heap returned after teardowns" "$DAEMON_LOG"; }
-wait_until 30 trimmed || fail "no 'freed heap returned' line 30 s after the last idle stop"
-line=$(grep "memory: freed heap returned after teardowns" "$DAEMON_LOG" | tail -n 1)
+TRIM="memory: freed heap returned after teardowns"
+trimmed() { grep -q "$TRIM" "$DAEMON_LOG"; }
+wait_until 30 trimmed || fail "no '$TRIM' line 30 s after the last idle stop"
+line=$(grep "$TRIM" "$DAEMON_LOG" | tail -n 1)
 echo "$line"
-before=$(echo "$line" | sed -n 's/.*RSS \([0-9]*\) -> \([0-9]*\) KiB.*/\1/p')
-after=$(echo "$line" | sed -n 's/.*RSS \([0-9]*\) -> \([0-9]*\) KiB.*/\2/p')
-[ -n "$before" ] && [ -n "$after" ] || fail "cannot read the RSS figures in: $line"
+set -- $(echo "$line" | sed -n 's/.*RSS \([0-9]*\) -> \([0-9]*\) KiB.*/\1 \2/p')
+[ $# = 2 ] || fail "cannot read the RSS figures in: $line"
+before=$1 after=$2
 [ $((before - after)) -ge 1024 ] || fail "RSS dropped by $((before - after)) KiB only ($before -> $after)"
 daemon_alive || fail "the daemon died"
 stop_daemon || fail "the daemon did not exit cleanly"

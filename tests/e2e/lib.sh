@@ -57,6 +57,17 @@ e2e_prefix() {
 	PREFIX="sd-$(cut -c1-8 "$T/state/daemon-id")-"
 }
 
+# pool_remove POOL — its volumes, then the pool (running or defined), if any.
+pool_remove() {
+	vsh pool-info "$1" >/dev/null 2>&1 || return 0
+	for v in $(vsh vol-list "$1" 2>/dev/null | awk '{print $1}'); do
+		vsh vol-delete --pool "$1" "$v" >/dev/null 2>&1
+	done
+	vsh pool-destroy "$1" >/dev/null 2>&1
+	vsh pool-undefine "$1" >/dev/null 2>&1
+	return 0
+}
+
 e2e_cleanup() {
 	stop_daemon >/dev/null 2>&1
 	if e2e_prefix; then
@@ -64,13 +75,7 @@ e2e_cleanup() {
 			case "$d" in "$PREFIX"*) vsh destroy "$d" >/dev/null 2>&1 ;; esac
 		done
 	fi
-	if vsh pool-info "$POOL" >/dev/null 2>&1; then
-		for v in $(vsh vol-list "$POOL" 2>/dev/null | awk '{print $1}'); do
-			vsh vol-delete --pool "$POOL" "$v" >/dev/null 2>&1
-		done
-		vsh pool-destroy "$POOL" >/dev/null 2>&1
-		vsh pool-undefine "$POOL" >/dev/null 2>&1
-	fi
+	pool_remove "$POOL"
 	if [ "${KEEP_TMP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
 trap e2e_cleanup EXIT

@@ -99,11 +99,14 @@ add_user() {
 	case " $USERS " in *" $ME "*) ;; *) USERS="$USERS $ME" ;; esac
 }
 
-drop_user() {
+# users_but_me — the users other than the caller.
+users_but_me() {
 	rest=""
 	for u in $USERS; do [ "$u" = "$ME" ] || rest="$rest $u"; done
-	USERS=$rest
+	echo "$rest"
 }
+
+drop_user() { USERS=$(users_but_me); }
 
 # ---- a fresh box ---------------------------------------------------------
 
@@ -161,16 +164,21 @@ start_virtlogd() {
 	VIRTLOGD=$(pid_of_file /run/virtlogd.pid)
 }
 
-# stop_pid PID — SIGTERM, then SIGKILL after 10 s.
-stop_pid() {
-	alive "$1" || return 0
-	kill -TERM "$1"
+# wait_gone PID — true once PID has exited; gives up after 10 s.
+wait_gone() {
 	i=0
 	while alive "$1" && [ $i -lt 200 ]; do
 		sleep 0.05
 		i=$((i + 1))
 	done
-	alive "$1" && kill -KILL "$1"
+	! alive "$1"
+}
+
+# stop_pid PID — SIGTERM, then SIGKILL after 10 s.
+stop_pid() {
+	alive "$1" || return 0
+	kill -TERM "$1"
+	wait_gone "$1" || kill -KILL "$1"
 	return 0
 }
 
@@ -238,19 +246,13 @@ do_kill() {
 	lock || return 1
 	load
 	[ "$MODE" = started ] || { echo "SKIP: libvirtd was not started by tests/e2e/libvirtd.sh"; return 77; }
-	others=""
-	for u in $USERS; do [ "$u" = "$ME" ] || others="$others $u"; done
+	others=$(users_but_me)
 	[ -z "$others" ] || { echo "SKIP: libvirtd is shared with other users (pids$others)"; return 77; }
 	alive "$LIBVIRTD" || { say "libvirtd (pid $LIBVIRTD) is not running"; return 1; }
 	OUTAGE=$ME
 	save
 	kill -KILL "$LIBVIRTD"
-	i=0
-	while alive "$LIBVIRTD" && [ $i -lt 200 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	! alive "$LIBVIRTD"
+	wait_gone "$LIBVIRTD"
 }
 
 do_restart() {
