@@ -35,19 +35,27 @@ CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -DSESSIOND_VERSION='"$(VERSION)"' \
 	-fPIC $(OPT) $(SANFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(SANFLAGS) -pthread $(LDFLAGS)
 
-COMMON_SRC := common/log.c common/timeutil.c common/htab.c common/cause.c common/fileio.c
-LEASE_SRC  := lease/lease.c lease/instance.c lease/token.c
-IDLE_SRC   := idle/idle.c
-CORE_SRC   := $(filter-out sessiond/main.c,$(wildcard sessiond/*.c))
-RPC_SRC    := rpc/jsonrpc.c rpc/server.c
-CLIENT_SRC := rpc/client.c rpc/jsonrpc.c common/timeutil.c
+# One folder, one library layer (README.md, "Layout"); the daemon's core
+# library holds all but main.c.
+COMMON_SRC   := $(wildcard common/*.c)
+SETTINGS_SRC := $(wildcard settings/*.c)
+LEASE_SRC    := $(wildcard lease/*.c)
+IDLE_SRC     := $(wildcard idle/*.c)
+VIRT_SRC     := $(wildcard virt/*.c)
+SESSION_SRC  := $(wildcard session/*.c)
+DAEMON_SRC   := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+RPC_SRC      := rpc/jsonrpc.c rpc/server.c rpc/methods.c
+CLIENT_SRC   := rpc/client.c rpc/jsonrpc.c common/timeutil.c
+CTL_SRC      := $(wildcard ctl/*.c) $(SETTINGS_SRC) common/cause.c common/log.c common/xalloc.c
 
 TESTSUP_SRC := $(wildcard tests/fault/*.c tests/harness/*.c)
 TESTSUP_OBJ := $(TESTSUP_SRC:%.c=$(BUILD)/obj/%.o)
 
-LIB_SRC    := $(COMMON_SRC) $(LEASE_SRC) $(IDLE_SRC) $(CORE_SRC) $(RPC_SRC)
+LIB_SRC    := $(COMMON_SRC) $(SETTINGS_SRC) $(LEASE_SRC) $(IDLE_SRC) $(VIRT_SRC) \
+	$(SESSION_SRC) $(DAEMON_SRC) $(RPC_SRC)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/obj/%.o)
+CTL_OBJ    := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
 
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
@@ -76,7 +84,7 @@ $(BUILD)/libsessiond-core.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/sessiond: $(BUILD)/obj/sessiond/main.o $(BUILD)/libsessiond-core.a
+$(BUILD)/sessiond: $(BUILD)/obj/daemon/main.o $(BUILD)/libsessiond-core.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm
 
 $(BUILD)/libsessiond-client.a: $(CLIENT_OBJ)
@@ -93,7 +101,7 @@ $(BUILD)/sessiond-client.pc: rpc/sessiond-client.pc.in FORCE
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-$(BUILD)/sessionctl: $(BUILD)/obj/rpc/sessionctl.o $(BUILD)/libsessiond-client.a
+$(BUILD)/sessionctl: $(CTL_OBJ) $(BUILD)/libsessiond-client.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs jansson) -lm
 
 # Test support (fault seam, in-process harness): test programs only.

@@ -6,15 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "xalloc.h"
 
-void cause_set(struct cause *c, int code, const char *fmt, ...)
+void cause_set(struct cause *c, enum cause_kind kind, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (c == NULL)
 		return;
-	c->code = code;
+	c->kind = kind;
 	va_start(ap, fmt);
 	vsnprintf(c->msg, sizeof c->msg, fmt, ap);
 	va_end(ap);
@@ -24,7 +24,7 @@ void cause_clear(struct cause *c)
 {
 	if (c == NULL)
 		return;
-	c->code = 0;
+	c->kind = CAUSE_INTERNAL;
 	c->msg[0] = '\0';
 }
 
@@ -34,9 +34,7 @@ void text_set(char **dst, const char *src)
 	*dst = NULL;
 	if (src == NULL || src[0] == '\0')
 		return;
-	*dst = strndup(src, TEXT_MAX);
-	if (*dst == NULL)
-		fatal("out of memory");
+	*dst = xstrndup(src, TEXT_MAX);
 }
 
 void text_setf(char **dst, const char *fmt, ...)

@@ -15,14 +15,14 @@ static int fsync_dir(const char *dir, struct cause *cause)
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0) {
-		cause_set(cause, 0, "open %s: %s", dir, strerror(errno));
+		cause_set(cause, CAUSE_INTERNAL, "open %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	int rc = fsync(fd);
 	int e = errno;
 	close(fd);
 	if (rc < 0) {
-		cause_set(cause, 0, "fsync %s: %s", dir, strerror(e));
+		cause_set(cause, CAUSE_INTERNAL, "fsync %s: %s", dir, strerror(e));
 		return -1;
 	}
 	return 0;
@@ -53,26 +53,26 @@ int file_write_atomic(const char *dir, const char *name, const void *data,
 
 	if (snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name) >= (int)sizeof tmp ||
 	    snprintf(dst, sizeof dst, "%s/%s", dir, name) >= (int)sizeof dst) {
-		cause_set(cause, 0, "path too long: %s/%s", dir, name);
+		cause_set(cause, CAUSE_INTERNAL, "path too long: %s/%s", dir, name);
 		return -1;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0) {
-		cause_set(cause, 0, "create %s: %s", tmp, strerror(errno));
+		cause_set(cause, CAUSE_INTERNAL, "create %s: %s", tmp, strerror(errno));
 		return -1;
 	}
 	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-		cause_set(cause, 0, "write %s: %s", tmp, strerror(errno));
+		cause_set(cause, CAUSE_INTERNAL, "write %s: %s", tmp, strerror(errno));
 		goto fail;
 	}
 	if (close(fd) < 0) {
 		fd = -1;
-		cause_set(cause, 0, "close %s: %s", tmp, strerror(errno));
+		cause_set(cause, CAUSE_INTERNAL, "close %s: %s", tmp, strerror(errno));
 		goto fail;
 	}
 	fd = -1;
 	if (rename(tmp, dst) < 0) {
-		cause_set(cause, 0, "rename %s: %s", dst, strerror(errno));
+		cause_set(cause, CAUSE_INTERNAL, "rename %s: %s", dst, strerror(errno));
 		goto fail;
 	}
 	return fsync_dir(dir, cause);
@@ -88,11 +88,11 @@ int file_remove_durable(const char *dir, const char *name, struct cause *cause)
 	char path[PATH_MAX];
 
 	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
-		cause_set(cause, 0, "path too long: %s/%s", dir, name);
+		cause_set(cause, CAUSE_INTERNAL, "path too long: %s/%s", dir, name);
 		return -1;
 	}
 	if (unlink(path) < 0 && errno != ENOENT) {
-		cause_set(cause, 0, "remove %s: %s", path, strerror(errno));
+		cause_set(cause, CAUSE_INTERNAL, "remove %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return fsync_dir(dir, cause);
@@ -105,12 +105,12 @@ char *file_read_all(const char *path, size_t max, size_t *len, struct cause *cau
 	size_t n = 0;
 
 	if (fd < 0) {
-		cause_set(cause, 0, "open %s: %s", path, strerror(errno));
+		cause_set(cause, CAUSE_INTERNAL, "open %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	buf = malloc(max + 1);
 	if (buf == NULL) {
-		cause_set(cause, 0, "out of memory reading %s", path);
+		cause_set(cause, CAUSE_INTERNAL, "out of memory reading %s", path);
 		goto fail;
 	}
 	for (;;) {
@@ -118,14 +118,14 @@ char *file_read_all(const char *path, size_t max, size_t *len, struct cause *cau
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			cause_set(cause, 0, "read %s: %s", path, strerror(errno));
+			cause_set(cause, CAUSE_INTERNAL, "read %s: %s", path, strerror(errno));
 			goto fail;
 		}
 		if (r == 0)
 			break;
 		n += (size_t)r;
 		if (n > max) {
-			cause_set(cause, 0, "%s is larger than %zu bytes", path, max);
+			cause_set(cause, CAUSE_INTERNAL, "%s is larger than %zu bytes", path, max);
 			goto fail;
 		}
 	}
@@ -145,7 +145,7 @@ int mkdir_p(const char *path, mode_t mode, struct cause *cause)
 	char buf[PATH_MAX];
 
 	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
-		cause_set(cause, 0, "path too long: %s", path);
+		cause_set(cause, CAUSE_INTERNAL, "path too long: %s", path);
 		return -1;
 	}
 	for (char *p = buf + 1; ; p++) {
@@ -154,7 +154,7 @@ int mkdir_p(const char *path, mode_t mode, struct cause *cause)
 		char c = *p;
 		*p = '\0';
 		if (mkdir(buf, mode) < 0 && errno != EEXIST) {
-			cause_set(cause, 0, "mkdir %s: %s", buf, strerror(errno));
+			cause_set(cause, CAUSE_INTERNAL, "mkdir %s: %s", buf, strerror(errno));
 			return -1;
 		}
 		*p = c;

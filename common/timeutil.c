@@ -132,3 +132,22 @@ void duration_format(double seconds, char *buf, size_t len)
 	if ((r || s == 0) && n < len)
 		snprintf(buf + n, len - n, "%lds", r);
 }
+
+json_t *time_json(double wall)
+{
+	char buf[TIME_RFC3339_LEN];
+
+	if (wall <= 0)
+		return json_null();
+	time_rfc3339(wall, buf, sizeof buf);
+	return json_string(buf);
+}
+
+double time_backoff(int attempt, double first, double max)
+{
+	double d = first;
+
+	for (int i = 1; i < attempt && d < max; i++)
+		d *= 2;
+	return d < max ? d : max;
+}

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "../common/timeutil.h"
-#include "jsonrpc.h"
+#include "rpc.h"
 
 struct sdc {
 	int fd;
@@ -47,16 +47,10 @@ const char *sdc_default_socket(void)
 {
 	static char path[4096];
 	const char *env = getenv("SESSIOND_SOCKET");
-	const char *rt = getenv("XDG_RUNTIME_DIR");
 
 	if (env != NULL && env[0] != '\0')
 		return env;
-	if (geteuid() == 0)
-		return "/run/sessiond/sessiond.sock";
-	if (rt != NULL && rt[0] == '/')
-		snprintf(path, sizeof path, "%s/sessiond/sessiond.sock", rt);
-	else
-		snprintf(path, sizeof path, "/tmp/sessiond-%u/sessiond.sock", (unsigned)geteuid());
+	rpc_default_socket(geteuid(), path, sizeof path);
 	return path;
 }
 

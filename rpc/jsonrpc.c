@@ -1,5 +1,5 @@
-/* jsonrpc.c — see jsonrpc.h. */
-#include "jsonrpc.h"
+/* jsonrpc.c — the codec (see rpc.h, part 1). */
+#include "rpc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,19 +188,30 @@ enum rpc_incoming rpc_parse_incoming(json_t *msg, json_t **id, json_t **payload,
 	return RPC_IN_INVALID;
 }
 
-const char *rpc_params_unknown(json_t *params, const char *const *allowed)
+int rpc_code_of(enum cause_kind kind)
 {
-	const char *key;
-	json_t *v;
+	static const int codes[CAUSE__COUNT] = {
+		[CAUSE_INTERNAL] = RPC_ERR_INTERNAL,
+		[CAUSE_INVALID] = RPC_ERR_INVALID_PARAMS,
+		[CAUSE_NOT_FOUND] = RPC_ERR_NOT_FOUND,
+		[CAUSE_FORBIDDEN] = RPC_ERR_FORBIDDEN,
+		[CAUSE_SESSION_FAILED] = RPC_ERR_SESSION_FAILED,
+		[CAUSE_START_FAILED] = RPC_ERR_START_FAILED,
+		[CAUSE_CONFLICT] = RPC_ERR_CONFLICT,
+		[CAUSE_LIMIT] = RPC_ERR_LIMIT,
+	};
 
-	if (!json_is_object(params))
-		return NULL;
-	json_object_foreach(params, key, v) {
-		const char *const *a = allowed;
-		while (*a != NULL && strcmp(*a, key) != 0)
-			a++;
-		if (*a == NULL)
-			return key;
-	}
-	return NULL;
+	return (unsigned)kind < CAUSE__COUNT ? codes[kind] : RPC_ERR_INTERNAL;
+}
+
+void rpc_default_socket(uid_t uid, char *buf, size_t len)
+{
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+
+	if (uid == 0)
+		snprintf(buf, len, "/run/sessiond/sessiond.sock");
+	else if (rt != NULL && rt[0] == '/')
+		snprintf(buf, len, "%s/sessiond/sessiond.sock", rt);
+	else
+		snprintf(buf, len, "/tmp/sessiond-%u/sessiond.sock", (unsigned)uid);
 }

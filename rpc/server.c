@@ -1,7 +1,7 @@
 /*
- * server.c — the control socket on libevent (see server.h).
+ * server.c — the control socket on libevent (see rpc.h, part 3).
  */
-#include "server.h"
+#include "rpc.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -20,7 +20,7 @@
 
 #include "../common/list.h"
 #include "../common/log.h"
-#include "jsonrpc.h"
+#include "../common/xalloc.h"
 
 struct rpc_server {
 	struct event_base *base;
@@ -28,8 +28,6 @@ struct rpc_server {
 	struct event *resume_ev;            /* re-enables accept after EMFILE */
 	bool accept_starved;                /* out of descriptors: logged once */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	const struct rpc_method *methods;
-	size_t nmethods;
 	const struct rpc_server_ops *ops;
 	void *arg;
 	struct list_node conns;
@@ -59,6 +57,7 @@ struct rpc_call {
 	struct rpc_conn *conn;
 	struct rpc_request req;
 	json_t *params;
+	struct rpc_args args;
 	void (*lost_fn)(struct rpc_call *call, void *arg);
 	void *lost_arg;
 };
@@ -174,7 +173,7 @@ void rpc_call_error(struct rpc_call *call, int code, const char *fmt, ...)
 
 void rpc_call_fail(struct rpc_call *call, const struct cause *cause)
 {
-	rpc_call_error(call, cause->code ? cause->code : RPC_ERR_INTERNAL, "%s", cause->msg);
+	rpc_call_error(call, rpc_code_of(cause->kind), "%s", cause->msg);
 }
 
 void rpc_call_on_lost(struct rpc_call *call, void (*fn)(struct rpc_call *, void *), void *arg)
@@ -215,22 +214,12 @@ bool rpc_call_lost(struct rpc_call *call)
 
 /* ---- frames ------------------------------------------------------ */
 
-static const struct rpc_method *find_method(struct rpc_server *srv, const char *name)
-{
-	for (size_t i = 0; i < srv->nmethods; i++)
-		if (strcmp(srv->methods[i].name, name) == 0)
-			return &srv->methods[i];
-	return NULL;
-}
-
 static void handle_frame(struct rpc_conn *c, const char *buf, size_t len)
 {
-	struct rpc_call *call;
+	struct rpc_call *call = XNEW(call);
+	struct cause err;
 	json_t *reply;
 
-	call = calloc(1, sizeof *call);
-	if (call == NULL)
-		fatal("out of memory");
 	if (rpc_parse_request(buf, len, &call->req, &reply) < 0) {
 		free(call);
 		conn_send(c, reply);
@@ -239,14 +228,14 @@ static void handle_frame(struct rpc_conn *c, const char *buf, size_t len)
 	call->conn = c;
 	c->refs++;
 	list_add_tail(&c->calls, &call->node);
-	const struct rpc_method *m = find_method(c->srv, call->req.method);
-	if (m == NULL) {
+	int m = rpc_method_find(call->req.method);
+	if (m < 0) {
 		rpc_call_error(call, RPC_ERR_NO_METHOD, "no such method '%s'", call->req.method);
 		return;
 	}
 	if (json_is_array(call->req.params)) {
 		rpc_call_error(call, RPC_ERR_INVALID_PARAMS,
-			       "invalid params: %s takes named parameters (an object)", m->name);
+			       "invalid params: %s takes named parameters (an object)", rpc_methods[m].name);
 		return;
 	}
 	/* Handlers always see an object; it lives as long as the request. */
@@ -255,7 +244,11 @@ static void handle_frame(struct rpc_conn *c, const char *buf, size_t len)
 		call->req.params = json_object_get(call->req.doc, "params");
 	}
 	call->params = call->req.params;
-	m->fn(call, c->srv->arg);
+	if (rpc_args_parse((enum rpc_method_id)m, call->params, &call->args, &err) < 0) {
+		rpc_call_fail(call, &err);
+		return;
+	}
+	c->srv->ops->dispatch(call, (enum rpc_method_id)m, &call->args, c->srv->arg);
 }
 
 static void too_large(struct rpc_conn *c)
@@ -512,20 +505,19 @@ static int claim_path(const char *path, struct cause *c)
 	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0) {
 		close(fd);
-		cause_set(c, 0, "%s: another sessiond is listening there", path);
+		cause_set(c, CAUSE_INTERNAL, "%s: another sessiond is listening there", path);
 		return -1;
 	}
 	if (fd >= 0)
 		close(fd);
 	if (unlink(path) < 0 && errno != ENOENT) {
-		cause_set(c, 0, "unlink %s: %s", path, strerror(errno));
+		cause_set(c, CAUSE_INTERNAL, "unlink %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
 struct rpc_server *rpc_server_new(struct event_base *base, const char *path,
-				  const struct rpc_method *methods, size_t nmethods,
 				  const struct rpc_server_ops *ops, void *arg,
 				  int max_conns, struct cause *c)
 {
@@ -533,19 +525,15 @@ struct rpc_server *rpc_server_new(struct event_base *base, const char *path,
 	struct rpc_server *srv;
 
 	if (strlen(path) >= sizeof sun.sun_path) {
-		cause_set(c, 0, "socket path too long: %s", path);
+		cause_set(c, CAUSE_INTERNAL, "socket path too long: %s", path);
 		return NULL;
 	}
 	if (claim_path(path, c) < 0)
 		return NULL;
-	srv = calloc(1, sizeof *srv);
-	if (srv == NULL)
-		fatal("out of memory");
+	srv = XNEW(srv);
 	srv->base = base;
 	snprintf(srv->path, sizeof srv->path, "%s", path);
 	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
-	srv->methods = methods;
-	srv->nmethods = nmethods;
 	srv->ops = ops;
 	srv->arg = arg;
 	srv->max_conns = max_conns;
@@ -554,7 +542,7 @@ struct rpc_server *rpc_server_new(struct event_base *base, const char *path,
 						LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128,
 						(struct sockaddr *)&sun, sizeof sun);
 	if (srv->listener == NULL) {
-		cause_set(c, 0, "bind %s: %s", path, strerror(errno));
+		cause_set(c, CAUSE_INTERNAL, "bind %s: %s", path, strerror(errno));
 		free(srv);
 		return NULL;
 	}

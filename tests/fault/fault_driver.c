@@ -131,7 +131,7 @@ static int f_domain_start(struct driver *d, const char *xml, struct cause *c)
 	if ((forced > 0 && atomic_compare_exchange_strong(&f->fail_starts, &forced, forced - 1)) ||
 	    chance(f, cfg.p_start_fail)) {
 		atomic_fetch_add(&f->stats.start_fails, 1);
-		cause_set(c, 0, "libvirt: internal error: injected start failure");
+		cause_set(c, CAUSE_INTERNAL, "libvirt: internal error: injected start failure");
 		return -1;
 	}
 	int rc = f->inner->ops->domain_start(f->inner, xml, c);
@@ -195,7 +195,7 @@ static int f_vol_create(struct driver *d, const char *pool, const char *xml, str
 
 	if (chance(f, cfg_of(f).p_vol_fail)) {
 		atomic_fetch_add(&f->stats.vol_fails, 1);
-		cause_set(c, 0, "libvirt: injected volume failure");
+		cause_set(c, CAUSE_INTERNAL, "libvirt: injected volume failure");
 		return -1;
 	}
 	return f->inner->ops->vol_create(f->inner, pool, xml, c);

@@ -204,7 +204,7 @@ struct session *harness_create(struct harness *h, const char *name, json_t *para
 	session_create(h->core, 0, name, p, op_cb, &op);
 	json_decref(p);
 	if (!harness_wait(h, 30, op_done, &op)) {
-		cause_set(err, 0, "timeout");
+		cause_set(err, CAUSE_INTERNAL, "timeout");
 		return NULL;
 	}
 	if (op.failed) {
@@ -228,7 +228,7 @@ int harness_lease(struct harness *h, struct session *s, struct session_lease *sl
 
 	session_lease_acquire(s, sl, "test", 0, getpid(), harness_lease_cb, &op);
 	if (!harness_wait(h, timeout, op_done, &op)) {
-		cause_set(err, 0, "timeout waiting for a lease");
+		cause_set(err, CAUSE_INTERNAL, "timeout waiting for a lease");
 		session_lease_release(sl);
 		return -1;
 	}
@@ -243,7 +243,7 @@ int harness_stop(struct harness *h, struct session *s, bool force, struct cause 
 
 	session_stop(s, force, op_cb, &op);
 	if (!harness_wait(h, 30, op_done, &op)) {
-		cause_set(err, 0, "timeout");
+		cause_set(err, CAUSE_INTERNAL, "timeout");
 		return -1;
 	}
 	if (op.failed && err != NULL)
@@ -257,7 +257,7 @@ int harness_delete(struct harness *h, struct session *s, struct cause *err)
 
 	session_delete(s, false, op_cb, &op);
 	if (!harness_wait(h, 30, op_done, &op)) {
-		cause_set(err, 0, "timeout");
+		cause_set(err, CAUSE_INTERNAL, "timeout");
 		return -1;
 	}
 	if (op.failed && err != NULL)

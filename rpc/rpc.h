@@ -1,0 +1,201 @@
+/*
+ * rpc.h — rpc/'s contract inside the tree: the JSON-RPC codec, the method
+ * table's parameter specs, and the server transport.  The installed
+ * interface is the other two headers: sessiond-protocol.h (names, codes)
+ * and sessiond-client.h (the client library).
+ *
+ *  1. Codec (jsonrpc.c): frames and the JSON-RPC 2.0 envelope, no I/O.
+ *     Pure functions over bytes and jansson values, shared by the server,
+ *     the client library and the fuzz harness.  A frame is one line
+ *     without its "\n".
+ *  2. Methods (methods.c): one row per method with the parameters it
+ *     takes (which, required, types, bounds).  The server checks every
+ *     request against its row before a handler runs and hands the handler
+ *     typed arguments; tests/test_client.c checks that each client wrapper
+ *     sends what the row accepts.
+ *  3. Server (server.c): the control socket, connections, calls.
+ */
+#ifndef SESSIOND_RPC_H
+#define SESSIOND_RPC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "../common/cause.h"
+#include "sessiond-protocol.h"
+
+/* ---- 1. codec ----------------------------------------------------------- */
+struct rpc_request {
+	json_t *doc;                        /* owns everything below */
+	json_t *id;                         /* NULL for a notification */
+	const char *method;
+	json_t *params;                     /* NULL when absent */
+};
+
+/* 0: req filled (release with rpc_request_clear).  -1: *reply is the error
+ * reply to send (parse error, invalid request). */
+int rpc_parse_request(const char *buf, size_t len, struct rpc_request *req, json_t **reply);
+void rpc_request_clear(struct rpc_request *req);
+
+json_t *rpc_make_result(json_t *id, json_t *result);          /* steals result */
+json_t *rpc_make_error(json_t *id, int code, const char *message);
+json_t *rpc_make_notification(const char *method, json_t *params); /* borrows */
+json_t *rpc_make_request(json_t *id, const char *method, json_t *params); /* steals params */
+/* Compact JSON plus "\n"; NULL if it would exceed RPC_MAX_FRAME. */
+char *rpc_encode(json_t *msg, size_t *len);
+
+/* Client side: classifies one incoming frame. */
+enum rpc_incoming { RPC_IN_INVALID, RPC_IN_RESULT, RPC_IN_ERROR, RPC_IN_NOTIFICATION };
+enum rpc_incoming rpc_parse_incoming(json_t *msg, json_t **id, json_t **payload,
+				     const char **method);
+
+/* The wire code of a failure of this kind (the one mapping of the tree). */
+int rpc_code_of(enum cause_kind kind);
+/* The default control socket for uid (sessiond(8)): root
+ * /run/sessiond/sessiond.sock, others $XDG_RUNTIME_DIR/sessiond/sessiond.sock
+ * or /tmp/sessiond-UID/sessiond.sock. */
+void rpc_default_socket(uid_t uid, char *buf, size_t len);
+
+
+/* ---- 2. methods and their parameters ------------------------------------ */
+
+/* Every parameter the protocol knows, one bit each. */
+enum rpc_param_id {
+	RP_NAME, RP_OWNER_UID, RP_TOKEN, RP_REASON, RP_TTL_S, RP_DETACH, RP_FORCE,
+	RP_KEEP_STORAGE, RP_MAX_BYTES,
+	RP__COUNT
+};
+#define RPB(id) (1u << (id))
+
+/* A request's parameters, checked and typed.  A member is meaningful when
+ * its bit is in given. */
+struct rpc_args {
+	unsigned given;
+	const char *name, *token, *reason;  /* borrowed from the request */
+	uid_t owner_uid;
+	double ttl_s, max_bytes;
+	bool detach, force, keep_storage;
+	json_t *rest;                       /* RPC_M_SETTINGS: the other keys (borrowed) */
+};
+
+enum rpc_method_id {
+	RPC_M_DAEMON_INFO, RPC_M_SESSION_CREATE, RPC_M_SESSION_LIST, RPC_M_SESSION_GET,
+	RPC_M_SESSION_START, RPC_M_SESSION_STOP, RPC_M_SESSION_RESET, RPC_M_SESSION_DELETE,
+	RPC_M_SESSION_WATCH, RPC_M_TOKEN_ACQUIRE, RPC_M_TOKEN_RENEW, RPC_M_TOKEN_RELEASE,
+	RPC_M_VM_INFO, RPC_M_VM_CONSOLE,
+	RPC_M__COUNT
+};
+
+/* Method flags. */
+#define RPC_M_SESSION  0x1u     /* a name given names a session: resolved (with owner_uid) */
+#define RPC_M_SETTINGS 0x2u     /* other keys are a session's settings (session.create) */
+
+struct rpc_method_spec {
+	const char *name;
+	unsigned params;                    /* RPB() of what it takes */
+	unsigned required;                  /* RPB() of what it needs */
+	unsigned flags;
+};
+
+extern const struct rpc_method_spec rpc_methods[RPC_M__COUNT];
+/* The parameter's JSON name ("owner_uid"). */
+const char *rpc_param_name(enum rpc_param_id id);
+/* -1 when no method has that name. */
+int rpc_method_find(const char *name);
+/* Checks params (an object, or NULL) against the method's row and fills
+ * args.  0, or -1 with a CAUSE_INVALID message naming the parameter. */
+int rpc_args_parse(enum rpc_method_id m, json_t *params, struct rpc_args *args,
+		   struct cause *c);
+
+/* ---- 3. the server -------------------------------------------------------- */
+
+/*
+ * Authenticate at accept, authorize every request: the peer's uid and pid
+ * come from SO_PEERCRED when the connection is accepted and every handler
+ * sees them through its call.  The method table drives dispatch.
+ *
+ * Calls: each request becomes a struct rpc_call that the handler completes
+ * exactly once with rpc_call_reply() or rpc_call_error(), now or later.
+ * Many calls of one connection may be pending at once; replies go out as
+ * they complete.  When a connection goes away its pending calls are
+ * "lost, not freed": their cancel hooks run (so a parked boot wait can be
+ * dropped), and a completion that still comes later is discarded.
+ *
+ * Limits: a frame over RPC_MAX_FRAME gets an error and the connection is
+ * closed.  Once RPC_OUTPUT_PAUSE bytes of replies wait for a client, its
+ * further requests wait unread until they drain (a pipelining client is
+ * served as fast as it reads); a client that does not read at all is
+ * disconnected when its unread requests fill a frame as well, or when
+ * RPC_MAX_OUTPUT bytes (notifications) wait for it.  Accept pauses for a
+ * moment when the process is out of descriptors instead of spinning.
+ * A peer that shuts down only its sending side still gets every answer,
+ * then the connection closes; a peer that is gone is dropped at once.
+ */
+
+#define RPC_MAX_OUTPUT (8 * 1024 * 1024)
+/* Above this much unsent output a connection's next requests wait. */
+#define RPC_OUTPUT_PAUSE (1024 * 1024)
+
+struct event_base;
+struct rpc_server;
+struct rpc_conn;
+struct rpc_call;
+
+struct rpc_server_ops {
+	/* A request whose method exists and whose parameters passed its row
+	 * (args lives as long as the call). */
+	void (*dispatch)(struct rpc_call *call, enum rpc_method_id m,
+			 const struct rpc_args *args, void *arg);
+	void (*conn_open)(struct rpc_conn *c, void *arg);
+	/* After the pending calls' cancel hooks ran. */
+	void (*conn_close)(struct rpc_conn *c, void *arg);
+};
+
+struct rpc_server *rpc_server_new(struct event_base *base, const char *path,
+				  const struct rpc_server_ops *ops, void *arg,
+				  int max_conns, struct cause *c);
+/* Stops accepting; existing connections carry on. */
+void rpc_server_stop_accepting(struct rpc_server *srv);
+/* Bytes still waiting to be written on all connections. */
+size_t rpc_server_pending_output(struct rpc_server *srv);
+/* Closes every connection (cancel hooks, conn_close) and frees. */
+void rpc_server_free(struct rpc_server *srv);
+size_t rpc_server_conn_count(struct rpc_server *srv);
+/* Serves a connection over an existing bufferevent (the server owns it
+ * from now on), as if accepted from uid/pid.  For in-memory pairs in the
+ * fuzz harness and tests; sockets come through the listener. */
+struct bufferevent;
+struct rpc_conn *rpc_server_add_bev(struct rpc_server *srv, struct bufferevent *bev,
+				    uid_t uid, pid_t pid);
+/* The peer is gone (what POLLHUP tells for a socket; an in-memory pair
+ * cannot say it): as a hang-up, pending calls are cancelled. */
+void rpc_conn_hangup(struct rpc_conn *c);
+void rpc_server_foreach(struct rpc_server *srv, void (*fn)(struct rpc_conn *c, void *arg),
+			void *arg);
+
+json_t *rpc_call_params(struct rpc_call *call);       /* an object, maybe empty */
+const char *rpc_call_method(struct rpc_call *call);
+struct rpc_conn *rpc_call_conn(struct rpc_call *call);
+uid_t rpc_call_uid(struct rpc_call *call);
+pid_t rpc_call_pid(struct rpc_call *call);
+bool rpc_call_lost(struct rpc_call *call);            /* its connection is gone */
+void rpc_call_reply(struct rpc_call *call, json_t *result);   /* steals result */
+void rpc_call_error(struct rpc_call *call, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The error of the cause's kind (rpc_code_of) with its message. */
+void rpc_call_fail(struct rpc_call *call, const struct cause *cause);
+/* fn runs (once) if the connection goes away while the call is pending. */
+void rpc_call_on_lost(struct rpc_call *call, void (*fn)(struct rpc_call *call, void *arg),
+		      void *arg);
+
+uid_t rpc_conn_uid(struct rpc_conn *c);
+pid_t rpc_conn_pid(struct rpc_conn *c);
+void *rpc_conn_data(struct rpc_conn *c);
+void rpc_conn_set_data(struct rpc_conn *c, void *data);
+/* A notification; dropped if the connection is closing. */
+/* params is borrowed: the caller keeps (and drops) its reference. */
+void rpc_conn_notify(struct rpc_conn *c, const char *method, json_t *params);
+
+#endif

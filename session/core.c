@@ -1,0 +1,381 @@
+/*
+ * core.c — the context sessions live in: state directories, the daemon id,
+ * workers, the registry, reconnects to libvirt, giving memory back.
+ *
+ * What survives a restart here: <state>/daemon-id, the uuid that names this
+ * daemon's domains and volumes ("sd-<first 8 hex>-...").  It is minted once,
+ * when the file does not exist; a file that exists but cannot be read, or
+ * does not hold a uuid, stops the daemon: a new id would orphan every
+ * running VM of the old one (neither adopted nor swept).
+ */
+#include "session.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/fileio.h"
+#include "../common/log.h"
+#include "../common/timeutil.h"
+#include "../common/xalloc.h"
+
+#define RECONNECT_FIRST_S 1.0
+#define RECONNECT_MAX_S 30.0
+
+/* ---- daemon id ------------------------------------------------------------ */
+
+static int daemon_id_mint(struct core *core, struct cause *c)
+{
+	char line[UUID_STR_LEN + 1];
+	uuid_t u;
+
+	uuid_generate_random(u);
+	uuid_unparse_lower(u, core->daemon_id);
+	snprintf(line, sizeof line, "%s\n", core->daemon_id);
+	log_info("sessiond: new daemon id %s", core->daemon_id);
+	return file_write_atomic(core->cfg->state_dir, "daemon-id", line, strlen(line), 0644, c);
+}
+
+static int daemon_id_load(struct core *core, struct cause *c)
+{
+	char path[4200];
+	struct stat sb;
+	uuid_t u;
+
+	snprintf(path, sizeof path, "%s/daemon-id", core->cfg->state_dir);
+	if (stat(path, &sb) < 0 && errno == ENOENT)
+		return daemon_id_mint(core, c);
+	char *text = file_read_all(path, 64, NULL, c);
+	if (text == NULL)
+		return -1;
+	text[strcspn(text, "\n")] = '\0';
+	int ok = uuid_parse(text, u) == 0;
+	if (ok)
+		str_copy(core->daemon_id, sizeof core->daemon_id, text);
+	free(text);
+	if (!ok)
+		cause_set(c, CAUSE_INTERNAL, "%s: not a uuid (remove it only if no domain of this "
+			  "daemon runs)", path);
+	return ok ? 0 : -1;
+}
+
+static int make_dirs(struct core *core, struct cause *c)
+{
+	const struct core_config *cfg = core->cfg;
+
+	/* 0711: others may traverse, never list.  QEMU under qemu:///system
+	 * runs as its own user and must reach STATE/pool and STATE/console;
+	 * what is private (sessions/) has its own 0700 below. */
+	if (mkdir_p(cfg->state_dir, 0711, c) < 0)
+		return -1;
+	snprintf(core->sessions_dir, sizeof core->sessions_dir, "%s/sessions", cfg->state_dir);
+	snprintf(core->console_dir, sizeof core->console_dir, "%s/console", cfg->state_dir);
+	if (mkdir_p(core->sessions_dir, 0700, c) < 0 || mkdir_p(core->console_dir, 0711, c) < 0)
+		return -1;
+	return 0;
+}
+
+/* ---- reconnects ------------------------------------------------------------ */
+
+static void schedule_reconnect(struct core *core)
+{
+	struct timeval tv = tv_from_seconds(time_backoff(++core->reconnect_attempt,
+							  RECONNECT_FIRST_S, RECONNECT_MAX_S));
+	event_add(core->reconnect_ev, &tv);
+}
+
+/* Event thread: only flag it; the loop picks it up. */
+void core_connection_lost(struct core *core, const char *why)
+{
+	log_warn("libvirt: connection to %s lost (%s)", core->drv->ops->uri(core->drv), why);
+	event_active(core->reconnect_ev, EV_READ, 0);
+}
+
+static void on_disconnected(void *arg, const char *why)
+{
+	core_connection_lost(arg, why);
+}
+
+struct reconnect_job {
+	struct job job;
+	struct core *core;
+	int rc;
+	struct cause err;
+};
+
+static void reconnect_run(struct job *j)
+{
+	struct reconnect_job *rj = (struct reconnect_job *)j;
+	struct core *core = rj->core;
+
+	rj->rc = core->drv->ops->open(core->drv, &rj->err);
+	if (rj->rc == 0)
+		rj->rc = storage_init(core->storage, &rj->err);
+}
+
+static void reconnect_done(struct job *j)
+{
+	struct reconnect_job *rj = (struct reconnect_job *)j;
+	struct core *core = rj->core;
+	struct list_node *pos, *tmp;
+
+	if (rj->rc < 0) {
+		log_warn("libvirt: reconnect failed: %s", rj->err.msg);
+		free(rj);
+		schedule_reconnect(core);
+		return;
+	}
+	free(rj);
+	log_info("libvirt: reconnected to %s; reconciling sessions", core->drv->ops->uri(core->drv));
+	core->connected = true;
+	core->reconnect_attempt = 0;
+	list_foreach_safe(pos, tmp, &core->sessions)
+		reconcile_session(list_entry(pos, struct session, node));
+}
+
+static void reconnect_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct core *core = arg;
+
+	(void)fd;
+	if (core->shutting_down)
+		return;
+	if (what & EV_READ) {
+		/* The disconnect notice: wait a moment before the first try. */
+		core->connected = false;
+		schedule_reconnect(core);
+		return;
+	}
+	struct reconnect_job *rj = XNEW(rj);
+	rj->core = core;
+	rj->job.run = reconnect_run;
+	rj->job.done = reconnect_done;
+	rj->job.what = "reconnect";
+	workers_submit(core->workers, &rj->job);
+}
+
+/* ---- memory ------------------------------------------------------------------ */
+
+/* Resident set in KiB (/proc/self/statm), -1 when unknown. */
+static long rss_kib(void)
+{
+	long size, resident;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f == NULL)
+		return -1;
+	int n = fscanf(f, "%ld %ld", &size, &resident);
+	fclose(f);
+	return n == 2 ? resident * (sysconf(_SC_PAGESIZE) / 1024) : -1;
+}
+
+/* glibc keeps freed memory in its arenas; an idle daemon should not. */
+static void trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct core *core = arg;
+	long before = rss_kib();
+
+	(void)fd;
+	(void)what;
+	core->trim_first = 0;
+	malloc_trim(0);
+	log_info("memory: freed heap returned after teardowns: RSS %ld -> %ld KiB",
+		 before, rss_kib());
+}
+
+/* A teardown freed memory: trim once the burst is over (a quiet second),
+ * not during it, where each trim walks a large heap on the loop (tens of
+ * ms) and the memory is about to be used again; but at the latest 10 s
+ * after the first teardown, so steady churn still gives memory back. */
+void core_memory_idle(struct core *core)
+{
+	struct timeval tv = { 1, 0 };
+	double now = mono_now();
+
+	if (core->trim_ev == NULL)
+		return;
+	if (core->trim_first == 0)
+		core->trim_first = now;
+	else if (now - core->trim_first >= 10)
+		return;                     /* due within a second anyway */
+	evtimer_add(core->trim_ev, &tv);
+}
+
+/* ---- create / free -------------------------------------------------------------- */
+
+static void token_gone(struct token *t, const char *why, void *arg)
+{
+	struct session *s = t->session;
+
+	(void)arg;
+	log_debug("token %s: %s", t->id, why);
+	/* core_free drops every token from memory; a detached one stays in
+	 * its state file for the next start, so that is not a release. */
+	if (t->detached && s != NULL && !s->core->freeing)
+		persist_write(s, NULL, NULL);
+}
+
+static const struct token_table_ops core_token_ops = { token_gone };
+
+static struct event *checked_event(struct event *ev)
+{
+	if (ev == NULL)
+		fatal("cannot create an event");
+	return ev;
+}
+
+/* The loop-side machinery: workers, mailbox, tokens, timers. */
+static void core_machinery(struct core *core)
+{
+	struct event_base *base = core->base;
+
+	core->workers = workers_new(base, core->cfg->workers, "libvirt");
+	core->writer = workers_new(base, 1, "writer");
+	core->vm_events = mailbox_new(base, reconcile_vm_mail, core);
+	core->tokens = token_table_new(base, &core_token_ops, core);
+	core->reconnect_ev = checked_event(event_new(base, -1, 0, reconnect_cb, core));
+	core->trim_ev = checked_event(evtimer_new(base, trim_cb, core));
+	core->drv_events.lifecycle = reconcile_vm_event;
+	core->drv_events.disconnected = on_disconnected;
+	core->drv->events = &core->drv_events;
+	core->drv->events_arg = core;
+}
+
+struct core *core_new(struct event_base *base, const struct core_config *cfg,
+		      struct driver *drv, struct cause *c)
+{
+	struct core *core = XNEW(core);
+	char pool_path[4200];
+
+	core->base = base;
+	core->cfg = cfg;
+	core->drv = drv;
+	core->started = mono_now();
+	htab_init(&core->by_key);
+	list_init(&core->sessions);
+	if (make_dirs(core, c) < 0 || daemon_id_load(core, c) < 0) {
+		free(core);
+		return NULL;
+	}
+	snprintf(core->prefix, sizeof core->prefix, "sd-%.8s", core->daemon_id);
+	core_machinery(core);
+	snprintf(pool_path, sizeof pool_path, "%s/pool", cfg->state_dir);
+	core->storage = storage_new(drv, core->prefix, cfg->pool,
+				    cfg->pool_path ? cfg->pool_path : pool_path, cfg->scratch_gib);
+	if (drv->ops->open(drv, c) < 0 || storage_init(core->storage, c) < 0) {
+		core_free(core);
+		return NULL;
+	}
+	core->connected = true;
+	core->kvm_usable = drv->ops->kvm_usable(drv);
+	log_info("sessiond: daemon id %s, libvirt %s (%s), domain type %s", core->daemon_id,
+		 drv->ops->uri(drv), drv->ops->kind(drv),
+		 core->kvm_usable ? "kvm available" : "qemu (TCG; no usable KVM)");
+	return core;
+}
+
+void core_set_hooks(struct core *core, const struct core_hooks *h, void *arg)
+{
+	core->hooks = h;
+	core->hooks_arg = arg;
+}
+
+void core_submit(struct core *core, struct job *j)
+{
+	workers_submit(core->workers, j);
+}
+
+bool core_quiescent(struct core *core)
+{
+	struct list_node *pos, *tmp;
+
+	if (workers_pending(core->workers) > 0 || workers_pending(core->writer) > 0)
+		return false;
+	list_foreach_safe(pos, tmp, &core->sessions) {
+		struct session *s = list_entry(pos, struct session, node);
+		if (state_job_busy(s) || s->state == SESSION_STARTING || s->state == SESSION_STOPPING)
+			return false;
+	}
+	return true;
+}
+
+/* Daemon exit: VMs stay up (the next start adopts them); every queued
+ * state-file write is flushed before the sessions go. */
+void core_free(struct core *core)
+{
+	struct list_node *pos, *tmp;
+
+	if (core == NULL)
+		return;
+	core->shutting_down = true;
+	core->freeing = true;
+	workers_free(core->workers);        /* in-flight libvirt jobs finish */
+	core->workers = NULL;
+	core->drv->ops->close(core->drv);   /* no lifecycle callback after this */
+	mailbox_free(core->vm_events);
+	token_table_free(core->tokens);
+	workers_free(core->writer);         /* flush state files */
+	list_foreach_safe(pos, tmp, &core->sessions) {
+		struct session *s = list_entry(pos, struct session, node);
+		core_unregister(s);
+		if (s->inst != NULL)
+			instance_index_remove(s->inst);
+		session_unref(s);
+	}
+	if (core->reconnect_ev != NULL)
+		event_free(core->reconnect_ev);
+	if (core->trim_ev != NULL)
+		event_free(core->trim_ev);
+	storage_free(core->storage);
+	htab_free(&core->by_key);
+	core->drv->events = NULL;
+	free(core);
+}
+
+/* ---- the registry ------------------------------------------------------------------- */
+
+void core_register(struct session *s)
+{
+	struct core *core = s->core;
+
+	htab_insert(&core->by_key, &s->by_key, s->key);
+	list_add_tail(&core->sessions, &s->node);
+	core->nsessions++;
+}
+
+void core_unregister(struct session *s)
+{
+	struct core *core = s->core;
+
+	if (list_empty(&s->node))
+		return;
+	htab_remove(&core->by_key, &s->by_key);
+	list_del(&s->node);
+	core->nsessions--;
+}
+
+struct session *core_find(struct core *core, uid_t owner, const char *name)
+{
+	char key[SESSION_KEY_MAX];
+
+	session_key(key, sizeof key, owner, name);
+	struct htab_node *n = htab_find(&core->by_key, key);
+	return n ? htab_entry(n, struct session, by_key) : NULL;
+}
+
+size_t core_count_owned(struct core *core, uid_t owner)
+{
+	size_t n = 0;
+	struct list_node *pos, *tmp;
+
+	list_foreach_safe(pos, tmp, &core->sessions) {
+		if (list_entry(pos, struct session, node)->owner == owner)
+			n++;
+	}
+	return n;
+}

@@ -1,0 +1,448 @@
+/*
+ * session.h — sessions and the life of their VMs: the contract of session/.
+ *
+ * A session is what a user keeps (identity, settings, persistent disk,
+ * bookkeeping); an instance (lease.h) is one VM incarnation of it.  This
+ * folder owns both lives.  It knows libvirt only through the driver of
+ * virt/ and no wire protocol at all: failures are causes with a kind
+ * (common/cause.h), events are names (state.c), and the daemon (daemon/)
+ * turns both into JSON-RPC.
+ *
+ * One state per object, one writer each (state.c):
+ *
+ *   session state   new -> stopped -> starting -> running -> stopping -> stopped
+ *                   new -> failed (loaded failed), stopped -> running (adopted
+ *                   at load), starting -> stopping, stopping -> failed -> stopped
+ *   phase           what the session is doing inside its state: the start job,
+ *                   the ready wait, the teardown's steps, a restart's back-off
+ *   life            creating -> live -> deleting -> gone (session.c)
+ *
+ * Every other pair is a bug: asserted in debug builds, logged otherwise.
+ * tests/test_state.c drives both matrices.
+ *
+ * Files and their prefixes:
+ *   core.c       core_*        the context: directories, daemon id, workers,
+ *                              registry, memory trim, reconnects
+ *   load.c       load_*        start-up: state files in, domains adopted or
+ *                              cleaned up, orphans and stale volumes swept
+ *   session.c    session_*     the object: allocation, references, timers, life
+ *   state.c      state_*       the state machine and the events it emits
+ *   registry.c   registry_*    session.create: check, disk, state file, register
+ *   persist.c    persist_*     state files (what survives a restart: see there)
+ *   view.c       view_*        the session object shown to clients
+ *   holds.c      holds_*       leases, tokens, "what keeps my VM up"
+ *   start.c      start_*       bringing an instance up
+ *   teardown.c   teardown_*    the claims and taking an instance down, once
+ *   requests.c   request_*     stop, reset, delete; what parked callers get
+ *   reconcile.c  reconcile_*   lifecycle events, adoption, lost instances,
+ *                              reconnects
+ *   readiness.c  readiness_*   the ready pattern on the serial console
+ *   console.c    console_*     console logs
+ *   hostpaths.c  hostpaths_*   may a session's owner use these host files?
+ *
+ * Threads: the loop thread owns everything here, except the lease gate
+ * (lease.h) and reconcile_vm_event(), which runs on the driver's event
+ * thread.  Blocking work (libvirt, state files) runs on workers.
+ */
+#ifndef SESSIOND_SESSION_H
+#define SESSIOND_SESSION_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <uuid/uuid.h>
+
+#include "../common/cause.h"
+#include "../common/htab.h"
+#include "../common/list.h"
+#include "../common/mailbox.h"
+#include "../common/worker.h"
+#include "../idle/idle.h"
+#include "../lease/lease.h"
+#include "../settings/settings.h"
+#include "../virt/virt.h"
+
+struct event;
+struct event_base;
+struct readiness;
+struct session;
+
+#define SESSION_NAME_MAX 64
+#define SESSION_KEY_MAX 96                   /* "uid/name" */
+
+/* ---- states (state.c) ------------------------------------------------ */
+
+enum session_state {
+	SESSION_NEW,                            /* allocated, not yet stopped or failed */
+	SESSION_STOPPED,
+	SESSION_STARTING,
+	SESSION_RUNNING,
+	SESSION_STOPPING,
+	SESSION_FAILED,
+	SESSION__COUNT
+};
+
+/* What the session does inside its state.  The jobs of a start and of a
+ * teardown never overlap: a claim while the start job runs waits for it. */
+enum session_phase {
+	PHASE_IDLE,             /* no job of ours: new, stopped, running, failed */
+	PHASE_RESTART_WAIT,     /* stopped after a crash; the restart back-off runs */
+	PHASE_BOOTING,          /* starting: the start job runs */
+	PHASE_BOOTED,           /* starting: the start job returned; a claim's exit
+				 * event is on its way (it tears down) */
+	PHASE_READY_WAIT,       /* starting: the domain runs; waiting for the ready line */
+	PHASE_CLAIMED_BOOTING,  /* stopping: claimed while the start job ran */
+	PHASE_SHUTDOWN,         /* stopping: the shutdown job runs */
+	PHASE_SHUTDOWN_GONE,    /* ... and the domain is known to be gone already */
+	PHASE_AWAIT_GONE,       /* stopping: shut down asked; waiting for the domain to go */
+	PHASE_CLEANUP,          /* stopping: destroy and volume deletion run */
+	PHASE__COUNT
+};
+
+/* Events a session announces (session.event "event" values of the wire). */
+enum session_event {
+	EV_NONE = -1,
+	EV_CREATED, EV_STARTING, EV_RUNNING, EV_IDLE, EV_BUSY, EV_STOPPING, EV_STOPPED,
+	EV_CRASHED, EV_FAILED, EV_RESET, EV_DELETED,
+	EV__COUNT
+};
+
+const char *state_name(enum session_state st);
+int state_from_name(const char *name);
+const char *state_phase_name(enum session_phase ph);
+const char *state_event_name(enum session_event ev);
+bool state_legal(enum session_state from, enum session_state to);
+bool state_phase_legal(enum session_phase from, enum session_phase to);
+/* May a session in state st be in phase ph? */
+bool state_phase_fits(enum session_state st, enum session_phase ph);
+
+/* The one writer of s->state (and of s->phase with it): checks both
+ * tables, logs "from -> to", closes the lease gate outside running, emits
+ * ev (EV_NONE: none) with extra merged into it (stolen, may be NULL). */
+void state_set(struct session *s, enum session_state to, enum session_phase phase,
+	       enum session_event ev, json_t *extra);
+/* The one writer of s->phase within the current state. */
+void state_phase(struct session *s, enum session_phase to);
+/* An event without a state change (idle, busy, crashed, ...). */
+void state_notify(struct session *s, enum session_event ev, json_t *extra);
+/* A start or teardown job of ours is in flight. */
+bool state_job_busy(const struct session *s);
+
+/* ---- the context (core.c, load.c) ------------------------------------- */
+
+/* What core_new() is told (the daemon's configuration keeps these). */
+struct core_config {
+	char *state_dir;
+	char *pool;                             /* storage pool name */
+	char *pool_path;                        /* its directory; NULL: <state_dir>/pool */
+	double scratch_gib;                     /* 0: no scratch disks */
+	int workers;
+	int max_sessions_per_user;              /* 0: no limit; root is exempt */
+	struct settings defaults;               /* for session.create */
+};
+
+struct core_hooks {
+	/* A session event for watchers: params is the notification's params
+	 * (borrowed). */
+	void (*event)(struct session *s, json_t *params, void *arg);
+	/* A token was revoked (session failed or force-stopped). */
+	void (*token_revoked)(struct token *t, const char *reason, void *arg);
+};
+
+struct core_stats {
+	long instances_started;
+	long teardowns;                         /* teardown_finish() runs */
+	long expected_stops;
+	long spontaneous_exits;
+	long start_failures;
+	long adopted;
+	long double_teardowns;                  /* must stay 0: a broken invariant */
+};
+
+struct core {
+	struct event_base *base;
+	const struct core_config *cfg;
+	struct driver *drv;
+	struct workers *workers;                /* libvirt calls */
+	struct workers *writer;                 /* state files: one thread, FIFO */
+	struct mailbox *vm_events;              /* from the driver's event thread */
+	struct token_table *tokens;
+	struct storage *storage;
+	struct htab by_key;                     /* "uid/name" -> session */
+	struct list_node sessions;
+	size_t nsessions;
+	char daemon_id[UUID_STR_LEN];
+	char prefix[16];                        /* "sd-" + 8 hex of the daemon id */
+	char sessions_dir[4096];
+	char console_dir[4096];
+	const struct core_hooks *hooks;
+	void *hooks_arg;
+	struct driver_events drv_events;
+	bool connected;
+	bool kvm_usable;                        /* libvirt says KVM guests can run */
+	bool shutting_down;
+	bool freeing;                           /* in core_free: nothing is saved or torn down */
+	struct event *reconnect_ev;
+	struct event *trim_ev;                  /* returns freed heap to the host */
+	double trim_first;                      /* monotonic: first teardown since the last trim */
+	int reconnect_attempt;
+	double started;                         /* monotonic */
+	struct core_stats stats;
+};
+
+/* Creates the context: state directories, daemon id, the driver's
+ * connection, the storage pool.  drv is borrowed (a test may wrap the
+ * libvirt driver, see virt.h).  Sessions are not loaded yet. */
+struct core *core_new(struct event_base *base, const struct core_config *cfg,
+		      struct driver *drv, struct cause *c);
+/* Drops every session object without touching VMs (daemon exit: running
+ * VMs stay up and are adopted next start).  Then frees. */
+void core_free(struct core *core);
+void core_set_hooks(struct core *core, const struct core_hooks *h, void *arg);
+struct session *core_find(struct core *core, uid_t owner, const char *name);
+size_t core_count_owned(struct core *core, uid_t owner);
+void core_register(struct session *s);
+void core_unregister(struct session *s);
+/* A blocking job for session s: holds a reference to s until done runs. */
+void core_submit(struct core *core, struct job *j);
+/* True when no worker job, teardown or start is in flight (tests). */
+bool core_quiescent(struct core *core);
+/* A VM was torn down: soon (once for a burst) give the memory its
+ * bookkeeping freed back to the host. */
+void core_memory_idle(struct core *core);
+/* The connection broke (event thread): reconnect with back-off, then
+ * reconcile every session (reconcile_session). */
+void core_connection_lost(struct core *core, const char *why);
+
+/* Loads state files, reconciles with libvirt (adopts running domains,
+ * cleans up after dead ones, destroys orphans), sweeps stale volumes;
+ * done runs on the loop when that has finished. */
+void load_sessions(struct core *core, void (*done)(struct core *core, void *arg), void *arg);
+
+/* ---- the session object (session.c) ----------------------------------- */
+
+/* The session object itself: is it visible, going, gone? */
+enum session_life {
+	LIFE_CREATING,          /* in the registry (names conflict), invisible to requests */
+	LIFE_LIVE,
+	LIFE_DELETING,          /* delete under way: no new VM, parked callers fail */
+	LIFE_GONE,              /* state file removal queued; nothing more is written */
+};
+
+#define CRASH_WINDOW_S 600.0
+#define CRASH_LOOP_MAX 5                        /* more than this in the window: failed */
+#define CRASH_BACKOFF_FIRST_S 1.0
+#define CRASH_BACKOFF_MAX_S 60.0
+
+typedef void (*session_done_cb)(struct session *s, const struct cause *err, void *arg);
+
+struct session_waiter {
+	struct list_node node;
+	session_done_cb cb;
+	void *arg;
+};
+
+/* A server-side lease with an owner and a reason (for "holds"). */
+struct session_lease;
+typedef void (*session_lease_cb)(struct session_lease *sl, const struct cause *err,
+				 void *arg);
+
+struct session_lease {
+	struct lease lease;
+	struct list_node node;                  /* s->leases while parked or held */
+	struct session *s;
+	char id[UUID_STR_LEN];
+	char reason[64];
+	uid_t uid;
+	pid_t pid;
+	double since;                           /* wall clock */
+	session_lease_cb cb;
+	void *arg;
+};
+
+struct session {
+	int refs;
+	struct core *core;
+	struct htab_node by_key;
+	struct list_node node;                  /* core->sessions */
+	char key[SESSION_KEY_MAX];              /* "uid/name" */
+	char name[SESSION_NAME_MAX + 1];
+	char id[UUID_STR_LEN];
+	char prefix[32];                        /* domain prefix: sd-<daemon8>-<id8> */
+	uid_t owner;
+	struct settings set;
+
+	/* Bookkeeping (persisted). */
+	double created;                         /* wall clock */
+	unsigned start_count;
+	char last_stop_reason[32];
+	char *last_stop_detail;                 /* text_set(); NULL: none */
+	char *failed_reason;                    /* text_set(); NULL: none */
+	double uptime_total;                    /* seconds of VM uptime, closed instances */
+	double crash_times[CRASH_LOOP_MAX + 1];
+	int ncrash;
+	bool disk_created;                      /* persistent disk made by us */
+	char last_instance[UUID_STR_LEN];       /* most recent instance (its console log) */
+	char prev_instance[UUID_STR_LEN];       /* the one before (kept for a post-mortem) */
+
+	/* Live state. */
+	enum session_state state;               /* state_set() only */
+	enum session_phase phase;               /* state_set() and state_phase() only */
+	enum session_life life;                 /* session_set_life() only */
+	struct instance *inst;                  /* current instance or NULL */
+	double running_since;                   /* monotonic; 0 when not running */
+	char stop_reason[32];                   /* of the expected stop under way */
+	struct cause *start_err;                /* why the last start failed; NULL: it did not */
+	char *warning;                          /* of the current instance (scratch fallback) */
+	char *exit_detail;                      /* of the spontaneous exit under way */
+	struct event *stop_timer;               /* stop_timeout after shutdown */
+	struct event *aux_timer;                /* restart back-off, readiness poll */
+	struct readiness *ready;                /* while waiting for ready_pattern */
+	bool keep_storage;                      /* of the delete under way */
+	struct lease_point lp;
+	struct idle idle;
+	struct list_node leases;                /* struct session_lease */
+	struct list_node tokens;                /* struct token (session_node) */
+	struct list_node stop_waiters;          /* request_stop() callers */
+	struct list_node delete_waiters;        /* request_delete() callers */
+	unsigned persist_inflight;              /* state-file jobs queued or running */
+	char loaded_instance[UUID_STR_LEN];     /* instance id read from the state file */
+};
+
+/* The registry key "uid/name". */
+void session_key(char *buf, size_t len, uid_t owner, const char *name);
+/* A session in state new, not registered, one reference. */
+struct session *session_alloc(struct core *core, uid_t owner, const char *name,
+			      const char *id);
+void session_ref(struct session *s);
+void session_unref(struct session *s);
+/* The one writer of s->life. */
+void session_set_life(struct session *s, enum session_life to);
+/* Visible to requests (created and not being deleted or gone)? */
+bool session_visible(const struct session *s);
+double session_uptime(const struct session *s);
+/* Arms *slot (created on first use) to call fn(s) after seconds. */
+void session_timer(struct session *s, struct event **slot,
+		   void (*fn)(int, short, void *), double seconds);
+void session_timer_cancel(struct event *ev);
+/* Queues done(s, err, arg) on list; session_waiters_done answers them all. */
+void session_waiter_add(struct list_node *list, session_done_cb cb, void *arg);
+void session_waiters_done(struct session *s, struct list_node *list, const struct cause *err);
+/* A job for s: run on a worker, done on the loop; s is referenced
+ * meanwhile (done drops it with session_unref). */
+void session_submit(struct session *s, struct job *j, job_fn run, job_fn done,
+		    const char *what);
+
+/* ---- create (registry.c) --------------------------------------------- */
+
+/* [A-Za-z0-9][A-Za-z0-9._-]{0,63} */
+bool registry_name_valid(const char *name);
+/* Validates params (session.create's, name and owner_uid skipped),
+ * creates the persistent disk, writes the state file, registers; done
+ * runs with the session or with why not. */
+void registry_create(struct core *core, uid_t owner, const char *name, json_t *params,
+		     session_done_cb done, void *arg);
+
+/* ---- state files (persist.c) ------------------------------------------ */
+
+/* Writes the state file; done (may be NULL) runs once it is on disk. */
+void persist_write(struct session *s, session_done_cb done, void *arg);
+/* done runs once every write queued so far is on disk (at once when none
+ * is in flight): for replies that acknowledge what another path queued. */
+void persist_barrier(struct session *s, session_done_cb done, void *arg);
+/* Removes the state file (after every queued write); no write follows. */
+void persist_remove(struct session *s, session_done_cb done, void *arg);
+/* The state file's JSON, and a session rebuilt from it. */
+json_t *persist_json(struct session *s);
+struct session *persist_load(struct core *core, json_t *doc, struct cause *c);
+
+/* ---- what clients see (view.c, holds.c) -------------------------------- */
+
+/* The session object of the protocol; reading it never counts as
+ * activity and never starts a VM. */
+json_t *view_session(struct session *s);
+
+/* Live holds (tokens + leases) as the wire shows them. */
+json_t *holds_json(struct session *s);
+/* Something holds the VM or waits for it. */
+bool holds_any(struct session *s);
+/* "session 'dev' is in use: token ... (build, pid 42); 1 caller(s)
+ * waiting for the VM; <advice>" as a CAUSE_CONFLICT. */
+void holds_conflict(struct session *s, struct cause *c, const char *advice);
+/* A lease for one operation: reason and owner for "holds"; cb runs when
+ * held (maybe before this returns) or failed.  Starts a stopped VM. */
+void holds_lease_acquire(struct session *s, struct session_lease *sl, const char *reason,
+			 uid_t uid, pid_t pid, session_lease_cb cb, void *arg);
+void holds_lease_release(struct session_lease *sl);
+/* Revokes every token (the VM was force-stopped or the session failed). */
+void holds_revoke_tokens(struct session *s, const char *reason);
+
+/* ---- the VM's life (start.c, teardown.c, requests.c, reconcile.c) ----- */
+
+/* A new instance: state file, then the start job. */
+void start_instance(struct session *s);
+/* readiness.c reports back. */
+void start_ready(struct session *s);
+void start_not_ready(struct session *s, const char *why);
+
+/* An expected stop (idle, request, delete): claims the instance; false
+ * when the spontaneous-exit path owns it already (its teardown completes
+ * whatever waits on the stop). */
+bool teardown_begin_expected(struct session *s, const char *reason);
+/* The start failed: claim and tear down with the error for the parked. */
+void teardown_start_failed(struct session *s, const char *why);
+/* The exit path won the claim (reconcile.c, on the loop). */
+void teardown_exit_claimed(struct session *s, int detail);
+/* The start job is done and a claim came meanwhile: tear down now. */
+void teardown_after_start(struct session *s);
+/* The domain of an instance being stopped is gone: end the wait. */
+void teardown_domain_gone(struct session *s);
+/* Restart delay after the n-th crash within the window. */
+double teardown_crash_backoff(int crashes);
+
+/* Stops the VM; with holds and !force fails (CAUSE_CONFLICT) naming them. */
+void request_stop(struct session *s, bool force, session_done_cb done, void *arg);
+/* failed -> stopped. */
+int request_reset(struct session *s, struct cause *c);
+/* Stops the VM, removes disks unless keep_storage, removes the state
+ * file, unregisters; done runs when all of that is finished. */
+void request_delete(struct session *s, bool keep_storage, session_done_cb done, void *arg);
+/* After a teardown and when a caller parks: start, fail or wait. */
+void request_next(struct session *s);
+
+extern const struct idle_ops request_idle_ops;
+extern const struct lease_point_ops request_lease_ops;
+
+/* Driver event thread: a lifecycle event.  Claims a spontaneous exit when
+ * due and queues the outcome for the loop. */
+void reconcile_vm_event(void *core, const char *uuid, const char *name, int event, int detail);
+/* Loop: a queued VM event. */
+void reconcile_vm_mail(struct mail *m, void *arg);
+/* Loop, at load: take over a domain that still runs this instance. */
+void reconcile_adopt(struct session *s, const char *instance_id);
+/* Loop, at load: the recorded instance is gone; clean up after it. */
+void reconcile_lost(struct session *s, const char *instance_id);
+/* Loop: the libvirt connection is back; check the instance still runs. */
+void reconcile_session(struct session *s);
+
+/* ---- the guest (readiness.c, console.c, hostpaths.c) ------------------ */
+
+void readiness_begin(struct session *s);
+void readiness_cancel(struct session *s);
+
+/* <state>/console/<instance id>.log */
+void console_path(const struct core *core, const char *instance_id, char *buf, size_t len);
+/* Keeps the new instance's log and the previous one's; removes older. */
+void console_rotate(struct session *s, const char *new_id);
+void console_remove(struct session *s);
+/* The tail (max bytes) of the current or last instance's log. */
+int console_read(struct session *s, size_t max, json_t **out, struct cause *c);
+
+/* Root and the daemon's own uid may name any host file in a session's
+ * settings; another owner only files it could use itself. */
+bool hostpaths_trusted(uid_t uid);
+int hostpaths_check(uid_t owner, const struct settings *set, struct cause *c);
+/* The same for raw params (session.create, before they are parsed). */
+int hostpaths_check_params(uid_t owner, json_t *params, struct cause *c);
+
+#endif

@@ -1,0 +1,368 @@
+/*
+ * teardown.c — who takes an instance down, and taking it down, exactly once.
+ *
+ * The instance's disposition CAS (lease.h) decides the owner.  Two paths
+ * can win it:
+ *
+ *   expected stop   idle expiry, session.stop, session.delete, a failed
+ *                   start: teardown_begin_expected() claims on the loop;
+ *   spontaneous     a lifecycle STOPPED event nobody asked for: claimed on
+ *   exit            the driver's event thread (reconcile.c), continued here
+ *                   by teardown_exit_claimed() on the loop.
+ *
+ * The winner moves the session to stopping and the teardown's phases run;
+ * the loser only drops its reference (a STOPPED event that loses to an
+ * expected stop just tells the waiting stop that the domain is gone).  A
+ * teardown never overlaps the start job of the same instance: a claim
+ * while it runs waits in PHASE_CLAIMED_BOOTING (teardown_after_start).
+ *
+ * Phases, both paths:   [SHUTDOWN -> AWAIT_GONE, at most stop_timeout] ->
+ * CLEANUP (destroy, idempotent; scratch and boot volumes) -> finish: state,
+ * bookkeeping, state file, waiters, then what comes next (a new instance
+ * for parked callers, a restart after a crash, the end of a delete).  The
+ * bracketed part is the graceful expected path's.
+ *
+ * tests/model/disposition.pml models this protocol; its inlines carry
+ * these functions' names: change both.
+ */
+#include "session.h"
+
+#include <event2/event.h>
+#include <string.h>
+
+#include "../common/log.h"
+#include "../common/timeutil.h"
+#include "../common/xalloc.h"
+
+static void finish_teardown(struct session *s);
+static void run_phase(struct session *s);
+
+/* ---- the jobs ---------------------------------------------------------- */
+
+struct teardown_job {
+	struct job job;
+	struct session *s;
+	struct instance *inst;
+	bool gone;
+	int rc;
+	struct cause err;
+};
+
+/* Worker, graceful path: ask the guest to shut down; see if it is gone. */
+static void shutdown_run(struct job *j)
+{
+	struct teardown_job *tj = (struct teardown_job *)j;
+	struct driver *drv = tj->s->core->drv;
+
+	tj->rc = drv->ops->domain_shutdown(drv, tj->inst->id, &tj->err);
+	if (tj->rc == 1)
+		tj->gone = true;
+	else if (tj->rc == 0)
+		tj->gone = drv->ops->domain_state(drv, tj->inst->id, &tj->err) == VM_GONE;
+}
+
+/* Worker, both paths: the domain must be gone, then its volumes.  Every
+ * failure is logged: a volume left here is swept at the next start. */
+static void cleanup_run(struct job *j)
+{
+	struct teardown_job *tj = (struct teardown_job *)j;
+	struct session *s = tj->s;
+	struct driver *drv = s->core->drv;
+	struct cause c;
+
+	for (int attempt = 0; attempt < 3; attempt++) {
+		tj->rc = drv->ops->domain_destroy(drv, tj->inst->id, &tj->err);
+		if (tj->rc == 0)
+			break;
+		log_warn("session %s: destroy %s: %s", s->key, tj->inst->domain, tj->err.msg);
+	}
+	if (storage_scratch_delete(s->core->storage, tj->inst->scratch, &c) < 0)
+		log_warn("session %s: scratch %s: %s", s->key, tj->inst->scratch, c.msg);
+	if (s->set.image != NULL && storage_boot_delete(s->core->storage, tj->inst->scratch, &c) < 0)
+		log_warn("session %s: boot overlay: %s", s->key, c.msg);
+}
+
+static void stop_timeout_cb(evutil_socket_t fd, short what, void *arg);
+
+static void teardown_done(struct job *j)
+{
+	struct teardown_job *tj = (struct teardown_job *)j;
+	struct session *s = tj->s;
+
+	if (s->phase == PHASE_CLEANUP) {
+		if (tj->rc < 0)
+			log_err("session %s: domain %s may still exist: %s", s->key,
+				tj->inst->domain, tj->err.msg);
+		finish_teardown(s);
+	} else if (tj->gone || s->phase == PHASE_SHUTDOWN_GONE || tj->rc < 0) {
+		if (tj->rc < 0)
+			log_warn("session %s: shutdown: %s", s->key, tj->err.msg);
+		state_phase(s, PHASE_CLEANUP);
+		run_phase(s);
+	} else {
+		/* The STOPPED event (which loses the CAS) or the timer ends it. */
+		state_phase(s, PHASE_AWAIT_GONE);
+		session_timer(s, &s->stop_timer, stop_timeout_cb, s->set.stop_timeout);
+	}
+	instance_unref(tj->inst, "teardown_job");
+	session_unref(s);
+	free(tj);
+}
+
+/* Submits the job of the current phase (SHUTDOWN or CLEANUP). */
+static void run_phase(struct session *s)
+{
+	struct teardown_job *tj = XNEW(tj);
+	bool shutdown = s->phase == PHASE_SHUTDOWN;
+
+	tj->s = s;
+	tj->inst = instance_ref(s->inst, "teardown_job");
+	session_submit(s, &tj->job, shutdown ? shutdown_run : cleanup_run, teardown_done,
+		       shutdown ? "shutdown" : "cleanup");
+}
+
+static void stop_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->phase != PHASE_AWAIT_GONE)
+		return;
+	log_info("session %s: guest did not shut down within %gs, destroying",
+		 s->key, s->set.stop_timeout);
+	state_phase(s, PHASE_CLEANUP);
+	run_phase(s);
+}
+
+/* ---- the claims ------------------------------------------------------------ */
+
+/* The first teardown phase of a claimed instance: a graceful shutdown for
+ * an expected stop (unless the start failed or there is no stop timeout),
+ * straight to cleanup for an exit. */
+static enum session_phase first_phase(struct session *s)
+{
+	bool expected = instance_disposition(s->inst) == DISP_STOP_REQUESTED;
+
+	if (expected && s->set.stop_timeout > 0 && strcmp(s->stop_reason, "start-failed") != 0)
+		return PHASE_SHUTDOWN;
+	return PHASE_CLEANUP;
+}
+
+/* Whoever claimed: stopping, and the teardown begins unless the start job
+ * still runs (then start.c calls teardown_after_start when it returns). */
+static void claimed(struct session *s, json_t *extra)
+{
+	idle_enable(&s->idle, false);
+	readiness_cancel(s);
+	if (s->phase == PHASE_BOOTING) {
+		state_set(s, SESSION_STOPPING, PHASE_CLAIMED_BOOTING, EV_STOPPING, extra);
+		return;
+	}
+	state_set(s, SESSION_STOPPING, first_phase(s), EV_STOPPING, extra);
+	run_phase(s);
+}
+
+void teardown_after_start(struct session *s)
+{
+	if (s->phase != PHASE_CLAIMED_BOOTING)
+		return;
+	state_phase(s, first_phase(s));
+	run_phase(s);
+}
+
+static void expected_stop_claimed(struct session *s, const char *reason)
+{
+	str_copy(s->stop_reason, sizeof s->stop_reason, reason);
+	s->core->stats.expected_stops++;
+	claimed(s, json_pack("{s:s}", "reason", reason));
+}
+
+bool teardown_begin_expected(struct session *s, const char *reason)
+{
+	lease_gate_close(&s->lp.gate);
+	if (s->inst == NULL || !instance_claim_expected_stop(s->inst))
+		return false;
+	expected_stop_claimed(s, reason);
+	return true;
+}
+
+/* Why the start of the current instance failed: told to every parked
+ * caller when its teardown is done (after_expected_stop). */
+static void set_start_err(struct session *s, const char *why)
+{
+	if (s->start_err == NULL)
+		s->start_err = XNEW(s->start_err);
+	cause_set(s->start_err, CAUSE_START_FAILED, "session '%s': VM start failed: %s",
+		  s->name, why);
+	log_warn("session %s: %s", s->key, s->start_err->msg);
+}
+
+void teardown_start_failed(struct session *s, const char *why)
+{
+	set_start_err(s, why);
+	/* A lost claim: the exit path owns the instance and its teardown. */
+	teardown_begin_expected(s, "start-failed");
+}
+
+void teardown_exit_claimed(struct session *s, int detail)
+{
+	s->core->stats.spontaneous_exits++;
+	text_set(&s->exit_detail, virt_stop_detail_name(detail));
+	log_warn("session %s: VM %s stopped unexpectedly: %s", s->key, s->inst->domain,
+		 s->exit_detail);
+	claimed(s, json_pack("{s:s, s:s}", "reason", "crashed", "detail",
+			     text_str(s->exit_detail)));
+}
+
+void teardown_domain_gone(struct session *s)
+{
+	if (s->phase == PHASE_SHUTDOWN) {
+		state_phase(s, PHASE_SHUTDOWN_GONE);
+	} else if (s->phase == PHASE_AWAIT_GONE) {
+		session_timer_cancel(s->stop_timer);
+		state_phase(s, PHASE_CLEANUP);
+		run_phase(s);
+	}
+}
+
+/* ---- after the teardown ------------------------------------------------------ */
+
+double teardown_crash_backoff(int crashes)
+{
+	return time_backoff(crashes, CRASH_BACKOFF_FIRST_S, CRASH_BACKOFF_MAX_S);
+}
+
+/* Records a crash; true when that makes more than CRASH_LOOP_MAX in the
+ * window (a crash loop). */
+static bool record_crash(struct session *s)
+{
+	double now = wall_now();
+	int k = 0;
+
+	for (int i = 0; i < s->ncrash; i++)
+		if (now - s->crash_times[i] < CRASH_WINDOW_S)
+			s->crash_times[k++] = s->crash_times[i];
+	s->ncrash = k;
+	if (s->ncrash == CRASH_LOOP_MAX + 1) {
+		memmove(s->crash_times, s->crash_times + 1,
+			sizeof s->crash_times[0] * CRASH_LOOP_MAX);
+		s->ncrash--;
+	}
+	s->crash_times[s->ncrash++] = now;
+	return s->ncrash > CRASH_LOOP_MAX;
+}
+
+static void restart_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->phase != PHASE_RESTART_WAIT)
+		return;
+	if (s->life == LIFE_LIVE && holds_any(s) && !s->core->shutting_down) {
+		log_info("session %s: restarting after a crash", s->key);
+		start_instance(s);
+	} else {
+		state_phase(s, PHASE_IDLE);
+		request_next(s);
+	}
+}
+
+/* Terminal until reset: parked callers and token holders are told why. */
+static void fail_session(struct session *s, const char *reason)
+{
+	struct cause c;
+
+	text_set(&s->failed_reason, reason);
+	state_set(s, SESSION_FAILED, PHASE_IDLE, EV_CRASHED,
+		  json_pack("{s:s}", "detail", text_str(s->last_stop_detail)));
+	state_notify(s, EV_FAILED, json_pack("{s:s}", "reason", reason));
+	cause_set(&c, CAUSE_SESSION_FAILED, "session '%s' failed: %s", s->name, reason);
+	lease_point_fail(&s->lp, &c);
+	holds_revoke_tokens(s, c.msg);
+}
+
+static void after_crash(struct session *s)
+{
+	char why[256];
+
+	str_copy(s->last_stop_reason, sizeof s->last_stop_reason, "crashed");
+	text_set(&s->last_stop_detail, s->exit_detail);
+	if (s->set.crash_policy == CRASH_TERMINATE) {
+		snprintf(why, sizeof why, "VM crashed (%s)", text_str(s->exit_detail));
+		fail_session(s, why);
+		return;
+	}
+	if (record_crash(s)) {
+		snprintf(why, sizeof why, "crash loop: %d crashes within %.0f minutes, last: %s",
+			 s->ncrash, CRASH_WINDOW_S / 60, text_str(s->exit_detail));
+		str_copy(s->last_stop_reason, sizeof s->last_stop_reason, "crash loop");
+		fail_session(s, why);
+		return;
+	}
+	bool restart = holds_any(s) && s->life == LIFE_LIVE;
+	state_set(s, SESSION_STOPPED, restart ? PHASE_RESTART_WAIT : PHASE_IDLE, EV_CRASHED,
+		  json_pack("{s:s}", "detail", text_str(s->exit_detail)));
+	if (restart) {
+		double delay = teardown_crash_backoff(s->ncrash);
+		log_info("session %s: restart policy: new instance in %gs", s->key, delay);
+		session_timer(s, &s->aux_timer, restart_cb, delay);
+	}
+}
+
+static void after_expected_stop(struct session *s)
+{
+	bool start_failed = strcmp(s->stop_reason, "start-failed") == 0;
+	const struct cause *err = s->start_err;
+	struct cause generic;
+
+	str_copy(s->last_stop_reason, sizeof s->last_stop_reason, s->stop_reason);
+	if (start_failed && err == NULL) {  /* set_start_err() always ran; just in case */
+		cause_set(&generic, CAUSE_START_FAILED, "session '%s': VM start failed", s->name);
+		err = &generic;
+	}
+	text_set(&s->last_stop_detail, start_failed ? err->msg : NULL);
+	state_set(s, SESSION_STOPPED, PHASE_IDLE, EV_STOPPED,
+		  json_pack("{s:s}", "reason", s->stop_reason));
+	if (start_failed)
+		lease_point_fail(&s->lp, err);
+	/* Told; last_stop_detail keeps the message. */
+	free(s->start_err);
+	s->start_err = NULL;
+}
+
+/* Counted by the instance itself, not by us: a second teardown of one
+ * instance is a broken invariant the stress tests look for. */
+static void count_teardown(struct session *s, struct instance *inst)
+{
+	if (atomic_fetch_add(&inst->teardowns, 1) != 0) {
+		s->core->stats.double_teardowns++;
+		log_err("session %s: instance %s torn down twice (bug)", s->key, inst->id);
+	}
+	s->core->stats.teardowns++;
+}
+
+static void finish_teardown(struct session *s)
+{
+	struct instance *inst = s->inst;
+
+	session_timer_cancel(s->stop_timer);
+	instance_index_remove(inst);
+	count_teardown(s, inst);
+	core_memory_idle(s->core);
+	if (s->running_since > 0) {
+		s->uptime_total += mono_now() - s->running_since;
+		s->running_since = 0;
+	}
+	if (instance_disposition(inst) == DISP_EXIT_CLAIMED)
+		after_crash(s);
+	else
+		after_expected_stop(s);
+	s->inst = NULL;
+	instance_unref(inst, "finish_teardown");
+	persist_write(s, NULL, NULL);
+	session_waiters_done(s, &s->stop_waiters, NULL);
+	request_next(s);
+}

@@ -1,0 +1,45 @@
+/*
+ * view.c — the session object of the wire protocol, computed from the
+ * session each time (nothing here is stored twice).  Reading it never
+ * counts as activity and never starts a VM.  Which settings it shows is
+ * the settings table's FIELD_VIEW column.
+ */
+#include "session.h"
+
+#include "../common/timeutil.h"
+
+static json_t *text_or_null(const char *t)
+{
+	return t != NULL && t[0] != '\0' ? json_string(t) : json_null();
+}
+
+static json_t *instance_json(struct session *s)
+{
+	if (s->inst == NULL)
+		return json_null();
+	bool scratch = storage_scratch_enabled(s->core->storage) && s->warning == NULL;
+	return json_pack("{s:s, s:s, s:o}", "id", s->inst->id, "domain", s->inst->domain,
+			 "scratch", scratch ? json_string(s->inst->scratch) : json_null());
+}
+
+json_t *view_session(struct session *s)
+{
+	double deadline = idle_deadline(&s->idle);
+	json_t *o = fields_to_json(settings_table, &s->set, FIELD_VIEW);
+
+	json_object_update_new(o, json_pack("{s:s, s:s, s:i, s:s, s:i, s:o}",
+		"name", s->name, "id", s->id, "owner_uid", (int)s->owner,
+		"state", state_name(s->state), "start_count", (int)s->start_count,
+		"created", time_json(s->created)));
+	json_object_set_new(o, "last_stop_reason", text_or_null(s->last_stop_reason));
+	json_object_set_new(o, "last_stop_detail", text_or_null(s->last_stop_detail));
+	json_object_set_new(o, "failed_reason", text_or_null(s->failed_reason));
+	json_object_set_new(o, "idle_deadline",
+			    deadline > 0 ? time_json(mono_to_wall(deadline)) : json_null());
+	json_object_set_new(o, "holds", holds_json(s));
+	json_object_set_new(o, "waiting", json_integer((json_int_t)lease_point_parked(&s->lp)));
+	json_object_set_new(o, "instance", instance_json(s));
+	json_object_set_new(o, "uptime_s", json_real(session_uptime(s)));
+	json_object_set_new(o, "warning", text_or_null(s->warning));
+	return o;
+}

@@ -1,0 +1,174 @@
+/* domxml.c — see domxml.h. */
+#include "virt.h"
+
+#include <libxml/tree.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define X(s) ((const xmlChar *)(s))
+
+/* Text children are escaped by the serializer (xmlNewTextChild, unlike
+ * xmlNewChild, does not parse entity references in the content). */
+static xmlNodePtr text_child(xmlNodePtr parent, const char *name, const char *text)
+{
+	return xmlNewTextChild(parent, NULL, X(name), X(text));
+}
+
+static xmlNodePtr child(xmlNodePtr parent, const char *name)
+{
+	return xmlNewChild(parent, NULL, X(name), NULL);
+}
+
+static void prop(xmlNodePtr n, const char *name, const char *value)
+{
+	xmlNewProp(n, X(name), X(value));
+}
+
+static char *serialize(xmlDocPtr doc, struct cause *c)
+{
+	xmlChar *buf = NULL;
+	int len = 0;
+	char *out;
+
+	xmlDocDumpFormatMemory(doc, &buf, &len, 1);
+	xmlFreeDoc(doc);
+	if (buf == NULL) {
+		cause_set(c, CAUSE_INTERNAL, "cannot serialize XML");
+		return NULL;
+	}
+	out = strndup((const char *)buf, (size_t)len);
+	xmlFree(buf);
+	if (out == NULL)
+		cause_set(c, CAUSE_INTERNAL, "out of memory");
+	return out;
+}
+
+static void add_volume_disk(xmlNodePtr devices, const char *pool, const char *vol,
+			    const char *path, const char *dev)
+{
+	xmlNodePtr disk = child(devices, "disk");
+	xmlNodePtr n;
+
+	prop(disk, "type", vol ? "volume" : "file");
+	prop(disk, "device", "disk");
+	n = child(disk, "driver");
+	prop(n, "name", "qemu");
+	prop(n, "type", "qcow2");
+	n = child(disk, "source");
+	if (vol != NULL) {
+		prop(n, "pool", pool);
+		prop(n, "volume", vol);
+	} else {
+		prop(n, "file", path);
+	}
+	n = child(disk, "target");
+	prop(n, "dev", dev);
+	prop(n, "bus", "virtio");
+}
+
+static void add_os(xmlNodePtr dom, const struct vm_spec *s)
+{
+	xmlNodePtr os = child(dom, "os");
+	xmlNodePtr type = text_child(os, "type", "hvm");
+
+	if (!s->test_driver)
+		prop(type, "arch", "x86_64");
+	if (s->kernel != NULL) {
+		text_child(os, "kernel", s->kernel);
+		if (s->initrd != NULL)
+			text_child(os, "initrd", s->initrd);
+		if (s->cmdline != NULL)
+			text_child(os, "cmdline", s->cmdline);
+	} else if (!s->test_driver) {
+		prop(child(os, "boot"), "dev", "hd");
+	}
+}
+
+static void add_devices(xmlNodePtr dom, const struct vm_spec *s)
+{
+	xmlNodePtr devices = child(dom, "devices");
+	const char *next_dev[] = { "vda", "vdb", "vdc" };
+	int k = 0;
+
+	if (s->boot_vol != NULL)
+		add_volume_disk(devices, s->pool, s->boot_vol, NULL, next_dev[k++]);
+	if (s->disk_vol != NULL || s->disk_path != NULL)
+		add_volume_disk(devices, s->pool, s->disk_vol, s->disk_path, next_dev[k++]);
+	if (s->scratch_vol != NULL)
+		add_volume_disk(devices, s->pool, s->scratch_vol, NULL, next_dev[k++]);
+	if (s->test_driver)
+		return;
+	if (s->console_log != NULL) {
+		xmlNodePtr serial = child(devices, "serial");
+		prop(serial, "type", "file");
+		xmlNodePtr src = child(serial, "source");
+		prop(src, "path", s->console_log);
+		prop(child(serial, "target"), "port", "0");
+	}
+	prop(child(devices, "memballoon"), "model", "none");
+}
+
+char *domxml_domain(const struct vm_spec *s, struct cause *c)
+{
+	xmlDocPtr doc = xmlNewDoc(X("1.0"));
+	xmlNodePtr dom = xmlNewNode(NULL, X("domain"));
+	char buf[256];
+
+	xmlDocSetRootElement(doc, dom);
+	prop(dom, "type", s->test_driver ? "test" : s->virt_type);
+	text_child(dom, "name", s->name);
+	text_child(dom, "uuid", s->uuid);
+	snprintf(buf, sizeof buf, "sessiond session %s (id %s, uid %u)",
+		 s->session_name, s->session_id, (unsigned)s->owner);
+	text_child(dom, "description", buf);
+	snprintf(buf, sizeof buf, "%u", s->memory_mib);
+	prop(text_child(dom, "memory", buf), "unit", "MiB");
+	snprintf(buf, sizeof buf, "%u", s->vcpus);
+	text_child(dom, "vcpu", buf);
+	add_os(dom, s);
+	if (!s->test_driver) {
+		child(child(dom, "features"), "acpi");
+		text_child(dom, "on_poweroff", "destroy");
+		text_child(dom, "on_reboot", "destroy");
+		text_child(dom, "on_crash", "destroy");
+	}
+	add_devices(dom, s);
+	return serialize(doc, c);
+}
+
+char *domxml_volume(const char *name, double capacity_bytes,
+		    const char *backing_path, struct cause *c)
+{
+	xmlDocPtr doc = xmlNewDoc(X("1.0"));
+	xmlNodePtr vol = xmlNewNode(NULL, X("volume"));
+	char buf[64];
+
+	xmlDocSetRootElement(doc, vol);
+	text_child(vol, "name", name);
+	snprintf(buf, sizeof buf, "%.0f", capacity_bytes);
+	prop(text_child(vol, "capacity", buf), "unit", "bytes");
+	text_child(vol, "allocation", "0");
+	xmlNodePtr target = child(vol, "target");
+	prop(child(target, "format"), "type", "qcow2");
+	/* libvirt defaults to qcow2 v2 (compat 0.10); v3 is what we want. */
+	text_child(target, "compat", "1.1");
+	if (backing_path != NULL) {
+		xmlNodePtr bs = child(vol, "backingStore");
+		text_child(bs, "path", backing_path);
+		prop(child(bs, "format"), "type", "qcow2");
+	}
+	return serialize(doc, c);
+}
+
+char *domxml_pool_dir(const char *name, const char *path, struct cause *c)
+{
+	xmlDocPtr doc = xmlNewDoc(X("1.0"));
+	xmlNodePtr pool = xmlNewNode(NULL, X("pool"));
+
+	xmlDocSetRootElement(doc, pool);
+	prop(pool, "type", "dir");
+	text_child(pool, "name", name);
+	text_child(child(pool, "target"), "path", path);
+	return serialize(doc, c);
+}

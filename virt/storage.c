@@ -1,0 +1,385 @@
+/*
+ * storage.c — disks through libvirt's storage API (see virt.h, part 3).
+ *
+ * The scratch template is built once per size and shared by every
+ * instance: "<prefix>-template-<N>g.qcow2".  It is built under a temporary
+ * name and published by a rename, so a template that a crash interrupted
+ * is never used: the sweep deletes "*.partial" leftovers.  Building is
+ * serialized by a mutex, so two sessions starting at once never race on
+ * it; after that, each instance costs one overlay (a few milliseconds).
+ * When the pool is a directory on this host the rename is rename(2) plus
+ * a pool refresh; otherwise (the test driver's pools live in memory and
+ * cannot be torn by a crash) the template is created under its final name.
+ * Where mkfs.ext4 and qemu-img exist, a template in a local directory is
+ * formatted once, so every instance gets a ready filesystem for the cost
+ * of an overlay.
+ */
+#include "virt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../common/fileio.h"
+#include "../common/log.h"
+#include "../common/xalloc.h"
+
+
+#define GIB (1024.0 * 1024.0 * 1024.0)
+
+struct storage {
+	struct driver *drv;
+	char prefix[16];                    /* "sd-1a2b3c4d" */
+	char *pool;
+	char *pool_path;                    /* local directory, or NULL */
+	double scratch_gib;
+	pthread_mutex_t template_lock;
+	bool template_ready;
+	char template_path[4096];
+};
+
+struct storage *storage_new(struct driver *drv, const char *prefix, const char *pool,
+			    const char *pool_path, double scratch_gib)
+{
+	struct storage *st = XNEW(st);
+
+	st->pool = xstrdup(pool);
+	st->drv = drv;
+	snprintf(st->prefix, sizeof st->prefix, "%s", prefix);
+	st->pool_path = xstrdup(pool_path);
+	st->scratch_gib = scratch_gib;
+	pthread_mutex_init(&st->template_lock, NULL);
+	return st;
+}
+
+void storage_free(struct storage *st)
+{
+	if (st == NULL)
+		return;
+	pthread_mutex_destroy(&st->template_lock);
+	free(st->pool);
+	free(st->pool_path);
+	free(st);
+}
+
+const char *storage_pool(const struct storage *st)
+{
+	return st->pool;
+}
+
+bool storage_scratch_enabled(const struct storage *st)
+{
+	return st->scratch_gib > 0;
+}
+
+int storage_init(struct storage *st, struct cause *c)
+{
+	char *xml = NULL;
+
+	if (st->pool_path != NULL) {
+		if (mkdir_p(st->pool_path, 0711, c) < 0)
+			return -1;
+		xml = domxml_pool_dir(st->pool, st->pool_path, c);
+		if (xml == NULL)
+			return -1;
+	}
+	int rc = st->drv->ops->pool_ensure(st->drv, st->pool, xml, c);
+	free(xml);
+	return rc;
+}
+
+static int vol_create(struct storage *st, const char *name, double bytes,
+		      const char *backing, struct cause *c)
+{
+	char *xml = domxml_volume(name, bytes, backing, c);
+
+	if (xml == NULL)
+		return -1;
+	int rc = st->drv->ops->vol_create(st->drv, st->pool, xml, c);
+	free(xml);
+	return rc;
+}
+
+/* ---- persistent disks ----------------------------------------------- */
+
+void storage_disk_name(const struct storage *st, const char *session_id,
+		       char *buf, size_t len)
+{
+	snprintf(buf, len, "%s-%s-disk.qcow2", st->prefix, session_id);
+}
+
+int storage_disk_create(struct storage *st, const char *session_id, double gib,
+			const char *existing, bool *created, struct cause *c)
+{
+	char name[256];
+	struct stat sb;
+
+	*created = false;
+	if (existing != NULL && existing[0] == '/') {
+		if (stat(existing, &sb) < 0) {
+			cause_set(c, CAUSE_INTERNAL, "%s: %s", existing, strerror(errno));
+			return -1;
+		}
+		if (!S_ISREG(sb.st_mode) && !S_ISBLK(sb.st_mode)) {
+			cause_set(c, CAUSE_INTERNAL, "%s: not a file or block device", existing);
+			return -1;
+		}
+		return 0;
+	}
+	if (existing != NULL) {
+		int found = st->drv->ops->vol_lookup(st->drv, st->pool, existing, NULL, 0, c);
+		if (found == 0)
+			cause_set(c, CAUSE_INTERNAL, "volume '%s' not found in pool '%s'", existing, st->pool);
+		return found == 1 ? 0 : -1;
+	}
+	storage_disk_name(st, session_id, name, sizeof name);
+	if (vol_create(st, name, gib * GIB, NULL, c) < 0)
+		return -1;
+	*created = true;
+	return 0;
+}
+
+int storage_disk_delete(struct storage *st, const char *session_id, struct cause *c)
+{
+	char name[256];
+
+	storage_disk_name(st, session_id, name, sizeof name);
+	return st->drv->ops->vol_delete(st->drv, st->pool, name, c);
+}
+
+/* ---- the scratch template ------------------------------------------- */
+
+static void template_name(const struct storage *st, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s-template-%gg.qcow2", st->prefix, st->scratch_gib);
+}
+
+/* A helper program with its output to /dev/null.  posix_spawn, not fork:
+ * the daemon is threaded, and a fork of it may copy a lock held by another
+ * thread into a child that then deadlocks before its exec. */
+static int run_quiet(char *const argv[])
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int status, rc;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0)
+		return -1;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* A sparse file of size bytes. */
+static int make_sparse(const char *path, double size)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -1;
+	int rc = ftruncate(fd, (off_t)size);
+	close(fd);
+	return rc;
+}
+
+/* Optional: an ext4 filesystem in the template (raw mkfs, then qcow2). */
+static void template_format(const char *path, double gib)
+{
+	char raw[4500];
+
+	snprintf(raw, sizeof raw, "%s.raw", path);
+	char *mkfs[] = { "mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=1", "-L", "scratch", raw, NULL };
+	char *conv[] = { "qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", "-o", "compat=1.1",
+			 raw, (char *)path, NULL };
+	if (make_sparse(raw, gib * GIB) == 0 && run_quiet(mkfs) == 0 && run_quiet(conv) == 0)
+		log_info("storage: scratch template formatted as ext4");
+	unlink(raw);
+}
+
+/* Builds the template under "<name>.partial" and renames it into place.
+ * A pool whose volumes are no files on this host (the test driver keeps
+ * them in memory) cannot be torn by a crash: create it under its name. */
+static int template_build(struct storage *st, const char *name, struct cause *c)
+{
+	char partial[300], from[4096], to[4400];
+	struct stat sb;
+
+	snprintf(partial, sizeof partial, "%s.partial", name);
+	st->drv->ops->vol_delete(st->drv, st->pool, partial, c);
+	if (vol_create(st, partial, st->scratch_gib * GIB, NULL, c) < 0)
+		return -1;
+	if (st->drv->ops->vol_lookup(st->drv, st->pool, partial, from, sizeof from, c) != 1)
+		return -1;
+	if (from[0] != '/' || stat(from, &sb) < 0) {
+		st->drv->ops->vol_delete(st->drv, st->pool, partial, c);
+		return vol_create(st, name, st->scratch_gib * GIB, NULL, c);
+	}
+	template_format(from, st->scratch_gib);
+	snprintf(to, sizeof to, "%.*s/%s", (int)(strrchr(from, '/') - from), from, name);
+	if (rename(from, to) < 0) {
+		cause_set(c, CAUSE_INTERNAL, "rename %s: %s", to, strerror(errno));
+		return -1;
+	}
+	/* The pool learns of the rename when vol_lookup refreshes it. */
+	return 0;
+}
+
+static int template_ensure(struct storage *st, struct cause *c)
+{
+	char name[256];
+	int rc = 0;
+
+	pthread_mutex_lock(&st->template_lock);
+	if (st->template_ready)
+		goto out;
+	template_name(st, name, sizeof name);
+	int found = st->drv->ops->vol_lookup(st->drv, st->pool, name, st->template_path,
+					     sizeof st->template_path, c);
+	if (found < 0 || (found == 0 && template_build(st, name, c) < 0)) {
+		rc = -1;
+		goto out;
+	}
+	if (found == 0 &&
+	    st->drv->ops->vol_lookup(st->drv, st->pool, name, st->template_path,
+				     sizeof st->template_path, c) != 1) {
+		cause_set(c, CAUSE_INTERNAL, "template %s missing after it was built", name);
+		rc = -1;
+		goto out;
+	}
+	st->template_ready = true;
+out:
+	pthread_mutex_unlock(&st->template_lock);
+	return rc;
+}
+
+int storage_scratch_create(struct storage *st, const char *scratch, struct cause *c)
+{
+	if (!storage_scratch_enabled(st))
+		return 1;
+	if (template_ensure(st, c) < 0)
+		return -1;
+	return vol_create(st, scratch, st->scratch_gib * GIB, st->template_path, c);
+}
+
+int storage_scratch_delete(struct storage *st, const char *scratch, struct cause *c)
+{
+	if (!storage_scratch_enabled(st))
+		return 0;
+	return st->drv->ops->vol_delete(st->drv, st->pool, scratch, c);
+}
+
+/* ---- boot overlays -------------------------------------------------- */
+
+void storage_boot_name(const char *scratch, char *buf, size_t len)
+{
+	size_t n = strlen(scratch);
+	size_t keep = n >= strlen("scratch.qcow2") ? n - strlen("scratch.qcow2") : n;
+
+	snprintf(buf, len, "%.*sboot.qcow2", (int)keep, scratch);
+}
+
+int storage_boot_create(struct storage *st, const char *scratch, const char *image,
+			struct cause *c)
+{
+	char name[256];
+
+	storage_boot_name(scratch, name, sizeof name);
+	/* 0 capacity: qemu-img takes the backing image's size. */
+	return vol_create(st, name, 0, image, c);
+}
+
+int storage_boot_delete(struct storage *st, const char *scratch, struct cause *c)
+{
+	char name[256];
+
+	storage_boot_name(scratch, name, sizeof name);
+	return st->drv->ops->vol_delete(st->drv, st->pool, name, c);
+}
+
+/* ---- sweep ---------------------------------------------------------- */
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static bool is_instance_volume(const char *name)
+{
+	return ends_with(name, "-scratch.qcow2") || ends_with(name, "-boot.qcow2");
+}
+
+static bool live_has(json_t *live, const char *name, size_t prefix_len)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(live, i, v) {
+		const char *id = json_string_value(v);
+		if (id != NULL && strncmp(name + prefix_len, id, strlen(id)) == 0)
+			return true;
+	}
+	return false;
+}
+
+int storage_instance_volumes(struct storage *st, json_t **names, struct cause *c)
+{
+	json_t *all = NULL;
+	char pfx[32];
+	size_t i;
+	json_t *v;
+
+	snprintf(pfx, sizeof pfx, "%s-", st->prefix);
+	if (st->drv->ops->vol_list(st->drv, st->pool, pfx, &all, c) < 0)
+		return -1;
+	*names = json_array();
+	json_array_foreach(all, i, v) {
+		if (is_instance_volume(json_string_value(v)))
+			json_array_append(*names, v);
+	}
+	json_decref(all);
+	return 0;
+}
+
+int storage_sweep(struct storage *st, json_t *live, struct cause *c)
+{
+	json_t *all = NULL;
+	char pfx[32];
+	int deleted = 0;
+	size_t i;
+	json_t *v;
+
+	snprintf(pfx, sizeof pfx, "%s-", st->prefix);
+	if (st->drv->ops->vol_list(st->drv, st->pool, pfx, &all, c) < 0)
+		return -1;
+	json_array_foreach(all, i, v) {
+		const char *name = json_string_value(v);
+		bool stale = ends_with(name, ".partial") ||
+			     (is_instance_volume(name) && !live_has(live, name, strlen(pfx)));
+		if (!stale)
+			continue;
+		struct cause e;
+		if (st->drv->ops->vol_delete(st->drv, st->pool, name, &e) == 0) {
+			log_info("storage: removed stale volume %s", name);
+			deleted++;
+		} else {
+			log_warn("storage: cannot remove stale volume %s: %s", name, e.msg);
+		}
+	}
+	json_decref(all);
+	return deleted;
+}

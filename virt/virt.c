@@ -1,0 +1,708 @@
+/*
+ * virt.c — the libvirt driver: the one place sessiond calls libvirt.
+ *
+ * Shape (measured on this platform, see DESIGN.md): libvirt's default
+ * event implementation is registered before the first virConnectOpen, and
+ * one thread loops virEventRunDefaultImpl().  The lifecycle callback runs
+ * there; it copies uuid, name, event and detail and hands them to the core
+ * (driver_events.lifecycle), which queues them for the loop.
+ *
+ * One connection per driver.  Worker threads use it concurrently (libvirt
+ * connections are thread-safe); each call takes a reference under a small
+ * mutex so a reconnect can swap the connection underneath them.  libvirt
+ * errors become a cause string here and nowhere else.
+ */
+#include "virt.h"
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/log.h"
+#include "../common/xalloc.h"
+
+struct virt {
+	char *uri;
+	char kind[32];
+	pthread_mutex_t lock;               /* guards conn */
+	virConnectPtr conn;
+	int lifecycle_cb;                   /* callback id, -1 when none */
+};
+
+/* ---- the process-wide event thread ---------------------------------- */
+
+static pthread_mutex_t evthread_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t evimpl_once = PTHREAD_ONCE_INIT;
+static int evthread_users;
+static pthread_t evthread;
+static _Atomic int evthread_quit;
+
+static void silent_error(void *user, virErrorPtr err)
+{
+	(void)user;
+	(void)err;
+}
+
+static void evimpl_register(void)
+{
+	virSetErrorFunc(NULL, silent_error);
+	if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0)
+		fatal("libvirt: cannot register the default event implementation");
+}
+
+static void *evthread_main(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&evthread_quit))
+		virEventRunDefaultImpl();
+	return NULL;
+}
+
+static void evthread_wake(int timer, void *opaque)
+{
+	(void)opaque;
+	virEventRemoveTimeout(timer);
+}
+
+/* Waits until the event thread has finished whatever callback it is in:
+ * after a deregistration, no lifecycle callback of ours is running or can
+ * run.  A 0 ms timeout runs on that thread after the current dispatch. */
+struct barrier {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+};
+
+static void barrier_cb(int timer, void *opaque)
+{
+	struct barrier *b = opaque;
+
+	virEventRemoveTimeout(timer);
+	pthread_mutex_lock(&b->lock);
+	b->done = true;
+	pthread_cond_signal(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+}
+
+static void evthread_barrier(void)
+{
+	struct barrier b = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false };
+
+	pthread_mutex_lock(&evthread_lock);
+	bool running = evthread_users > 0 && !pthread_equal(pthread_self(), evthread);
+	pthread_mutex_unlock(&evthread_lock);
+	if (!running || virEventAddTimeout(0, barrier_cb, &b, NULL) < 0)
+		return;
+	pthread_mutex_lock(&b.lock);
+	while (!b.done)
+		pthread_cond_wait(&b.cond, &b.lock);
+	pthread_mutex_unlock(&b.lock);
+}
+
+static void evthread_get(void)
+{
+	pthread_once(&evimpl_once, evimpl_register);
+	pthread_mutex_lock(&evthread_lock);
+	if (evthread_users++ == 0) {
+		atomic_store(&evthread_quit, 0);
+		if (pthread_create(&evthread, NULL, evthread_main, NULL) != 0)
+			fatal("libvirt: cannot start the event thread");
+	}
+	pthread_mutex_unlock(&evthread_lock);
+}
+
+/* Quit flag plus a 0 ms timeout wakes the thread out of its poll. */
+static void evthread_put(void)
+{
+	pthread_mutex_lock(&evthread_lock);
+	if (--evthread_users == 0) {
+		atomic_store(&evthread_quit, 1);
+		virEventAddTimeout(0, evthread_wake, NULL, NULL);
+		pthread_join(evthread, NULL);
+	}
+	pthread_mutex_unlock(&evthread_lock);
+}
+
+/* ---- errors --------------------------------------------------------- */
+
+static int virt_fail(struct cause *c, const char *what)
+{
+	const char *msg = virGetLastErrorMessage();
+
+	cause_set(c, CAUSE_INTERNAL, "%s: %s", what, msg ? msg : "unknown libvirt error");
+	return -1;
+}
+
+static bool last_error_is(int code)
+{
+	virErrorPtr e = virGetLastError();
+
+	return e != NULL && e->code == code;
+}
+
+/* ---- connection ----------------------------------------------------- */
+
+static struct virt *V(struct driver *d)
+{
+	return d->priv;
+}
+
+static virConnectPtr virt_conn(struct driver *d, struct cause *c)
+{
+	struct virt *v = V(d);
+	virConnectPtr conn;
+
+	pthread_mutex_lock(&v->lock);
+	conn = v->conn;
+	if (conn != NULL)
+		virConnectRef(conn);
+	pthread_mutex_unlock(&v->lock);
+	if (conn == NULL)
+		cause_set(c, CAUSE_INTERNAL, "libvirt: not connected to %s", v->uri);
+	return conn;
+}
+
+static int lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event,
+			int detail, void *opaque)
+{
+	struct driver *d = opaque;
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	const char *name = virDomainGetName(dom);
+
+	(void)conn;
+	if (virDomainGetUUIDString(dom, uuid) < 0)
+		return 0;
+	if (d->events != NULL && d->events->lifecycle != NULL)
+		d->events->lifecycle(d->events_arg, uuid, name ? name : "", event, detail);
+	return 0;
+}
+
+static void close_cb(virConnectPtr conn, int reason, void *opaque)
+{
+	struct driver *d = opaque;
+	static const char *const reasons[] = {
+		"error", "end of file", "keepalive timeout", "client closed"
+	};
+
+	(void)conn;
+	if (d->events != NULL && d->events->disconnected != NULL)
+		d->events->disconnected(d->events_arg,
+					reason >= 0 && reason < 4 ? reasons[reason] : "closed");
+}
+
+static void virt_drop_conn(struct virt *v)
+{
+	virConnectPtr conn;
+
+	pthread_mutex_lock(&v->lock);
+	conn = v->conn;
+	v->conn = NULL;
+	pthread_mutex_unlock(&v->lock);
+	if (conn == NULL)
+		return;
+	if (v->lifecycle_cb >= 0)
+		virConnectDomainEventDeregisterAny(conn, v->lifecycle_cb);
+	v->lifecycle_cb = -1;
+	virConnectUnregisterCloseCallback(conn, close_cb);
+	virConnectClose(conn);
+	evthread_barrier();
+}
+
+static int virt_open(struct driver *d, struct cause *c)
+{
+	struct virt *v = V(d);
+	virConnectPtr conn;
+
+	virt_drop_conn(v);
+	conn = virConnectOpen(v->uri);
+	if (conn == NULL)
+		return virt_fail(c, v->uri);
+	const char *type = virConnectGetType(conn);
+	snprintf(v->kind, sizeof v->kind, "%s", type ? type : "unknown");
+	/* Unsupported on the test driver: keepalive is best effort. */
+	virConnectSetKeepAlive(conn, 5, 3);
+	virConnectRegisterCloseCallback(conn, close_cb, d, NULL);
+	v->lifecycle_cb = virConnectDomainEventRegisterAny(
+		conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+		VIR_DOMAIN_EVENT_CALLBACK(lifecycle_cb), d, NULL);
+	if (v->lifecycle_cb < 0) {
+		virt_fail(c, "libvirt: cannot register lifecycle events");
+		virConnectUnregisterCloseCallback(conn, close_cb);
+		virConnectClose(conn);
+		return -1;
+	}
+	pthread_mutex_lock(&v->lock);
+	v->conn = conn;
+	pthread_mutex_unlock(&v->lock);
+	return 0;
+}
+
+static void virt_close(struct driver *d)
+{
+	virt_drop_conn(V(d));
+}
+
+static const char *virt_kind(struct driver *d)
+{
+	return V(d)->kind;
+}
+
+static const char *virt_uri(struct driver *d)
+{
+	return V(d)->uri;
+}
+
+
+/* ---- the call pattern ------------------------------------------------- */
+
+/*
+ * Every operation: take the connection, look the object up, do the one
+ * libvirt call, release both.  The helpers below are that skeleton once;
+ * each operation is only its call.  A domain that libvirt does not know
+ * is "gone", which most operations treat as success.
+ */
+typedef int (*conn_fn)(struct driver *d, virConnectPtr conn, void *arg, struct cause *c);
+typedef int (*dom_fn)(struct driver *d, virDomainPtr dom, void *arg, struct cause *c);
+typedef int (*pool_fn)(virStoragePoolPtr p, void *arg, struct cause *c);
+
+static int with_conn(struct driver *d, conn_fn fn, void *arg, struct cause *c)
+{
+	virConnectPtr conn = virt_conn(d, c);
+
+	if (conn == NULL)
+		return -1;
+	int rc = fn(d, conn, arg, c);
+	virConnectClose(conn);
+	return rc;
+}
+
+struct dom_call {
+	const char *uuid;
+	int gone_rc;                        /* returned when the domain is gone */
+	dom_fn fn;
+	void *arg;
+};
+
+static int dom_call_run(struct driver *d, virConnectPtr conn, void *arg, struct cause *c)
+{
+	struct dom_call *dc = arg;
+	virDomainPtr dom = virDomainLookupByUUIDString(conn, dc->uuid);
+
+	if (dom == NULL) {
+		if (!last_error_is(VIR_ERR_NO_DOMAIN))
+			return virt_fail(c, "libvirt: domain lookup");
+		if (dc->gone_rc < 0)
+			cause_set(c, CAUSE_NOT_FOUND, "libvirt: domain %s is gone", dc->uuid);
+		return dc->gone_rc;
+	}
+	int rc = dc->fn(d, dom, dc->arg, c);
+	virDomainFree(dom);
+	return rc;
+}
+
+static int with_domain(struct driver *d, const char *uuid, int gone_rc, dom_fn fn, void *arg,
+		       struct cause *c)
+{
+	struct dom_call dc = { uuid, gone_rc, fn, arg };
+
+	return with_conn(d, dom_call_run, &dc, c);
+}
+
+struct pool_call {
+	const char *pool;
+	pool_fn fn;
+	void *arg;
+};
+
+static int pool_call_run(struct driver *d, virConnectPtr conn, void *arg, struct cause *c)
+{
+	struct pool_call *pc = arg;
+	virStoragePoolPtr p = virStoragePoolLookupByName(conn, pc->pool);
+
+	(void)d;
+	if (p == NULL)
+		return virt_fail(c, "libvirt: storage pool");
+	int rc = pc->fn(p, pc->arg, c);
+	virStoragePoolFree(p);
+	return rc;
+}
+
+static int with_pool(struct driver *d, const char *pool, pool_fn fn, void *arg, struct cause *c)
+{
+	struct pool_call pc = { pool, fn, arg };
+
+	return with_conn(d, pool_call_run, &pc, c);
+}
+
+/* /dev/kvm can open on a CPU without vmx/svm, where a KVM guest never
+ * boots; libvirt's domain capabilities for "kvm" ask QEMU whether the
+ * accelerator really works here (the test driver has none: false). */
+static int kvm_call(struct driver *d, virConnectPtr conn, void *arg, struct cause *c)
+{
+	(void)d;
+	(void)arg;
+	(void)c;
+	char *caps = virConnectGetDomainCapabilities(conn, NULL, NULL, NULL, "kvm", 0);
+	int usable = caps != NULL;
+
+	free(caps);
+	return usable;
+}
+
+static bool virt_kvm_usable(struct driver *d)
+{
+	struct cause c;
+
+	return with_conn(d, kvm_call, NULL, &c) == 1;
+}
+
+/* ---- domains -------------------------------------------------------- */
+
+static int start_call(struct driver *d, virConnectPtr conn, void *xml, struct cause *c)
+{
+	(void)d;
+	virDomainPtr dom = virDomainCreateXML(conn, xml, 0);
+
+	if (dom == NULL)
+		return virt_fail(c, "libvirt");
+	virDomainFree(dom);
+	return 0;
+}
+
+static int virt_domain_start(struct driver *d, const char *xml, struct cause *c)
+{
+	return with_conn(d, start_call, (void *)xml, c);
+}
+
+/* A domain that is already shutting off cannot be asked again: gone. */
+static int shutdown_call(struct driver *d, virDomainPtr dom, void *arg, struct cause *c)
+{
+	(void)d;
+	(void)arg;
+	if (virDomainShutdown(dom) == 0)
+		return 0;
+	return last_error_is(VIR_ERR_OPERATION_INVALID) ? 1 : virt_fail(c, "libvirt: shutdown");
+}
+
+static int virt_domain_shutdown(struct driver *d, const char *uuid, struct cause *c)
+{
+	return with_domain(d, uuid, 1, shutdown_call, NULL, c);
+}
+
+static int destroy_call(struct driver *d, virDomainPtr dom, void *arg, struct cause *c)
+{
+	(void)d;
+	(void)arg;
+	if (virDomainDestroy(dom) == 0 || last_error_is(VIR_ERR_NO_DOMAIN) ||
+	    last_error_is(VIR_ERR_OPERATION_INVALID))
+		return 0;
+	return virt_fail(c, "libvirt: destroy");
+}
+
+static int virt_domain_destroy(struct driver *d, const char *uuid, struct cause *c)
+{
+	return with_domain(d, uuid, 0, destroy_call, NULL, c);
+}
+
+static int state_call(struct driver *d, virDomainPtr dom, void *arg, struct cause *c)
+{
+	int state = 0, reason = 0;
+
+	(void)d;
+	(void)arg;
+	if (virDomainGetState(dom, &state, &reason, 0) < 0)
+		return last_error_is(VIR_ERR_NO_DOMAIN) ? VM_GONE
+							 : virt_fail(c, "libvirt: domain state");
+	return (state == VIR_DOMAIN_SHUTOFF || state == VIR_DOMAIN_CRASHED ||
+		state == VIR_DOMAIN_NOSTATE) ? VM_GONE : VM_RUNNING;
+}
+
+static int virt_domain_state(struct driver *d, const char *uuid, struct cause *c)
+{
+	return with_domain(d, uuid, VM_GONE, state_call, NULL, c);
+}
+
+static const char *domain_state_name(int state)
+{
+	static const char *const names[] = {
+		"nostate", "running", "blocked", "paused", "shutdown", "shutoff",
+		"crashed", "pmsuspended"
+	};
+	return state >= 0 && state < 8 ? names[state] : "unknown";
+}
+
+static int info_call(struct driver *d, virDomainPtr dom, void *arg, struct cause *c)
+{
+	json_t **out = arg;
+	virDomainInfo info;
+	char uuid[VIR_UUID_STRING_BUFLEN];
+
+	if (virDomainGetInfo(dom, &info) < 0 || virDomainGetUUIDString(dom, uuid) < 0)
+		return virt_fail(c, "libvirt: domain info");
+	const char *name = virDomainGetName(dom);
+	*out = json_pack("{s:s, s:s, s:s, s:I, s:I, s:i, s:f, s:s}",
+			 "name", name ? name : "", "uuid", uuid,
+			 "state", domain_state_name(info.state),
+			 "memory_kib", (json_int_t)info.memory,
+			 "max_memory_kib", (json_int_t)info.maxMem,
+			 "vcpus", (int)info.nrVirtCpu,
+			 "cpu_time_s", (double)info.cpuTime / 1e9, "driver", V(d)->kind);
+	return 0;
+}
+
+static int virt_domain_info(struct driver *d, const char *uuid, json_t **out,
+			    struct cause *c)
+{
+	return with_domain(d, uuid, -1, info_call, out, c);
+}
+
+struct list_call {
+	const char *prefix;
+	json_t **out;
+};
+
+static int list_call(struct driver *d, virConnectPtr conn, void *arg, struct cause *c)
+{
+	struct list_call *lc = arg;
+	virDomainPtr *doms = NULL;
+	int n = virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+
+	(void)d;
+	if (n < 0)
+		return virt_fail(c, "libvirt: list domains");
+	*lc->out = json_array();
+	for (int i = 0; i < n; i++) {
+		const char *name = virDomainGetName(doms[i]);
+		char uuid[VIR_UUID_STRING_BUFLEN];
+		if (name != NULL && strncmp(name, lc->prefix, strlen(lc->prefix)) == 0 &&
+		    virDomainGetUUIDString(doms[i], uuid) == 0)
+			json_array_append_new(*lc->out, json_pack("{s:s, s:s}", "name", name,
+								  "uuid", uuid));
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	return 0;
+}
+
+static int virt_domain_list(struct driver *d, const char *prefix, json_t **out,
+			    struct cause *c)
+{
+	struct list_call lc = { prefix, out };
+
+	return with_conn(d, list_call, &lc, c);
+}
+
+/* ---- storage -------------------------------------------------------- */
+
+struct ensure_call {
+	const char *name, *xml;
+};
+
+static int ensure_call(struct driver *d, virConnectPtr conn, void *arg, struct cause *c)
+{
+	struct ensure_call *ec = arg;
+	virStoragePoolPtr p = virStoragePoolLookupByName(conn, ec->name);
+	int rc = 0;
+
+	(void)d;
+	if (p != NULL) {
+		if (virStoragePoolIsActive(p) == 0 && virStoragePoolCreate(p, 0) < 0)
+			rc = virt_fail(c, "libvirt: start storage pool");
+	} else if (ec->xml == NULL) {
+		cause_set(c, CAUSE_INTERNAL, "libvirt: storage pool '%s' does not exist", ec->name);
+		rc = -1;
+	} else if ((p = virStoragePoolCreateXML(conn, ec->xml, 0)) == NULL) {
+		/* A transient pool over a directory sessiond made itself;
+		 * it is ensured again at every start and reconnect. */
+		rc = virt_fail(c, "libvirt: create storage pool");
+	}
+	if (p != NULL)
+		virStoragePoolFree(p);
+	return rc;
+}
+
+static int virt_pool_ensure(struct driver *d, const char *name, const char *xml,
+			    struct cause *c)
+{
+	struct ensure_call ec = { name, xml };
+
+	return with_conn(d, ensure_call, &ec, c);
+}
+
+static int vol_create_call(virStoragePoolPtr p, void *xml, struct cause *c)
+{
+	virStorageVolPtr vol = virStorageVolCreateXML(p, xml, 0);
+
+	if (vol == NULL)
+		return virt_fail(c, "libvirt: create volume");
+	virStorageVolFree(vol);
+	return 0;
+}
+
+static int virt_vol_create(struct driver *d, const char *pool, const char *xml,
+			   struct cause *c)
+{
+	return with_pool(d, pool, vol_create_call, (void *)xml, c);
+}
+
+/* The volume by name; NULL with *rc set (0: no such volume, -1: error).
+ * A file renamed into a dir pool appears after a refresh. */
+static virStorageVolPtr vol_find(virStoragePoolPtr p, const char *name, bool refresh,
+				 int *rc, struct cause *c)
+{
+	virStorageVolPtr vol = virStorageVolLookupByName(p, name);
+
+	if (vol == NULL && refresh && last_error_is(VIR_ERR_NO_STORAGE_VOL) &&
+	    virStoragePoolRefresh(p, 0) == 0)
+		vol = virStorageVolLookupByName(p, name);
+	if (vol == NULL)
+		*rc = last_error_is(VIR_ERR_NO_STORAGE_VOL) ? 0 : virt_fail(c, "libvirt: volume lookup");
+	return vol;
+}
+
+static int vol_delete_call(virStoragePoolPtr p, void *name, struct cause *c)
+{
+	int rc = 0;
+	virStorageVolPtr vol = vol_find(p, name, false, &rc, c);
+
+	if (vol == NULL)
+		return rc;
+	if (virStorageVolDelete(vol, 0) < 0 && !last_error_is(VIR_ERR_NO_STORAGE_VOL))
+		rc = virt_fail(c, "libvirt: delete volume");
+	virStorageVolFree(vol);
+	return rc;
+}
+
+static int virt_vol_delete(struct driver *d, const char *pool, const char *name,
+			   struct cause *c)
+{
+	return with_pool(d, pool, vol_delete_call, (void *)name, c);
+}
+
+struct lookup_call {
+	const char *name;
+	char *path;
+	size_t pathlen;
+};
+
+static int vol_lookup_call(virStoragePoolPtr p, void *arg, struct cause *c)
+{
+	struct lookup_call *lc = arg;
+	int rc = 0;
+	virStorageVolPtr vol = vol_find(p, lc->name, true, &rc, c);
+
+	if (vol == NULL)
+		return rc;
+	char *vp = virStorageVolGetPath(vol);
+	if (lc->path != NULL && lc->pathlen > 0)
+		snprintf(lc->path, lc->pathlen, "%s", vp ? vp : "");
+	free(vp);
+	virStorageVolFree(vol);
+	return 1;
+}
+
+static int virt_vol_lookup(struct driver *d, const char *pool, const char *name,
+			   char *path, size_t pathlen, struct cause *c)
+{
+	struct lookup_call lc = { name, path, pathlen };
+
+	return with_pool(d, pool, vol_lookup_call, &lc, c);
+}
+
+static int vol_list_call(virStoragePoolPtr p, void *arg, struct cause *c)
+{
+	struct list_call *lc = arg;
+	virStorageVolPtr *vols = NULL;
+
+	virStoragePoolRefresh(p, 0);
+	int n = virStoragePoolListAllVolumes(p, &vols, 0);
+	if (n < 0)
+		return virt_fail(c, "libvirt: list volumes");
+	*lc->out = json_array();
+	for (int i = 0; i < n; i++) {
+		const char *name = virStorageVolGetName(vols[i]);
+		if (name != NULL && strncmp(name, lc->prefix, strlen(lc->prefix)) == 0)
+			json_array_append_new(*lc->out, json_string(name));
+		virStorageVolFree(vols[i]);
+	}
+	free(vols);
+	return 0;
+}
+
+static int virt_vol_list(struct driver *d, const char *pool, const char *prefix,
+			 json_t **out, struct cause *c)
+{
+	struct list_call lc = { prefix, out };
+
+	return with_pool(d, pool, vol_list_call, &lc, c);
+}
+
+static const struct driver_ops virt_ops = {
+	.open = virt_open,
+	.close = virt_close,
+	.kind = virt_kind,
+	.uri = virt_uri,
+	.kvm_usable = virt_kvm_usable,
+	.domain_start = virt_domain_start,
+	.domain_shutdown = virt_domain_shutdown,
+	.domain_destroy = virt_domain_destroy,
+	.domain_state = virt_domain_state,
+	.domain_info = virt_domain_info,
+	.domain_list = virt_domain_list,
+	.pool_ensure = virt_pool_ensure,
+	.vol_create = virt_vol_create,
+	.vol_delete = virt_vol_delete,
+	.vol_lookup = virt_vol_lookup,
+	.vol_list = virt_vol_list,
+};
+
+struct driver *virt_driver_new(const char *uri)
+{
+	struct driver *d = XNEW(d);
+	struct virt *v = XNEW(v);
+
+	v->uri = xstrdup(uri);
+	pthread_mutex_init(&v->lock, NULL);
+	v->lifecycle_cb = -1;
+	snprintf(v->kind, sizeof v->kind, "unknown");
+	d->ops = &virt_ops;
+	d->priv = v;
+	/* The event implementation must exist before any virConnectOpen. */
+	evthread_get();
+	return d;
+}
+
+void virt_driver_free(struct driver *d)
+{
+	if (d == NULL)
+		return;
+	struct virt *v = V(d);
+	virt_drop_conn(v);
+	evthread_put();
+	pthread_mutex_destroy(&v->lock);
+	free(v->uri);
+	free(v);
+	free(d);
+}
+
+const char *virt_event_name(int event)
+{
+	static const char *const names[] = {
+		"defined", "undefined", "started", "suspended", "resumed",
+		"stopped", "shutdown", "pmsuspended", "crashed"
+	};
+	return event >= 0 && event < 9 ? names[event] : "unknown";
+}
+
+const char *virt_stop_detail_name(int detail)
+{
+	static const char *const names[] = {
+		"guest shut down", "destroyed outside sessiond", "guest crashed",
+		"migrated", "saved", "hypervisor failed", "restored from snapshot"
+	};
+	return detail >= 0 && detail < 7 ? names[detail] : "unknown";
+}
