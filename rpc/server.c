@@ -3,6 +3,7 @@
  */
 #include "rpc.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -36,16 +37,33 @@ struct rpc_server {
 	unsigned long next_id;
 };
 
+/*
+ * A connection's phase: one enum, one writer (conn_set_phase), one table.
+ *
+ *   open ----------> paused          replies pile up: frames wait unread
+ *     |    <-------                  until they drain
+ *     v                 v
+ *   half-closed <--> half-paused     the peer shut down its sending side:
+ *     |                              every request is answered, then close
+ *   closing                          an error was sent: close once flushed
+ *   lost                             gone; the last reference frees it
+ */
+enum conn_phase {
+	CONN_OPEN, CONN_PAUSED, CONN_HALF_CLOSED, CONN_HALF_PAUSED, CONN_CLOSING, CONN_LOST,
+	CONN__COUNT
+};
+
+static const char *const conn_phase_names[CONN__COUNT] = {
+	"open", "paused", "half-closed", "half-paused", "closing", "lost"
+};
+
 struct rpc_conn {
 	struct rpc_server *srv;
 	struct bufferevent *bev;
 	struct list_node node;
 	struct list_node calls;
 	int refs;                           /* open + one per pending call */
-	bool closing;                       /* error sent: close once flushed */
-	bool read_eof;                      /* peer half-closed: answer, then close */
-	bool input_waiting;                 /* frames left unread until output drains */
-	bool lost;
+	enum conn_phase phase;              /* conn_set_phase() only */
 	uid_t uid;
 	pid_t pid;
 	unsigned long id;
@@ -63,6 +81,47 @@ struct rpc_call {
 };
 
 static void conn_lost(struct rpc_conn *c, const char *why);
+
+static void conn_set_phase(struct rpc_conn *c, enum conn_phase to)
+{
+	static const bool legal[CONN__COUNT][CONN__COUNT] = {
+		[CONN_OPEN] = { [CONN_PAUSED] = true, [CONN_HALF_CLOSED] = true,
+				[CONN_CLOSING] = true, [CONN_LOST] = true },
+		[CONN_PAUSED] = { [CONN_OPEN] = true, [CONN_HALF_PAUSED] = true,
+				  [CONN_LOST] = true },
+		[CONN_HALF_CLOSED] = { [CONN_HALF_PAUSED] = true, [CONN_CLOSING] = true,
+				       [CONN_LOST] = true },
+		[CONN_HALF_PAUSED] = { [CONN_HALF_CLOSED] = true, [CONN_LOST] = true },
+		[CONN_CLOSING] = { [CONN_LOST] = true },
+	};
+
+	if (to == c->phase)
+		return;
+	if (!legal[c->phase][to]) {
+		log_err("rpc: conn %lu: illegal phase %s -> %s (bug)", c->id,
+			conn_phase_names[c->phase], conn_phase_names[to]);
+		assert(!"illegal connection phase");
+		return;
+	}
+	log_debug("rpc: conn %lu: %s -> %s", c->id, conn_phase_names[c->phase],
+		  conn_phase_names[to]);
+	c->phase = to;
+}
+
+static bool conn_gone(const struct rpc_conn *c)
+{
+	return c->phase == CONN_LOST || c->phase == CONN_CLOSING;
+}
+
+static bool conn_half(const struct rpc_conn *c)
+{
+	return c->phase == CONN_HALF_CLOSED || c->phase == CONN_HALF_PAUSED;
+}
+
+static bool conn_paused(const struct rpc_conn *c)
+{
+	return c->phase == CONN_PAUSED || c->phase == CONN_HALF_PAUSED;
+}
 
 static void conn_unref(struct rpc_conn *c)
 {
@@ -101,7 +160,7 @@ static void conn_send(struct rpc_conn *c, json_t *msg)
 	size_t len;
 	char *buf;
 
-	if (c->lost || c->closing) {
+	if (conn_gone(c)) {
 		json_decref(msg);
 		return;
 	}
@@ -124,9 +183,9 @@ static void conn_send(struct rpc_conn *c, json_t *msg)
 static void conn_fail(struct rpc_conn *c, json_t *reply)
 {
 	conn_send(c, reply);
-	if (c->lost)
+	if (c->phase == CONN_LOST)
 		return;
-	c->closing = true;
+	conn_set_phase(c, CONN_CLOSING);
 	bufferevent_disable(c->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		conn_lost(c, "protocol error");
@@ -141,7 +200,7 @@ static void call_free(struct rpc_call *call)
 	list_del(&call->node);
 	/* A half-closed peer is closed once answered: let the write callback
 	 * (deferred, never from inside a handler) look. */
-	if (c->read_eof && !c->lost && list_empty(&c->calls))
+	if (conn_half(c) && list_empty(&c->calls))
 		bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS |
 				    BEV_TRIG_DEFER_CALLBACKS);
 	rpc_request_clear(&call->req);
@@ -209,7 +268,7 @@ pid_t rpc_call_pid(struct rpc_call *call)
 
 bool rpc_call_lost(struct rpc_call *call)
 {
-	return call->conn->lost;
+	return call->conn->phase == CONN_LOST;
 }
 
 /* ---- frames ------------------------------------------------------ */
@@ -268,12 +327,13 @@ static void conn_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	c->refs++;                          /* a handler may drop the connection */
-	while (!c->lost && !c->closing) {
+	while (!conn_gone(c)) {
 		/* Replies pile up: take no more requests until they drain (a
 		 * pipelining client is served as fast as it reads).  One that
 		 * also fills our input buffer does not read at all. */
 		if (evbuffer_get_length(bufferevent_get_output(bev)) > RPC_OUTPUT_PAUSE) {
-			c->input_waiting = true;
+			if (!conn_paused(c))
+				conn_set_phase(c, conn_half(c) ? CONN_HALF_PAUSED : CONN_PAUSED);
 			if (evbuffer_get_length(in) > RPC_MAX_FRAME)
 				conn_lost(c, "not reading its replies");
 			break;
@@ -296,7 +356,7 @@ static void conn_read(struct bufferevent *bev, void *arg)
 			n--;
 		if (n > 0)
 			handle_frame(c, line, n);
-		if (!c->lost)
+		if (c->phase != CONN_LOST)
 			evbuffer_drain(in, len + 1);
 	}
 	conn_unref(c);
@@ -308,16 +368,16 @@ static void conn_write(struct bufferevent *bev, void *arg)
 
 	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
 		return;
-	if (c->closing) {
+	if (c->phase == CONN_CLOSING) {
 		conn_lost(c, "closed after an error");
 		return;
 	}
 	c->refs++;
-	if (c->input_waiting) {
-		c->input_waiting = false;
+	if (conn_paused(c)) {
+		conn_set_phase(c, c->phase == CONN_HALF_PAUSED ? CONN_HALF_CLOSED : CONN_OPEN);
 		conn_read(bev, c);
 	}
-	if (!c->lost && c->read_eof && !c->input_waiting && list_empty(&c->calls) &&
+	if (c->phase == CONN_HALF_CLOSED && list_empty(&c->calls) &&
 	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		conn_lost(c, "half-closed, every request answered");
 	conn_unref(c);
@@ -344,7 +404,9 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 			conn_lost(c, "hung up");
 			return;
 		}
-		c->read_eof = true;
+		if (conn_gone(c))
+			return;
+		conn_set_phase(c, c->phase == CONN_PAUSED ? CONN_HALF_PAUSED : CONN_HALF_CLOSED);
 		bufferevent_disable(bev, EV_READ);
 		conn_write(bev, c);
 	}
@@ -357,9 +419,9 @@ static void conn_lost(struct rpc_conn *c, const char *why)
 	struct rpc_server *srv = c->srv;
 	struct list_node *pos, *tmp;
 
-	if (c->lost)
+	if (c->phase == CONN_LOST)
 		return;
-	c->lost = true;
+	conn_set_phase(c, CONN_LOST);
 	log_debug("rpc: conn %lu (uid %u pid %d) gone: %s", c->id, (unsigned)c->uid,
 		  (int)c->pid, why);
 	list_del(&c->node);
@@ -398,10 +460,8 @@ static void refuse(int fd, const char *why)
 static struct rpc_conn *conn_new(struct rpc_server *srv, struct bufferevent *bev, uid_t uid,
 				 pid_t pid)
 {
-	struct rpc_conn *c = calloc(1, sizeof *c);
+	struct rpc_conn *c = XNEW(c);
 
-	if (c == NULL)
-		return NULL;
 	c->srv = srv;
 	c->refs = 1;
 	c->uid = uid;
