@@ -138,6 +138,26 @@ int rpc_args_parse(enum rpc_method_id m, json_t *params, struct rpc_args *args,
 /* Above this much unsent output a connection's next requests wait. */
 #define RPC_OUTPUT_PAUSE (1024 * 1024)
 
+/*
+ * A connection's phase: one enum, one writer (server.c conn_set_phase),
+ * one table (rpc_conn_phase_legal).
+ *
+ *   open ----------> paused          replies pile up: frames wait unread
+ *     |    <-------                  until they drain
+ *     v                 v
+ *   half-closed <--> half-paused     the peer shut down its sending side:
+ *     |                              every request is answered, then close
+ *   closing                          an error was sent: close once flushed
+ *   lost                             gone; the last reference frees it
+ */
+enum conn_phase {
+	CONN_OPEN, CONN_PAUSED, CONN_HALF_CLOSED, CONN_HALF_PAUSED, CONN_CLOSING, CONN_LOST,
+	CONN__COUNT
+};
+
+const char *rpc_conn_phase_name(enum conn_phase ph);
+bool rpc_conn_phase_legal(enum conn_phase from, enum conn_phase to);
+
 struct event_base;
 struct rpc_server;
 struct rpc_conn;

@@ -37,26 +37,6 @@ struct rpc_server {
 	unsigned long next_id;
 };
 
-/*
- * A connection's phase: one enum, one writer (conn_set_phase), one table.
- *
- *   open ----------> paused          replies pile up: frames wait unread
- *     |    <-------                  until they drain
- *     v                 v
- *   half-closed <--> half-paused     the peer shut down its sending side:
- *     |                              every request is answered, then close
- *   closing                          an error was sent: close once flushed
- *   lost                             gone; the last reference frees it
- */
-enum conn_phase {
-	CONN_OPEN, CONN_PAUSED, CONN_HALF_CLOSED, CONN_HALF_PAUSED, CONN_CLOSING, CONN_LOST,
-	CONN__COUNT
-};
-
-static const char *const conn_phase_names[CONN__COUNT] = {
-	"open", "paused", "half-closed", "half-paused", "closing", "lost"
-};
-
 struct rpc_conn {
 	struct rpc_server *srv;
 	struct bufferevent *bev;
@@ -82,7 +62,16 @@ struct rpc_call {
 
 static void conn_lost(struct rpc_conn *c, const char *why);
 
-static void conn_set_phase(struct rpc_conn *c, enum conn_phase to)
+static const char *const conn_phase_names[CONN__COUNT] = {
+	"open", "paused", "half-closed", "half-paused", "closing", "lost"
+};
+
+const char *rpc_conn_phase_name(enum conn_phase ph)
+{
+	return (unsigned)ph < CONN__COUNT ? conn_phase_names[ph] : "invalid";
+}
+
+bool rpc_conn_phase_legal(enum conn_phase from, enum conn_phase to)
 {
 	static const bool legal[CONN__COUNT][CONN__COUNT] = {
 		[CONN_OPEN] = { [CONN_PAUSED] = true, [CONN_HALF_CLOSED] = true,
@@ -95,9 +84,15 @@ static void conn_set_phase(struct rpc_conn *c, enum conn_phase to)
 		[CONN_CLOSING] = { [CONN_LOST] = true },
 	};
 
+	return (unsigned)from < CONN__COUNT && (unsigned)to < CONN__COUNT && legal[from][to];
+}
+
+/* The one writer of c->phase. */
+static void conn_set_phase(struct rpc_conn *c, enum conn_phase to)
+{
 	if (to == c->phase)
 		return;
-	if (!legal[c->phase][to]) {
+	if (!rpc_conn_phase_legal(c->phase, to)) {
 		log_err("rpc: conn %lu: illegal phase %s -> %s (bug)", c->id,
 			conn_phase_names[c->phase], conn_phase_names[to]);
 		assert(!"illegal connection phase");

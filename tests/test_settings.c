@@ -1,6 +1,8 @@
 /*
- * test_settings.c — session settings: name tables, validation with
- * messages naming the parameter, the JSON round trip, idle-stop rules.
+ * test_settings.c — the settings tables and their engine: name tables,
+ * validation with messages naming the parameter, the JSON round trip,
+ * text values (sessiond.conf, sessionctl), idle-stop rules, and every row
+ * checked against the man pages that document it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,22 +10,35 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "../rpc/sessiond-protocol.h"
-#include "../sessiond/config.h"
-#include "../sessiond/settings.h"
+#include "../common/fileio.h"
+#include "../daemon/daemon.h"
+#include "../settings/settings.h"
 
 static void test_enum_tables_round_trip(void **state)
 {
 	(void)state;
-	for (int i = 0; i < STORAGE__COUNT; i++)
-		assert_int_equal(storage_kind_from_name(storage_kind_name(i)), i);
-	for (int i = 0; i < CRASH__COUNT; i++)
-		assert_int_equal(crash_policy_from_name(crash_policy_name(i)), i);
-	for (int i = 0; i < DOMTYPE__COUNT; i++)
-		assert_int_equal(domain_type_from_name(domain_type_name(i)), i);
-	assert_int_equal(storage_kind_from_name("tmpfs"), -1);
+	/* Every enum row: each name parses to its index and prints back. */
+	for (const struct field *f = settings_table; f->key != NULL; f++) {
+		if (f->type != FT_ENUM)
+			continue;
+		for (int i = 0; f->names[i] != NULL; i++) {
+			struct settings s;
+			struct cause c;
+			settings_builtin(&s);
+			json_t *v = json_string(f->names[i]);
+			assert_int_equal(fields_set_json(f, &s, v, &c), 0);
+			json_t *back = fields_value_json(f, &s);
+			assert_true(json_equal(v, back));
+			json_decref(v);
+			json_decref(back);
+		}
+	}
+	assert_string_equal(storage_kind_name(STORAGE_EPHEMERAL), "ephemeral");
+	assert_string_equal(domain_type_name(DOMTYPE_QEMU), "qemu");
 	assert_string_equal(crash_policy_name(CRASH__COUNT), "invalid");
 }
 
@@ -32,28 +47,28 @@ static void test_names(void **state)
 	char long_name[80];
 
 	(void)state;
-	assert_true(session_name_valid("dev"));
-	assert_true(session_name_valid("a.b_c-d9"));
-	assert_true(session_name_valid("9"));
+	assert_true(registry_name_valid("dev"));
+	assert_true(registry_name_valid("a.b_c-d9"));
+	assert_true(registry_name_valid("9"));
 	memset(long_name, 'x', 64);
 	long_name[64] = '\0';
-	assert_true(session_name_valid(long_name));
+	assert_true(registry_name_valid(long_name));
 	long_name[64] = 'x';
 	long_name[65] = '\0';
-	assert_false(session_name_valid(long_name));
+	assert_false(registry_name_valid(long_name));
 	const char *bad[] = { "", ".hidden", "-x", "_x", "a/b", "..", "../etc", "a b",
 			      "a\nb", "naïve", NULL };
 	for (int i = 0; bad[i]; i++)
-		assert_false(session_name_valid(bad[i]));
-	assert_false(session_name_valid(NULL));
+		assert_false(registry_name_valid(bad[i]));
+	assert_false(registry_name_valid(NULL));
 }
 
 static int parse(const char *json, struct settings *out, struct cause *c)
 {
-	struct settings_defaults d;
+	struct settings d;
 	json_t *p = json_loads(json, 0, NULL);
 
-	settings_defaults_builtin(&d);
+	settings_builtin(&d);
 	assert_non_null(p);
 	int rc = settings_parse(p, &d, NULL, out, c);
 	json_decref(p);
@@ -66,7 +81,7 @@ static void expect_bad(const char *json, const char *needle)
 	struct cause c;
 
 	assert_int_equal(parse(json, &s, &c), -1);
-	assert_int_equal(c.code, RPC_ERR_INVALID_PARAMS);
+	assert_int_equal(c.kind, CAUSE_INVALID);
 	if (strstr(c.msg, needle) == NULL)
 		fail_msg("%s: message '%s' does not name '%s'", json, c.msg, needle);
 }
@@ -118,8 +133,7 @@ static void test_defaults_and_ephemeral(void **state)
 
 static void test_json_round_trip(void **state)
 {
-	struct settings a, b;
-	struct settings_defaults d;
+	struct settings a, b, d;
 	struct cause c;
 
 	(void)state;
@@ -129,7 +143,7 @@ static void test_json_round_trip(void **state)
 			       " \"disk_gib\": 2, \"ready_pattern\": \"^READY$\", \"ready_timeout_s\": 9,"
 			       " \"stop_timeout_s\": 0}", &a, &c), 0);
 	json_t *j = settings_to_json(&a);
-	settings_defaults_builtin(&d);
+	settings_builtin(&d);
 	assert_int_equal(settings_parse(j, &d, NULL, &b, &c), 0);
 	json_t *k = settings_to_json(&b);
 	assert_true(json_equal(j, k));
@@ -163,6 +177,107 @@ static void test_config_defaults_in_range(void **state)
 	config_free(&cfg);
 }
 
+/* Text values take the same bounds as JSON ones and say so naming the key. */
+static void test_text_values(void **state)
+{
+	static const struct { const char *flag, *text, *json; } good[] = {
+		{ "grace", "90s", "90.0" }, { "grace", "never", "\"never\"" },
+		{ "grace", "1.5", "1.5" }, { "memory", "1024", "1024" },
+		{ "domain-type", "kvm", "\"kvm\"" }, { "cmdline", "a \"b\" <c>", "\"a \\\"b\\\" <c>\"" },
+	};
+	static const char *const bad[][2] = {
+		{ "grace", "soon" }, { "memory", "1.5" }, { "memory", "x" },
+		{ "storage", "tmpfs" }, { "ready-timeout", "-1s" },
+	};
+	struct cause c;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		const struct field *f = fields_find_flag(settings_table, good[i].flag);
+		json_t *v = NULL, *want = json_loads(good[i].json, JSON_DECODE_ANY, NULL);
+		assert_non_null(f);
+		assert_int_equal(fields_text_json(f, good[i].text, &v, &c), 0);
+		if (!json_equal(v, want))
+			fail_msg("--%s %s: unexpected JSON", good[i].flag, good[i].text);
+		json_decref(v);
+		json_decref(want);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		const struct field *f = fields_find_flag(settings_table, bad[i][0]);
+		struct settings s;
+		settings_builtin(&s);
+		assert_int_equal(fields_set_text(f, &s, bad[i][1], &c), -1);
+		assert_non_null(strstr(c.msg, f->conf ? f->conf : f->key));
+	}
+}
+
+/* The names a man page lists on its ".It" lines after each "macro": for
+ * ".It Cm key No = ..." with "Cm ", or ".It Fl \-a Ar X , Fl \-b" with
+ * "Fl \\-". */
+static json_t *man_names(const char *page, const char *macro)
+{
+	char *text = file_read_all(page, 1 << 20, NULL, NULL);
+	json_t *names = json_array();
+	char name[128];
+
+	assert_non_null(text);
+	for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+		if (strncmp(line, ".It ", 4) != 0)
+			continue;
+		for (char *p = strstr(line, macro); p != NULL; p = strstr(p + 1, macro)) {
+			if (sscanf(p + strlen(macro), "%127[A-Za-z0-9_-]", name) == 1)
+				json_array_append_new(names, json_string(name));
+		}
+	}
+	free(text);
+	return names;
+}
+
+static bool has(json_t *a, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(a, i, v)
+		if (strcmp(json_string_value(v), s) == 0)
+			return true;
+	return false;
+}
+
+/* sessiond.conf(5) lists exactly the keys of both tables, and
+ * sessionctl(1) exactly the create options of settings_table. */
+static void test_man_pages_match_tables(void **state)
+{
+	json_t *conf = man_names("man/sessiond.conf.5", "Cm ");
+	json_t *ctl = man_names("man/sessionctl.1", "Fl \\-");
+	const struct field *tabs[] = { config_table, settings_table };
+	size_t n = 0, i;
+	json_t *v;
+
+	(void)state;
+	for (size_t t = 0; t < 2; t++) {
+		for (const struct field *f = tabs[t]; f->key != NULL; f++) {
+			if (f->conf == NULL)
+				continue;
+			if (!has(conf, f->conf))
+				fail_msg("sessiond.conf(5) does not document '%s'", f->conf);
+			n++;
+		}
+	}
+	json_array_foreach(conf, i, v) {
+		const char *k = json_string_value(v);
+		if (fields_find_conf(config_table, k) == NULL && fields_find_conf(settings_table, k) == NULL)
+			fail_msg("sessiond.conf(5) documents '%s', which no table has", k);
+	}
+	assert_int_equal(json_array_size(conf), n);
+	for (const struct field *f = settings_table; f->key != NULL; f++) {
+		if (f->flag != NULL && !has(ctl, f->flag))
+			fail_msg("sessionctl(1) does not document --%s", f->flag);
+	}
+	json_decref(conf);
+	json_decref(ctl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +287,8 @@ int main(void)
 		cmocka_unit_test(test_defaults_and_ephemeral),
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_config_defaults_in_range),
+		cmocka_unit_test(test_text_values),
+		cmocka_unit_test(test_man_pages_match_tables),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
