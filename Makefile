@@ -44,7 +44,7 @@ IDLE_SRC     := $(wildcard idle/*.c)
 VIRT_SRC     := $(wildcard virt/*.c)
 SESSION_SRC  := $(wildcard session/*.c)
 DAEMON_SRC   := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
-RPC_SRC      := rpc/jsonrpc.c rpc/server.c rpc/methods.c
+RPC_SRC      := rpc/jsonrpc.c rpc/server.c rpc/call.c rpc/methods.c
 CLIENT_SRC   := rpc/client.c rpc/jsonrpc.c common/timeutil.c
 CTL_SRC      := $(wildcard ctl/*.c) $(SETTINGS_SRC) common/cause.c common/log.c common/xalloc.c
 

@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include "../common/cause.h"
+#include "../common/list.h"
 #include "sessiond-protocol.h"
 
 /* ---- 1. codec ----------------------------------------------------------- */
@@ -217,5 +218,40 @@ void rpc_conn_set_data(struct rpc_conn *c, void *data);
 /* A notification; dropped if the connection is closing. */
 /* params is borrowed: the caller keeps (and drops) its reference. */
 void rpc_conn_notify(struct rpc_conn *c, const char *method, json_t *params);
+
+
+/* ---- inside rpc/ only: what server.c and call.c share ------------------- */
+
+struct rpc_conn {
+	struct rpc_server *srv;
+	struct bufferevent *bev;
+	struct list_node node;
+	struct list_node calls;
+	int refs;                           /* open + one per pending call */
+	enum conn_phase phase;              /* server.c conn_set_phase() only */
+	uid_t uid;
+	pid_t pid;
+	unsigned long id;
+	void *data;
+};
+
+struct rpc_call {
+	struct list_node node;
+	struct rpc_conn *conn;
+	struct rpc_request req;
+	json_t *params;
+	struct rpc_args args;
+	void (*lost_fn)(struct rpc_call *call, void *arg);
+	void *lost_arg;
+};
+
+struct bufferevent;
+void rpc_conn_send(struct rpc_conn *c, json_t *msg);     /* steals msg */
+void rpc_conn_unref(struct rpc_conn *c);
+bool rpc_conn_half(const struct rpc_conn *c);
+/* The server's dispatcher for a checked call (server.c). */
+void rpc_server_dispatch(struct rpc_server *srv, struct rpc_call *call, enum rpc_method_id m);
+/* A frame read from c (call.c). */
+void rpc_call_frame(struct rpc_conn *c, const char *buf, size_t len);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * server.c — the control socket on libevent (see rpc.h, part 3).
+ * server.c — the control socket on libevent: listening, accepting,
+ * connections and their phases (see rpc.h, part 3; calls are call.c's).
  */
 #include "rpc.h"
 
@@ -35,29 +36,6 @@ struct rpc_server {
 	size_t nconns;
 	int max_conns;
 	unsigned long next_id;
-};
-
-struct rpc_conn {
-	struct rpc_server *srv;
-	struct bufferevent *bev;
-	struct list_node node;
-	struct list_node calls;
-	int refs;                           /* open + one per pending call */
-	enum conn_phase phase;              /* conn_set_phase() only */
-	uid_t uid;
-	pid_t pid;
-	unsigned long id;
-	void *data;
-};
-
-struct rpc_call {
-	struct list_node node;
-	struct rpc_conn *conn;
-	struct rpc_request req;
-	json_t *params;
-	struct rpc_args args;
-	void (*lost_fn)(struct rpc_call *call, void *arg);
-	void *lost_arg;
 };
 
 static void conn_lost(struct rpc_conn *c, const char *why);
@@ -108,7 +86,7 @@ static bool conn_gone(const struct rpc_conn *c)
 	return c->phase == CONN_LOST || c->phase == CONN_CLOSING;
 }
 
-static bool conn_half(const struct rpc_conn *c)
+bool rpc_conn_half(const struct rpc_conn *c)
 {
 	return c->phase == CONN_HALF_CLOSED || c->phase == CONN_HALF_PAUSED;
 }
@@ -118,7 +96,7 @@ static bool conn_paused(const struct rpc_conn *c)
 	return c->phase == CONN_PAUSED || c->phase == CONN_HALF_PAUSED;
 }
 
-static void conn_unref(struct rpc_conn *c)
+void rpc_conn_unref(struct rpc_conn *c)
 {
 	if (--c->refs > 0)
 		return;
@@ -150,7 +128,12 @@ static char *encode_too_large(struct rpc_conn *c, json_t *id, size_t *len)
 	return buf;
 }
 
-static void conn_send(struct rpc_conn *c, json_t *msg)
+void rpc_server_dispatch(struct rpc_server *srv, struct rpc_call *call, enum rpc_method_id m)
+{
+	srv->ops->dispatch(call, m, &call->args, srv->arg);
+}
+
+void rpc_conn_send(struct rpc_conn *c, json_t *msg)
 {
 	size_t len;
 	char *buf;
@@ -177,132 +160,13 @@ static void conn_send(struct rpc_conn *c, json_t *msg)
 /* Sends a last error, then closes once it is written. */
 static void conn_fail(struct rpc_conn *c, json_t *reply)
 {
-	conn_send(c, reply);
+	rpc_conn_send(c, reply);
 	if (c->phase == CONN_LOST)
 		return;
 	conn_set_phase(c, CONN_CLOSING);
 	bufferevent_disable(c->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		conn_lost(c, "protocol error");
-}
-
-/* ---- calls ------------------------------------------------------- */
-
-static void call_free(struct rpc_call *call)
-{
-	struct rpc_conn *c = call->conn;
-
-	list_del(&call->node);
-	/* A half-closed peer is closed once answered: let the write callback
-	 * (deferred, never from inside a handler) look. */
-	if (conn_half(c) && list_empty(&c->calls))
-		bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS |
-				    BEV_TRIG_DEFER_CALLBACKS);
-	rpc_request_clear(&call->req);
-	free(call);
-	conn_unref(c);
-}
-
-void rpc_call_reply(struct rpc_call *call, json_t *result)
-{
-	if (call->req.id != NULL)
-		conn_send(call->conn, rpc_make_result(call->req.id, result));
-	else
-		json_decref(result);
-	call_free(call);
-}
-
-void rpc_call_error(struct rpc_call *call, int code, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	if (call->req.id != NULL)
-		conn_send(call->conn, rpc_make_error(call->req.id, code, msg));
-	call_free(call);
-}
-
-void rpc_call_fail(struct rpc_call *call, const struct cause *cause)
-{
-	rpc_call_error(call, rpc_code_of(cause->kind), "%s", cause->msg);
-}
-
-void rpc_call_on_lost(struct rpc_call *call, void (*fn)(struct rpc_call *, void *), void *arg)
-{
-	call->lost_fn = fn;
-	call->lost_arg = arg;
-}
-
-json_t *rpc_call_params(struct rpc_call *call)
-{
-	return call->params;
-}
-
-const char *rpc_call_method(struct rpc_call *call)
-{
-	return call->req.method;
-}
-
-struct rpc_conn *rpc_call_conn(struct rpc_call *call)
-{
-	return call->conn;
-}
-
-uid_t rpc_call_uid(struct rpc_call *call)
-{
-	return call->conn->uid;
-}
-
-pid_t rpc_call_pid(struct rpc_call *call)
-{
-	return call->conn->pid;
-}
-
-bool rpc_call_lost(struct rpc_call *call)
-{
-	return call->conn->phase == CONN_LOST;
-}
-
-/* ---- frames ------------------------------------------------------ */
-
-static void handle_frame(struct rpc_conn *c, const char *buf, size_t len)
-{
-	struct rpc_call *call = XNEW(call);
-	struct cause err;
-	json_t *reply;
-
-	if (rpc_parse_request(buf, len, &call->req, &reply) < 0) {
-		free(call);
-		conn_send(c, reply);
-		return;
-	}
-	call->conn = c;
-	c->refs++;
-	list_add_tail(&c->calls, &call->node);
-	int m = rpc_method_find(call->req.method);
-	if (m < 0) {
-		rpc_call_error(call, RPC_ERR_NO_METHOD, "no such method '%s'", call->req.method);
-		return;
-	}
-	if (json_is_array(call->req.params)) {
-		rpc_call_error(call, RPC_ERR_INVALID_PARAMS,
-			       "invalid params: %s takes named parameters (an object)", rpc_methods[m].name);
-		return;
-	}
-	/* Handlers always see an object; it lives as long as the request. */
-	if (call->req.params == NULL) {
-		json_object_set_new(call->req.doc, "params", json_object());
-		call->req.params = json_object_get(call->req.doc, "params");
-	}
-	call->params = call->req.params;
-	if (rpc_args_parse((enum rpc_method_id)m, call->params, &call->args, &err) < 0) {
-		rpc_call_fail(call, &err);
-		return;
-	}
-	c->srv->ops->dispatch(call, (enum rpc_method_id)m, &call->args, c->srv->arg);
 }
 
 static void too_large(struct rpc_conn *c)
@@ -328,7 +192,7 @@ static void conn_read(struct bufferevent *bev, void *arg)
 		 * also fills our input buffer does not read at all. */
 		if (evbuffer_get_length(bufferevent_get_output(bev)) > RPC_OUTPUT_PAUSE) {
 			if (!conn_paused(c))
-				conn_set_phase(c, conn_half(c) ? CONN_HALF_PAUSED : CONN_PAUSED);
+				conn_set_phase(c, rpc_conn_half(c) ? CONN_HALF_PAUSED : CONN_PAUSED);
 			if (evbuffer_get_length(in) > RPC_MAX_FRAME)
 				conn_lost(c, "not reading its replies");
 			break;
@@ -350,11 +214,11 @@ static void conn_read(struct bufferevent *bev, void *arg)
 		if (n > 0 && line[n - 1] == '\r')
 			n--;
 		if (n > 0)
-			handle_frame(c, line, n);
+			rpc_call_frame(c, line, n);
 		if (c->phase != CONN_LOST)
 			evbuffer_drain(in, len + 1);
 	}
-	conn_unref(c);
+	rpc_conn_unref(c);
 }
 
 static void conn_write(struct bufferevent *bev, void *arg)
@@ -375,7 +239,7 @@ static void conn_write(struct bufferevent *bev, void *arg)
 	if (c->phase == CONN_HALF_CLOSED && list_empty(&c->calls) &&
 	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		conn_lost(c, "half-closed, every request answered");
-	conn_unref(c);
+	rpc_conn_unref(c);
 }
 
 /* EOF on a Unix stream socket: a peer that is gone (POLLHUP) takes its
@@ -432,7 +296,7 @@ static void conn_lost(struct rpc_conn *c, const char *why)
 	}
 	if (srv->ops != NULL && srv->ops->conn_close != NULL)
 		srv->ops->conn_close(c, srv->arg);
-	conn_unref(c);
+	rpc_conn_unref(c);
 }
 
 /* ---- accept ------------------------------------------------------ */
@@ -680,5 +544,5 @@ void rpc_conn_set_data(struct rpc_conn *c, void *data)
 
 void rpc_conn_notify(struct rpc_conn *c, const char *method, json_t *params)
 {
-	conn_send(c, rpc_make_notification(method, params));
+	rpc_conn_send(c, rpc_make_notification(method, params));
 }

@@ -3,9 +3,10 @@
  *
  * Shape (measured on this platform, see DESIGN.md): libvirt's default
  * event implementation is registered before the first virConnectOpen, and
- * one thread loops virEventRunDefaultImpl().  The lifecycle callback runs
- * there; it copies uuid, name, event and detail and hands them to the core
- * (driver_events.lifecycle), which queues them for the loop.
+ * one thread loops virEventRunDefaultImpl() (evthread.c).  The lifecycle
+ * callback runs there; it copies uuid, name, event and detail and hands
+ * them to the core (driver_events.lifecycle), which queues them for the
+ * loop.
  *
  * One connection per driver.  Worker threads use it concurrently (libvirt
  * connections are thread-safe); each call takes a reference under a small
@@ -32,100 +33,6 @@ struct virt {
 	virConnectPtr conn;
 	int lifecycle_cb;                   /* callback id, -1 when none */
 };
-
-/* ---- the process-wide event thread ---------------------------------- */
-
-static pthread_mutex_t evthread_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t evimpl_once = PTHREAD_ONCE_INIT;
-static int evthread_users;
-static pthread_t evthread;
-static _Atomic int evthread_quit;
-
-static void silent_error(void *user, virErrorPtr err)
-{
-	(void)user;
-	(void)err;
-}
-
-static void evimpl_register(void)
-{
-	virSetErrorFunc(NULL, silent_error);
-	if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0)
-		fatal("libvirt: cannot register the default event implementation");
-}
-
-static void *evthread_main(void *arg)
-{
-	(void)arg;
-	while (!atomic_load(&evthread_quit))
-		virEventRunDefaultImpl();
-	return NULL;
-}
-
-static void evthread_wake(int timer, void *opaque)
-{
-	(void)opaque;
-	virEventRemoveTimeout(timer);
-}
-
-/* Waits until the event thread has finished whatever callback it is in:
- * after a deregistration, no lifecycle callback of ours is running or can
- * run.  A 0 ms timeout runs on that thread after the current dispatch. */
-struct barrier {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool done;
-};
-
-static void barrier_cb(int timer, void *opaque)
-{
-	struct barrier *b = opaque;
-
-	virEventRemoveTimeout(timer);
-	pthread_mutex_lock(&b->lock);
-	b->done = true;
-	pthread_cond_signal(&b->cond);
-	pthread_mutex_unlock(&b->lock);
-}
-
-static void evthread_barrier(void)
-{
-	struct barrier b = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false };
-
-	pthread_mutex_lock(&evthread_lock);
-	bool running = evthread_users > 0 && !pthread_equal(pthread_self(), evthread);
-	pthread_mutex_unlock(&evthread_lock);
-	if (!running || virEventAddTimeout(0, barrier_cb, &b, NULL) < 0)
-		return;
-	pthread_mutex_lock(&b.lock);
-	while (!b.done)
-		pthread_cond_wait(&b.cond, &b.lock);
-	pthread_mutex_unlock(&b.lock);
-}
-
-static void evthread_get(void)
-{
-	pthread_once(&evimpl_once, evimpl_register);
-	pthread_mutex_lock(&evthread_lock);
-	if (evthread_users++ == 0) {
-		atomic_store(&evthread_quit, 0);
-		if (pthread_create(&evthread, NULL, evthread_main, NULL) != 0)
-			fatal("libvirt: cannot start the event thread");
-	}
-	pthread_mutex_unlock(&evthread_lock);
-}
-
-/* Quit flag plus a 0 ms timeout wakes the thread out of its poll. */
-static void evthread_put(void)
-{
-	pthread_mutex_lock(&evthread_lock);
-	if (--evthread_users == 0) {
-		atomic_store(&evthread_quit, 1);
-		virEventAddTimeout(0, evthread_wake, NULL, NULL);
-		pthread_join(evthread, NULL);
-	}
-	pthread_mutex_unlock(&evthread_lock);
-}
 
 /* ---- errors --------------------------------------------------------- */
 

@@ -5,6 +5,7 @@
  * strings, failures go out as causes).
  *
  *   virt.c     virt_*     the libvirt driver (the one place that calls libvirt)
+ *   evthread.c evthread_* libvirt's event thread
  *   domxml.c   domxml_*   domain, volume and pool XML
  *   storage.c  storage_*  the pool, persistent disks, scratch and boot volumes
  *
@@ -123,6 +124,14 @@ void virt_driver_free(struct driver *d);
 
 const char *virt_event_name(int event);
 const char *virt_stop_detail_name(int detail);
+
+/* Inside virt/ only (evthread.c): libvirt's event thread.  get registers
+ * the event implementation (once) and starts the thread for the first
+ * user; put stops it after the last; barrier returns once a callback that
+ * runs on it now has finished. */
+void evthread_get(void);
+void evthread_put(void);
+void evthread_barrier(void);
 
 
 /* ---- 2. XML (domxml.c) ----------------------------------------------------
