@@ -18,6 +18,8 @@ struct list_node {
 #define LIST_HEAD_INIT(h) { &(h), &(h) }
 #define list_entry(n, type, member) \
 	((type *)(void *)((char *)(n) - offsetof(type, member)))
+#define list_foreach(pos, head) \
+	for ((pos) = (head)->next; (pos) != (head); (pos) = (pos)->next)
 #define list_foreach_safe(pos, tmp, head) \
 	for ((pos) = (head)->next, (tmp) = (pos)->next; (pos) != (head); \
 	     (pos) = (tmp), (tmp) = (pos)->next)

@@ -88,7 +88,7 @@ static void started(struct session_lease *sl, const struct cause *err, void *arg
 	 * goes out once the state file records the instance. */
 	holds_lease_release(sl);
 	idle_recheck(&sl->s->idle);
-	lc->info = view_session(sl->s);
+	lc->info = view_summary(sl->s);
 	persist_barrier(sl->s, start_persisted, lc);
 }
 

@@ -7,6 +7,10 @@
  */
 #include "daemon.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "../common/log.h"
 #include "../common/timeutil.h"
 
@@ -14,36 +18,57 @@
 
 /* ---- daemon.info ------------------------------------------------------ */
 
+/* Sessions the caller may see, by state: root's come from the core's
+ * counts, another user's from a walk over the registry. */
+static json_t *state_counts(struct request *rq, size_t *total)
+{
+	size_t n[SESSION__COUNT] = { 0 };
+	struct list_node *pos;
+	json_t *o = json_object();
+
+	if (rpc_call_uid(rq->call) == 0) {
+		memcpy(n, rq->d->core->nstate, sizeof n);
+		n[SESSION_NEW] = 0;             /* being created: not visible yet */
+	} else {
+		list_foreach(pos, &rq->d->core->sessions) {
+			struct session *s = list_entry(pos, struct session, node);
+			if (session_visible(s) && s->owner == rpc_call_uid(rq->call))
+				n[s->state]++;
+		}
+	}
+	*total = 0;
+	for (int st = SESSION_STOPPED; st < SESSION__COUNT; st++) {
+		json_object_set_new(o, state_name(st), json_integer((json_int_t)n[st]));
+		*total += n[st];
+	}
+	return o;
+}
+
 static void m_daemon_info(struct request *rq)
 {
 	struct daemon *d = rq->d;
-	struct list_node *pos, *tmp;
-	size_t visible = 0;
+	size_t total;
+	json_t *states = state_counts(rq, &total);
 
-	list_foreach_safe(pos, tmp, &d->core->sessions) {
-		struct session *s = list_entry(pos, struct session, node);
-		if (session_visible(s) && dispatch_may_see(rq->call, s->owner))
-			visible++;
-	}
-	rpc_call_reply(rq->call, json_pack("{s:s, s:i, s:s, s:s, s:i, s:f, s:s, s:b, s:b}",
+	rpc_call_reply(rq->call, json_pack("{s:s, s:i, s:s, s:s, s:i, s:o, s:f, s:s, s:b, s:b}",
 		"version", SESSIOND_VERSION, "protocol", SESSIOND_PROTOCOL_VERSION,
 		"uri", d->drv->ops->uri(d->drv), "driver", d->drv->ops->kind(d->drv),
-		"sessions", (int)visible, "uptime_s", mono_now() - d->started,
+		"sessions", (int)total, "states", states, "uptime_s", mono_now() - d->started,
 		"daemon_id", d->core->daemon_id, "connected", d->core->connected,
 		"kvm", d->core->kvm_usable));
 }
 
 /* ---- session.create / list / get -------------------------------------- */
 
-/* A session callback that answers its call with the session object. */
-static void reply_session(struct session *s, const struct cause *err, void *arg)
+/* A session callback that answers its call with the session's summary. */
+static void reply_summary(struct session *s, const struct cause *err, void *arg)
 {
 	struct rpc_call *call = arg;
 
 	if (err != NULL)
 		rpc_call_fail(call, err);
 	else
-		rpc_call_reply(call, view_session(s));
+		rpc_call_reply(call, view_summary(s));
 }
 
 static void m_session_create(struct request *rq)
@@ -57,24 +82,92 @@ static void m_session_create(struct request *rq)
 		dispatch_fail(rq, &c);
 		return;
 	}
-	registry_create(rq->d->core, rq->owner, rq->args->name, rq->args->rest, reply_session,
+	registry_create(rq->d->core, rq->owner, rq->args->name, rq->args->rest, reply_summary,
 			rq->call);
 }
 
+/* A page's cursor: the seq after which it starts ("" or absent: 0). */
+static int page_after(struct request *rq, uint64_t *after)
+{
+	const char *a = rq->args->after;
+	char *end;
+
+	*after = 0;
+	if (a == NULL || a[0] == '\0')
+		return 0;
+	*after = strtoull(a, &end, 10);
+	if (*end == '\0' && a[0] >= '0' && a[0] <= '9')
+		return 0;
+	rpc_call_error(rq->call, RPC_ERR_INVALID_PARAMS,
+		       "invalid params: 'after' is not a cursor this daemon gave out");
+	return -1;
+}
+
+static size_t page_limit(struct request *rq)
+{
+	return rq->args->given & RPB(RP_LIMIT) ? rq->args->limit : RPC_PAGE_DEFAULT;
+}
+
+static json_t *cursor_json(uint64_t next)
+{
+	char buf[24];
+
+	if (next == 0)
+		return json_null();
+	snprintf(buf, sizeof buf, "%llu", (unsigned long long)next);
+	return json_string(buf);
+}
+
+/* Does s belong on this caller's list (visible, owner and state filters)? */
+static bool listed(struct request *rq, struct session *s, int state)
+{
+	return session_visible(s) && dispatch_may_see(rq->call, s->owner) &&
+	       (!(rq->args->given & RPB(RP_OWNER_UID)) || s->owner == rq->owner) &&
+	       (state < 0 || (int)s->state == state);
+}
+
+/* In registration order, which a session keeps for its life: one that
+ * exists for a whole listing is on exactly one page. */
 static void m_session_list(struct request *rq)
 {
-	struct list_node *pos, *tmp;
-	bool filter = rq->args->given & RPB(RP_OWNER_UID);
-	json_t *a = json_array();
+	size_t limit = page_limit(rq);
+	int state = -1;
+	uint64_t after, next = 0;
+	struct list_node *pos;
 
-	list_foreach_safe(pos, tmp, &rq->d->core->sessions) {
-		struct session *s = list_entry(pos, struct session, node);
-		if (!session_visible(s) || !dispatch_may_see(rq->call, s->owner) ||
-		    (filter && s->owner != rq->owner))
-			continue;
-		json_array_append_new(a, view_session(s));
+	if (page_after(rq, &after) < 0)
+		return;
+	if (rq->args->state != NULL && (state = state_from_name(rq->args->state)) < 0) {
+		rpc_call_error(rq->call, RPC_ERR_INVALID_PARAMS,
+			       "invalid params: 'state' must be a session state (stopped, starting, "
+			       "running, stopping, failed)");
+		return;
 	}
-	rpc_call_reply(rq->call, json_pack("{s:o}", "sessions", a));
+	json_t *a = json_array();
+	list_foreach(pos, &rq->d->core->sessions) {
+		struct session *s = list_entry(pos, struct session, node);
+		if (s->seq <= after || !listed(rq, s, state))
+			continue;
+		if (json_array_size(a) == limit) {
+			next = after;
+			break;
+		}
+		json_array_append_new(a, view_summary(s));
+		after = s->seq;
+	}
+	rpc_call_reply(rq->call, json_pack("{s:o, s:o}", "sessions", a, "next", cursor_json(next)));
+}
+
+static void m_session_holds(struct request *rq)
+{
+	uint64_t after, next;
+
+	if (page_after(rq, &after) < 0)
+		return;
+	json_t *h = holds_json(rq->s, after, page_limit(rq), &next);
+	rpc_call_reply(rq->call, json_pack("{s:s, s:s, s:o, s:o}", "name", rq->s->name,
+					   "state", state_name(rq->s->state), "holds", h,
+					   "next", cursor_json(next)));
 }
 
 static void m_session_get(struct request *rq)
@@ -86,7 +179,7 @@ static void m_session_get(struct request *rq)
 
 static void stopped(struct session *s, const struct cause *err, void *arg)
 {
-	reply_session(s, err, arg);
+	reply_summary(s, err, arg);
 	session_unref(s);
 }
 
@@ -156,4 +249,5 @@ const method_fn methods_table[RPC_M__COUNT] = {
 	[RPC_M_TOKEN_RELEASE] = tokens_release,
 	[RPC_M_VM_INFO] = leased_vm_info,
 	[RPC_M_VM_CONSOLE] = m_vm_console,
+	[RPC_M_SESSION_HOLDS] = m_session_holds,
 };

@@ -69,7 +69,7 @@ static void acquire_lost(struct rpc_call *call, void *arg)
 static json_t *acquire_result(struct token *t, struct session *s)
 {
 	return json_pack("{s:s, s:o, s:o}", "token", t->id, "expires", time_json(t->expires),
-			 "session", view_session(s));
+			 "session", view_summary(s));
 }
 
 /* A detached token outlives its connection and the daemon, so it is
@@ -109,7 +109,7 @@ static void acquired(struct lease *l, const struct cause *err, void *arg)
 		return;
 	}
 	token_set_ttl(t, a->ttl);
-	log_info("session %s: token %s acquired by uid %u pid %d (%s)", a->s->key, t->id,
+	log_debug("session %s: token %s acquired by uid %u pid %d (%s)", a->s->key, t->id,
 		 (unsigned)t->uid, (int)t->pid, t->reason);
 	if (!t->detached) {
 		/* Bound to this connection: nothing of it outlives the daemon. */
@@ -147,10 +147,12 @@ void tokens_acquire(struct request *rq)
 	a->s = s;
 	a->ttl = has_ttl ? args->ttl_s : 0;
 	session_ref(s);
-	a->t = token_new(rq->d->core->tokens, NULL, s, rpc_call_conn(rq->call), &cd->tokens,
+	char id[UUID_STR_LEN];
+	holds_token_id(s, id);
+	a->t = token_new(rq->d->core->tokens, id, s, rpc_call_conn(rq->call), &cd->tokens,
 			 rpc_call_uid(rq->call), rpc_call_pid(rq->call), args->reason ? args->reason : "");
 	a->t->detached = args->detach;
-	list_add_tail(&s->tokens, &a->t->session_node);
+	holds_add_token(s, a->t);
 	rpc_call_on_lost(rq->call, acquire_lost, a);
 	lease_acquire(&s->lp, &a->t->lease, acquired, a);
 }
@@ -216,7 +218,7 @@ void tokens_release(struct request *rq)
 
 	if (t == NULL)
 		return;
-	log_info("token %s released by uid %u pid %d", t->id, (unsigned)rpc_call_uid(rq->call),
+	log_debug("token %s released by uid %u pid %d", t->id, (unsigned)rpc_call_uid(rq->call),
 		 (int)rpc_call_pid(rq->call));
 	token_release(t, "released");
 	rpc_call_reply(rq->call, json_object());

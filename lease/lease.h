@@ -218,6 +218,7 @@ struct token {
 	struct list_node conn_node;         /* the owner's list (see token_conn_*) */
 	struct list_node session_node;      /* the session's list (caller's use) */
 	void *session;                      /* opaque to this module */
+	uint64_t seq;                       /* the caller's ordering (holds lists) */
 	uid_t uid;
 	pid_t pid;
 	char *reason;

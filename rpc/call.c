@@ -4,6 +4,13 @@
  * the dispatcher, answered exactly once (reply or error), or dropped with
  * its connection ("lost, not freed": the cancel hook runs, a late answer
  * is discarded).
+ *
+ * A batch (JSON-RPC 2.0 section 6: a frame that is an array of requests)
+ * makes one call per member, each dispatched as if it came alone; their
+ * answers are collected and the array goes out once the last member is
+ * answered.  Notifications get no answer; a batch of notifications only
+ * gets nothing at all.  An array of answers too large for one frame is
+ * sent as an error per member instead, saying so.
  */
 #include "rpc.h"
 
@@ -14,6 +21,47 @@
 #include <stdlib.h>
 
 #include "../common/xalloc.h"
+
+struct rpc_batch {
+	struct rpc_conn *conn;
+	json_t *replies;                    /* the answers so far */
+	size_t pending;                     /* members not answered yet */
+};
+
+/* Each member's error in place of an array that does not fit a frame. */
+static json_t *batch_too_large(json_t *replies)
+{
+	json_t *errs = json_array(), *r;
+	size_t i;
+
+	json_array_foreach(replies, i, r)
+		json_array_append_new(errs, rpc_make_error(json_object_get(r, "id"), RPC_ERR_INTERNAL,
+			"internal error: the batch's answers exceed the frame limit; send this request alone"));
+	return errs;
+}
+
+static void batch_answer(struct rpc_batch *b, json_t *msg)
+{
+	if (msg != NULL)
+		json_array_append_new(b->replies, msg);
+	if (--b->pending > 0)
+		return;
+	if (json_array_size(b->replies) > 0 &&
+	    rpc_conn_send(b->conn, json_incref(b->replies)) == -2)
+		rpc_conn_send(b->conn, batch_too_large(b->replies));
+	json_decref(b->replies);
+	rpc_conn_unref(b->conn);
+	free(b);
+}
+
+/* The one way out of an answer: to its batch, or to the connection. */
+static void answer(struct rpc_conn *c, struct rpc_batch *b, json_t *msg)
+{
+	if (b != NULL)
+		batch_answer(b, msg);
+	else if (msg != NULL)
+		rpc_conn_send(c, msg);
+}
 
 static void call_free(struct rpc_call *call)
 {
@@ -32,10 +80,13 @@ static void call_free(struct rpc_call *call)
 
 void rpc_call_reply(struct rpc_call *call, json_t *result)
 {
+	json_t *msg = NULL;
+
 	if (call->req.id != NULL)
-		rpc_conn_send(call->conn, rpc_make_result(call->req.id, result));
+		msg = rpc_make_result(call->req.id, result);
 	else
 		json_decref(result);
+	answer(call->conn, call->batch, msg);
 	call_free(call);
 }
 
@@ -47,8 +98,8 @@ void rpc_call_error(struct rpc_call *call, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	if (call->req.id != NULL)
-		rpc_conn_send(call->conn, rpc_make_error(call->req.id, code, msg));
+	answer(call->conn, call->batch,
+	       call->req.id != NULL ? rpc_make_error(call->req.id, code, msg) : NULL);
 	call_free(call);
 }
 
@@ -95,18 +146,21 @@ bool rpc_call_lost(struct rpc_call *call)
 
 /* ---- frames ------------------------------------------------------ */
 
-void rpc_call_frame(struct rpc_conn *c, const char *buf, size_t len)
+/* One request object: a call, checked against its method's row, and
+ * dispatched (or answered with why not). */
+static void call_start(struct rpc_conn *c, struct rpc_batch *b, json_t *obj)
 {
 	struct rpc_call *call = XNEW(call);
 	struct cause err;
 	json_t *reply;
 
-	if (rpc_parse_request(buf, len, &call->req, &reply) < 0) {
+	if (rpc_request_from(obj, &call->req, &reply) < 0) {
 		free(call);
-		rpc_conn_send(c, reply);
+		answer(c, b, reply);
 		return;
 	}
 	call->conn = c;
+	call->batch = b;
 	c->refs++;
 	list_add_tail(&c->calls, &call->node);
 	int m = rpc_method_find(call->req.method);
@@ -132,3 +186,30 @@ void rpc_call_frame(struct rpc_conn *c, const char *buf, size_t len)
 	rpc_server_dispatch(c->srv, call, (enum rpc_method_id)m);
 }
 
+void rpc_call_frame(struct rpc_conn *c, const char *buf, size_t len)
+{
+	json_t *reply, *member;
+	json_t *doc = rpc_parse_frame(buf, len, &reply);
+	size_t i;
+
+	if (doc == NULL) {
+		rpc_conn_send(c, reply);
+		return;
+	}
+	if (!json_is_array(doc)) {
+		call_start(c, NULL, doc);
+		json_decref(doc);
+		return;
+	}
+	struct rpc_batch *b = XNEW(b);
+	b->conn = c;
+	b->replies = json_array();
+	/* One more than the members, so a member answered at once cannot end
+	 * the batch before the last one started. */
+	b->pending = json_array_size(doc) + 1;
+	c->refs++;
+	json_array_foreach(doc, i, member)
+		call_start(c, b, member);
+	json_decref(doc);
+	batch_answer(b, NULL);
+}

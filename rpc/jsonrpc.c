@@ -15,36 +15,45 @@ static bool id_valid(json_t *id)
 	return json_is_string(id) || json_is_number(id) || json_is_null(id);
 }
 
-int rpc_parse_request(const char *buf, size_t len, struct rpc_request *req, json_t **reply)
+json_t *rpc_parse_frame(const char *buf, size_t len, json_t **reply)
 {
 	json_error_t e;
 	char msg[300];
 
-	memset(req, 0, sizeof *req);
 	*reply = NULL;
 	if (len > RPC_MAX_FRAME) {
 		snprintf(msg, sizeof msg, "invalid request: frame of %zu bytes exceeds the %d-byte limit",
 			 len, RPC_MAX_FRAME);
 		*reply = invalid(msg);
-		return -1;
+		return NULL;
 	}
 	/* jansson rejects invalid UTF-8 and NUL bytes inside strings. */
 	json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
 	if (doc == NULL) {
 		snprintf(msg, sizeof msg, "parse error: %s (at byte %d)", e.text, e.position);
 		*reply = rpc_make_error(json_null(), RPC_ERR_PARSE, msg);
-		return -1;
+		return NULL;
 	}
-	if (!json_is_object(doc)) {
-		*reply = invalid(json_is_array(doc) ? "invalid request: batches are not supported"
-						   : "invalid request: expected a JSON object");
+	if (json_is_array(doc) && json_array_size(doc) == 0) {
+		*reply = invalid("invalid request: an empty batch");
 		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+int rpc_request_from(json_t *obj, struct rpc_request *req, json_t **reply)
+{
+	memset(req, 0, sizeof *req);
+	*reply = NULL;
+	if (!json_is_object(obj)) {
+		*reply = invalid("invalid request: expected a JSON object");
 		return -1;
 	}
-	json_t *ver = json_object_get(doc, "jsonrpc");
-	json_t *id = json_object_get(doc, "id");
-	json_t *method = json_object_get(doc, "method");
-	json_t *params = json_object_get(doc, "params");
+	json_t *ver = json_object_get(obj, "jsonrpc");
+	json_t *id = json_object_get(obj, "id");
+	json_t *method = json_object_get(obj, "method");
+	json_t *params = json_object_get(obj, "params");
 	const char *why = NULL;
 	if (id != NULL && !id_valid(id))
 		why = "invalid request: \"id\" must be a string, a number or null";
@@ -57,14 +66,25 @@ int rpc_parse_request(const char *buf, size_t len, struct rpc_request *req, json
 	if (why != NULL) {
 		*reply = rpc_make_error(id != NULL && id_valid(id) ? id : json_null(),
 					RPC_ERR_INVALID_REQUEST, why);
-		json_decref(doc);
 		return -1;
 	}
-	req->doc = doc;
+	req->doc = json_incref(obj);
 	req->id = id;
 	req->method = json_string_value(method);
 	req->params = params;
 	return 0;
+}
+
+int rpc_parse_request(const char *buf, size_t len, struct rpc_request *req, json_t **reply)
+{
+	json_t *doc = rpc_parse_frame(buf, len, reply);
+
+	memset(req, 0, sizeof *req);
+	if (doc == NULL)
+		return -1;
+	int rc = rpc_request_from(doc, req, reply);
+	json_decref(doc);
+	return rc;
 }
 
 void rpc_request_clear(struct rpc_request *req)

@@ -16,8 +16,10 @@
 #define TOKEN_MAX_BYTES 64.0
 #define REASON_MAX_BYTES 256.0
 #define UID_MAX 2147483647.0
+#define CURSOR_MAX_BYTES 64.0
+#define STATE_MAX_BYTES 32.0
 
-enum rpc_param_type { RPT_STRING, RPT_BOOL, RPT_NUMBER, RPT_UID };
+enum rpc_param_type { RPT_STRING, RPT_BOOL, RPT_NUMBER, RPT_UID, RPT_COUNT };
 
 struct rpc_param {
 	const char *key;
@@ -38,14 +40,18 @@ static const struct rpc_param params[RP__COUNT] = {
 	[RP_FORCE] = { "force", RPT_BOOL, 0, 0, A(force) },
 	[RP_KEEP_STORAGE] = { "keep_storage", RPT_BOOL, 0, 0, A(keep_storage) },
 	[RP_MAX_BYTES] = { "max_bytes", RPT_NUMBER, 1, CONSOLE_MAX_BYTES, A(max_bytes) },
+	[RP_LIMIT] = { "limit", RPT_COUNT, 1, RPC_PAGE_MAX, A(limit) },
+	[RP_AFTER] = { "after", RPT_STRING, 0, CURSOR_MAX_BYTES, A(after) },
+	[RP_STATE] = { "state", RPT_STRING, 0, STATE_MAX_BYTES, A(state) },
 };
 
 #define NAMED (RPB(RP_NAME) | RPB(RP_OWNER_UID))
+#define PAGED (RPB(RP_LIMIT) | RPB(RP_AFTER))
 
 const struct rpc_method_spec rpc_methods[RPC_M__COUNT] = {
 	[RPC_M_DAEMON_INFO] = { RPC_DAEMON_INFO, 0, 0, 0 },
 	[RPC_M_SESSION_CREATE] = { RPC_SESSION_CREATE, NAMED, RPB(RP_NAME), RPC_M_SETTINGS },
-	[RPC_M_SESSION_LIST] = { RPC_SESSION_LIST, RPB(RP_OWNER_UID), 0, 0 },
+	[RPC_M_SESSION_LIST] = { RPC_SESSION_LIST, RPB(RP_OWNER_UID) | PAGED | RPB(RP_STATE), 0, 0 },
 	[RPC_M_SESSION_GET] = { RPC_SESSION_GET, NAMED, RPB(RP_NAME), RPC_M_SESSION },
 	[RPC_M_SESSION_START] = { RPC_SESSION_START, NAMED, RPB(RP_NAME), RPC_M_SESSION },
 	[RPC_M_SESSION_STOP] = { RPC_SESSION_STOP, NAMED | RPB(RP_FORCE), RPB(RP_NAME),
@@ -62,6 +68,7 @@ const struct rpc_method_spec rpc_methods[RPC_M__COUNT] = {
 	[RPC_M_VM_INFO] = { RPC_VM_INFO, NAMED, RPB(RP_NAME), RPC_M_SESSION },
 	[RPC_M_VM_CONSOLE] = { RPC_VM_CONSOLE, NAMED | RPB(RP_MAX_BYTES), RPB(RP_NAME),
 			       RPC_M_SESSION },
+	[RPC_M_SESSION_HOLDS] = { RPC_SESSION_HOLDS, NAMED | PAGED, RPB(RP_NAME), RPC_M_SESSION },
 };
 
 const char *rpc_param_name(enum rpc_param_id id)
@@ -113,6 +120,15 @@ static int take(const struct rpc_param *p, json_t *v, struct rpc_args *a, struct
 		if (!json_is_boolean(v))
 			return bad(c, p->key, "must be true or false");
 		*(bool *)(void *)slot = json_is_true(v);
+		return 0;
+	case RPT_COUNT:
+		if (!json_is_integer(v) || (double)json_integer_value(v) < p->lo ||
+		    (double)json_integer_value(v) > p->hi) {
+			cause_set(c, CAUSE_INVALID, "invalid params: '%s' must be an integer from %.15g to %.15g",
+				  p->key, p->lo, p->hi);
+			return -1;
+		}
+		*(size_t *)(void *)slot = (size_t)json_integer_value(v);
 		return 0;
 	case RPT_UID:
 		if (!json_is_integer(v) || json_integer_value(v) < 0 ||

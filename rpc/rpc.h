@@ -35,8 +35,15 @@ struct rpc_request {
 	json_t *params;                     /* NULL when absent */
 };
 
-/* 0: req filled (release with rpc_request_clear).  -1: *reply is the error
- * reply to send (parse error, invalid request). */
+/* A frame as JSON: an object (a request), or a non-empty array (a batch,
+ * JSON-RPC 2.0 section 6).  NULL: *reply is the error reply to send (parse
+ * error, an empty batch, a frame over the limit). */
+json_t *rpc_parse_frame(const char *buf, size_t len, json_t **reply);
+/* One request object (a frame's, or a batch member).  0: req filled
+ * (holds its own reference; release with rpc_request_clear).  -1: *reply
+ * is the error reply to send. */
+int rpc_request_from(json_t *obj, struct rpc_request *req, json_t **reply);
+/* Both for a single request; a batch is an invalid request here. */
 int rpc_parse_request(const char *buf, size_t len, struct rpc_request *req, json_t **reply);
 void rpc_request_clear(struct rpc_request *req);
 
@@ -65,7 +72,7 @@ void rpc_default_socket(uid_t uid, char *buf, size_t len);
 /* Every parameter the protocol knows, one bit each. */
 enum rpc_param_id {
 	RP_NAME, RP_OWNER_UID, RP_TOKEN, RP_REASON, RP_TTL_S, RP_DETACH, RP_FORCE,
-	RP_KEEP_STORAGE, RP_MAX_BYTES,
+	RP_KEEP_STORAGE, RP_MAX_BYTES, RP_LIMIT, RP_AFTER, RP_STATE,
 	RP__COUNT
 };
 #define RPB(id) (1u << (id))
@@ -75,8 +82,10 @@ enum rpc_param_id {
 struct rpc_args {
 	unsigned given;
 	const char *name, *token, *reason;  /* borrowed from the request */
+	const char *after, *state;          /* a page's cursor; a state filter */
 	uid_t owner_uid;
 	double ttl_s, max_bytes;
+	size_t limit;                       /* a page's size */
 	bool detach, force, keep_storage;
 	json_t *rest;                       /* RPC_M_SETTINGS: the other keys (borrowed) */
 };
@@ -85,7 +94,7 @@ enum rpc_method_id {
 	RPC_M_DAEMON_INFO, RPC_M_SESSION_CREATE, RPC_M_SESSION_LIST, RPC_M_SESSION_GET,
 	RPC_M_SESSION_START, RPC_M_SESSION_STOP, RPC_M_SESSION_RESET, RPC_M_SESSION_DELETE,
 	RPC_M_SESSION_WATCH, RPC_M_TOKEN_ACQUIRE, RPC_M_TOKEN_RENEW, RPC_M_TOKEN_RELEASE,
-	RPC_M_VM_INFO, RPC_M_VM_CONSOLE,
+	RPC_M_VM_INFO, RPC_M_VM_CONSOLE, RPC_M_SESSION_HOLDS,
 	RPC_M__COUNT
 };
 
@@ -235,9 +244,12 @@ struct rpc_conn {
 	void *data;
 };
 
+struct rpc_batch;
+
 struct rpc_call {
 	struct list_node node;
 	struct rpc_conn *conn;
+	struct rpc_batch *batch;            /* the batch it came in, or NULL */
 	struct rpc_request req;
 	json_t *params;
 	struct rpc_args args;
@@ -246,7 +258,9 @@ struct rpc_call {
 };
 
 struct bufferevent;
-void rpc_conn_send(struct rpc_conn *c, json_t *msg);     /* steals msg */
+/* Steals msg.  A reply too large for a frame is answered with an error of
+ * its id; a message without an id (a batch's array) returns -2 unsent. */
+int rpc_conn_send(struct rpc_conn *c, json_t *msg);
 void rpc_conn_unref(struct rpc_conn *c);
 bool rpc_conn_half(const struct rpc_conn *c);
 /* The server's dispatcher for a checked call (server.c). */

@@ -105,27 +105,55 @@ void rpc_conn_unref(struct rpc_conn *c)
 
 /* ---- output ------------------------------------------------------ */
 
+/*
+ * Messages are serialized straight into the connection's output buffer:
+ * json_dumpb() writes into space reserved in the evbuffer, so a reply is
+ * built once and never copied (a buffer of the right size is reserved
+ * again in the rare case the first guess was too small).
+ */
+#define ENCODE_GUESS 4096
+
+/* 0: written (with its "\n"); -2: larger than a frame (nothing written). */
+static int encode_into(struct evbuffer *out, json_t *msg)
+{
+	struct evbuffer_iovec v;
+	size_t want = ENCODE_GUESS;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (evbuffer_reserve_space(out, (ev_ssize_t)want + 1, &v, 1) < 1)
+			fatal("out of memory writing a reply");
+		size_t n = json_dumpb(msg, v.iov_base, v.iov_len - 1, JSON_COMPACT);
+		if (n == 0 || n > RPC_MAX_FRAME)
+			return -2;
+		if (n < v.iov_len) {
+			((char *)v.iov_base)[n] = '\n';
+			v.iov_len = n + 1;
+			evbuffer_commit_space(out, &v, 1);
+			return 0;
+		}
+		want = n + 1;
+	}
+	return -2;
+}
+
 /* A reply that does not fit in a frame still answers its request, or the
  * client would wait for ever: an error with the request's id, or with a
  * null id when the id itself is what does not fit. */
-static char *encode_too_large(struct rpc_conn *c, json_t *id, size_t *len)
+static void send_too_large(struct rpc_conn *c, struct evbuffer *out, json_t *id)
 {
 	char msg[128];
-	char *buf;
 
 	log_warn("rpc: conn %lu: reply exceeds the %d-byte frame limit; sent an error instead",
 		 c->id, RPC_MAX_FRAME);
 	snprintf(msg, sizeof msg, "internal error: the reply exceeds the %d-byte frame limit",
 		 RPC_MAX_FRAME);
 	json_t *err = rpc_make_error(id, RPC_ERR_INTERNAL, msg);
-	buf = rpc_encode(err, len);
+	if (encode_into(out, err) < 0) {
+		json_decref(err);
+		err = rpc_make_error(json_null(), RPC_ERR_INTERNAL, msg);
+		encode_into(out, err);
+	}
 	json_decref(err);
-	if (buf != NULL)
-		return buf;
-	err = rpc_make_error(json_null(), RPC_ERR_INTERNAL, msg);
-	buf = rpc_encode(err, len);
-	json_decref(err);
-	return buf;
 }
 
 void rpc_server_dispatch(struct rpc_server *srv, struct rpc_call *call, enum rpc_method_id m)
@@ -133,28 +161,26 @@ void rpc_server_dispatch(struct rpc_server *srv, struct rpc_call *call, enum rpc
 	srv->ops->dispatch(call, m, &call->args, srv->arg);
 }
 
-void rpc_conn_send(struct rpc_conn *c, json_t *msg)
+int rpc_conn_send(struct rpc_conn *c, json_t *msg)
 {
-	size_t len;
-	char *buf;
+	int rc = 0;
 
 	if (conn_gone(c)) {
 		json_decref(msg);
-		return;
+		return 0;
 	}
-	buf = rpc_encode(msg, &len);
-	if (buf == NULL && json_object_get(msg, "id") != NULL)
-		buf = encode_too_large(c, json_object_get(msg, "id"), &len);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	if (encode_into(out, msg) < 0) {
+		if (json_object_get(msg, "id") != NULL)
+			send_too_large(c, out, json_object_get(msg, "id"));
+		else
+			rc = -2;
+	}
 	json_decref(msg);
-	if (buf == NULL) {
-		log_err("rpc: conn %lu: message too large to encode; dropped", c->id);
-		return;
-	}
-	bufferevent_write(c->bev, buf, len);
-	free(buf);
 	/* A client that never reads must not grow our memory without bound. */
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > RPC_MAX_OUTPUT)
+	if (evbuffer_get_length(out) > RPC_MAX_OUTPUT)
 		conn_lost(c, "not reading its replies");
+	return rc;
 }
 
 /* Sends a last error, then closes once it is written. */

@@ -14,9 +14,16 @@
 #ifndef SESSIOND_PROTOCOL_H
 #define SESSIOND_PROTOCOL_H
 
-#define SESSIOND_PROTOCOL_VERSION 1
+/* 2: token.acquire and the acting methods (create, start, stop, reset)
+ *    return the session summary instead of the whole object; session.list
+ *    pages and returns summaries; session.holds; batches (JSON-RPC 2.0
+ *    section 6); session.get lists at most 100 holds.  sessiond-protocol(7)
+ *    says what a version-1 client sees. */
+#define SESSIOND_PROTOCOL_VERSION 2
 
 #define RPC_MAX_FRAME (1024 * 1024)          /* bytes, newline excluded */
+#define RPC_PAGE_DEFAULT 500                 /* session.list, session.holds */
+#define RPC_PAGE_MAX 1000
 
 /* Methods, grouped by noun. */
 #define RPC_DAEMON_INFO     "daemon.info"
@@ -28,6 +35,7 @@
 #define RPC_SESSION_RESET   "session.reset"
 #define RPC_SESSION_DELETE  "session.delete"
 #define RPC_SESSION_WATCH   "session.watch"
+#define RPC_SESSION_HOLDS   "session.holds"
 #define RPC_TOKEN_ACQUIRE   "token.acquire"
 #define RPC_TOKEN_RENEW     "token.renew"
 #define RPC_TOKEN_RELEASE   "token.release"

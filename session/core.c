@@ -258,6 +258,7 @@ struct core *core_new(struct event_base *base, const struct core_config *cfg,
 	core->started = mono_now();
 	htab_init(&core->by_key);
 	list_init(&core->sessions);
+	prng_init(&core->ids);
 	if (make_dirs(core, c) < 0 || daemon_id_load(core, c) < 0) {
 		free(core);
 		return NULL;
@@ -344,8 +345,10 @@ void core_register(struct session *s)
 	struct core *core = s->core;
 
 	htab_insert(&core->by_key, &s->by_key, s->key);
+	s->seq = ++core->next_seq;
 	list_add_tail(&core->sessions, &s->node);
 	core->nsessions++;
+	core->nstate[s->state]++;
 }
 
 void core_unregister(struct session *s)
@@ -357,6 +360,7 @@ void core_unregister(struct session *s)
 	htab_remove(&core->by_key, &s->by_key);
 	list_del(&s->node);
 	core->nsessions--;
+	core->nstate[s->state]--;
 }
 
 struct session *core_find(struct core *core, uid_t owner, const char *name)

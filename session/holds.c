@@ -24,31 +24,92 @@ static json_t *hold_json(const char *kind, const char *id, const char *reason,
 			 "since", time_json(since), "expires", time_json(expires));
 }
 
-json_t *holds_json(struct session *s)
+uint64_t holds_next_seq(struct session *s)
+{
+	return ++s->hold_seq;
+}
+
+void holds_token_id(struct session *s, char id[UUID_STR_LEN])
+{
+	prng_uuid(&s->core->ids, id);
+}
+
+void holds_add_token(struct session *s, struct token *t)
+{
+	t->seq = holds_next_seq(s);
+	list_add_tail(&s->tokens, &t->session_node);
+}
+
+size_t holds_count(struct session *s)
+{
+	return lease_gate_holds(&s->lp.gate);
+}
+
+static json_t *token_hold(struct token *t)
+{
+	return hold_json("token", t->id, t->reason, t->uid, t->pid, t->created, t->expires);
+}
+
+static json_t *session_lease_hold(struct session_lease *sl)
+{
+	return hold_json("lease", sl->id, sl->reason, sl->uid, sl->pid, sl->since, 0);
+}
+
+/* The first held token / lease after seq, walking each list (both are in
+ * seq order: a hold is appended when it is taken). */
+static struct list_node *next_token(struct session *s, struct list_node *pos, uint64_t after)
+{
+	for (; pos != &s->tokens; pos = pos->next) {
+		struct token *t = list_entry(pos, struct token, session_node);
+		if (t->seq > after && t->lease.state == LEASE_HELD)
+			return pos;
+	}
+	return NULL;
+}
+
+static struct list_node *next_lease(struct session *s, struct list_node *pos, uint64_t after)
+{
+	for (; pos != &s->leases; pos = pos->next) {
+		struct session_lease *sl = list_entry(pos, struct session_lease, node);
+		if (sl->seq > after && sl->lease.state == LEASE_HELD)
+			return pos;
+	}
+	return NULL;
+}
+
+/* Both lists merged by seq; a hold that lives through a whole listing is
+ * listed once, whatever comes and goes meanwhile. */
+json_t *holds_json(struct session *s, uint64_t after, size_t limit, uint64_t *next)
 {
 	json_t *a = json_array();
-	struct list_node *pos, *tmp;
+	struct list_node *t = next_token(s, s->tokens.next, after);
+	struct list_node *l = next_lease(s, s->leases.next, after);
 
-	list_foreach_safe(pos, tmp, &s->tokens) {
-		struct token *t = list_entry(pos, struct token, session_node);
-		if (t->lease.state != LEASE_HELD)
-			continue;
-		json_array_append_new(a, hold_json("token", t->id, t->reason, t->uid,
-						   t->pid, t->created, t->expires));
-	}
-	list_foreach_safe(pos, tmp, &s->leases) {
-		struct session_lease *sl = list_entry(pos, struct session_lease, node);
-		if (sl->lease.state != LEASE_HELD)
-			continue;
-		json_array_append_new(a, hold_json("lease", sl->id, sl->reason, sl->uid,
-						   sl->pid, sl->since, 0));
+	*next = 0;
+	while (t != NULL || l != NULL) {
+		struct token *tk = t ? list_entry(t, struct token, session_node) : NULL;
+		struct session_lease *sl = l ? list_entry(l, struct session_lease, node) : NULL;
+		if (limit > 0 && json_array_size(a) == limit) {
+			*next = after;
+			break;
+		}
+		if (tk != NULL && (sl == NULL || tk->seq < sl->seq)) {
+			json_array_append_new(a, token_hold(tk));
+			after = tk->seq;
+			t = next_token(s, t->next, after);
+		} else {
+			json_array_append_new(a, session_lease_hold(sl));
+			after = sl->seq;
+			l = next_lease(s, l->next, after);
+		}
 	}
 	return a;
 }
 
 void holds_conflict(struct session *s, struct cause *c, const char *advice)
 {
-	json_t *holds = holds_json(s);
+	uint64_t next;
+	json_t *holds = holds_json(s, 0, 8, &next);
 	char list[320] = "";
 	size_t n = 0, i;
 	json_t *h;

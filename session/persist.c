@@ -127,7 +127,7 @@ static void load_tokens(struct session *s, json_t *doc)
 					    (pid_t)pid, reason);
 		t->created = cr;
 		t->detached = true;
-		list_add_tail(&s->tokens, &t->session_node);
+		holds_add_token(s, t);
 		lease_hold(&s->lp, &t->lease);  /* held, as before the restart */
 		token_set_ttl(t, exp - wall_now());
 	}

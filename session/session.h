@@ -56,6 +56,7 @@
 #include "../common/htab.h"
 #include "../common/list.h"
 #include "../common/mailbox.h"
+#include "../common/prng.h"
 #include "../common/worker.h"
 #include "../idle/idle.h"
 #include "../lease/lease.h"
@@ -169,8 +170,11 @@ struct core {
 	struct token_table *tokens;
 	struct storage *storage;
 	struct htab by_key;                     /* "uid/name" -> session */
-	struct list_node sessions;
+	struct list_node sessions;              /* in registration order (seq) */
 	size_t nsessions;
+	size_t nstate[SESSION__COUNT];          /* registered sessions by state */
+	uint64_t next_seq;                      /* of the next registered session */
+	struct prng ids;                        /* token and lease ids (loop thread) */
 	char daemon_id[UUID_STR_LEN];
 	char prefix[16];                        /* "sd-" + 8 hex of the daemon id */
 	char sessions_dir[4096];
@@ -255,6 +259,7 @@ struct session_lease {
 	char reason[64];
 	uid_t uid;
 	pid_t pid;
+	uint64_t seq;                           /* s->hold_seq when taken */
 	double since;                           /* wall clock */
 	session_lease_cb cb;
 	void *arg;
@@ -270,6 +275,7 @@ struct session {
 	char id[UUID_STR_LEN];
 	char prefix[32];                        /* domain prefix: sd-<daemon8>-<id8> */
 	uid_t owner;
+	uint64_t seq;                           /* registration order: list cursors */
 	struct settings set;
 
 	/* Bookkeeping (persisted). */
@@ -301,8 +307,9 @@ struct session {
 	bool keep_storage;                      /* of the delete under way */
 	struct lease_point lp;
 	struct idle idle;
-	struct list_node leases;                /* struct session_lease */
-	struct list_node tokens;                /* struct token (session_node) */
+	struct list_node leases;                /* struct session_lease, by seq */
+	struct list_node tokens;                /* struct token (session_node), by seq */
+	uint64_t hold_seq;                      /* of the last hold taken: holds cursors */
 	struct list_node stop_waiters;          /* request_stop() callers */
 	struct list_node delete_waiters;        /* request_delete() callers */
 	unsigned persist_inflight;              /* state-file jobs queued or running */
@@ -361,9 +368,21 @@ struct session *persist_load(struct core *core, json_t *doc, struct cause *c);
 /* The session object of the protocol; reading it never counts as
  * activity and never starts a VM. */
 json_t *view_session(struct session *s);
+/* The summary: what acting methods, token.acquire and session.list return.
+ * Its size does not grow with the holds. */
+json_t *view_summary(struct session *s);
 
-/* Live holds (tokens + leases) as the wire shows them. */
-json_t *holds_json(struct session *s);
+/* Live holds (tokens + leases) as the wire shows them, in the order they
+ * were taken: at most limit of them (0: all) taken after cursor seq after;
+ * *next is the seq of the last one returned when more follow, else 0. */
+json_t *holds_json(struct session *s, uint64_t after, size_t limit, uint64_t *next);
+size_t holds_count(struct session *s);
+/* The next hold's seq. */
+uint64_t holds_next_seq(struct session *s);
+/* A new token's id (the core's prng: unguessable, see common/prng.h). */
+void holds_token_id(struct session *s, char id[UUID_STR_LEN]);
+/* Makes t one of s's holds (numbered, listed); its lease is the caller's. */
+void holds_add_token(struct session *s, struct token *t);
 /* Something holds the VM or waits for it. */
 bool holds_any(struct session *s);
 /* "session 'dev' is in use: token ... (build, pid 42); 1 caller(s)

@@ -208,6 +208,10 @@ void state_set(struct session *s, enum session_state to, enum session_phase phas
 	if (phase != s->phase)
 		log_debug("session %s: phase %s -> %s", s->key, state_phase_name(s->phase),
 			  state_phase_name(phase));
+	if (!list_empty(&s->node)) {       /* registered: keep the counts */
+		s->core->nstate[from]--;
+		s->core->nstate[to]++;
+	}
 	s->state = to;
 	s->phase = phase;
 	/* The gate is open only while running.  Every other state closes it

@@ -3,6 +3,12 @@
  * session each time (nothing here is stored twice).  Reading it never
  * counts as activity and never starts a VM.  Which settings it shows is
  * the settings table's FIELD_VIEW column.
+ *
+ * Two shapes: the session object (session.get) and the summary (what the
+ * acting methods, token.acquire and session.list return).  Neither grows
+ * without bound: the summary has no holds at all, the object at most the
+ * first VIEW_HOLDS_MAX of them (holds_count says how many there are, and
+ * session.holds pages through every one).
  */
 #include "session.h"
 
@@ -12,6 +18,8 @@ static json_t *text_or_null(const char *t)
 {
 	return t != NULL && t[0] != '\0' ? json_string(t) : json_null();
 }
+
+#define VIEW_HOLDS_MAX 100
 
 static json_t *instance_json(struct session *s)
 {
@@ -36,10 +44,29 @@ json_t *view_session(struct session *s)
 	json_object_set_new(o, "failed_reason", text_or_null(s->failed_reason));
 	json_object_set_new(o, "idle_deadline",
 			    deadline > 0 ? time_json(mono_to_wall(deadline)) : json_null());
-	json_object_set_new(o, "holds", holds_json(s));
+	uint64_t next;
+	json_object_set_new(o, "holds", holds_json(s, 0, VIEW_HOLDS_MAX, &next));
+	json_object_set_new(o, "holds_count", json_integer((json_int_t)holds_count(s)));
 	json_object_set_new(o, "waiting", json_integer((json_int_t)lease_point_parked(&s->lp)));
 	json_object_set_new(o, "instance", instance_json(s));
 	json_object_set_new(o, "uptime_s", json_real(session_uptime(s)));
 	json_object_set_new(o, "warning", text_or_null(s->warning));
 	return o;
+}
+
+/* name, id, owner, state, starts, the instance's id and domain, and a few
+ * numbers of constant size that a listing shows (holds, idle deadline,
+ * last stop reason). */
+json_t *view_summary(struct session *s)
+{
+	double deadline = idle_deadline(&s->idle);
+	json_t *inst = s->inst == NULL ? json_null()
+		: json_pack("{s:s, s:s}", "id", s->inst->id, "domain", s->inst->domain);
+
+	return json_pack("{s:s, s:s, s:i, s:s, s:i, s:o, s:I, s:o, s:o}",
+		"name", s->name, "id", s->id, "owner_uid", (int)s->owner,
+		"state", state_name(s->state), "start_count", (int)s->start_count,
+		"instance", inst, "holds_count", (json_int_t)holds_count(s),
+		"idle_deadline", deadline > 0 ? time_json(mono_to_wall(deadline)) : json_null(),
+		"last_stop_reason", text_or_null(s->last_stop_reason));
 }
