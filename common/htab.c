@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "xalloc.h"
 
 /* FNV-1a: short keys (uuids, "uid/name"), no adversarial pressure. */
 static size_t hash_str(const char *s)
@@ -35,10 +36,8 @@ void htab_free(struct htab *t)
 static void htab_grow(struct htab *t)
 {
 	size_t nb = t->nbuckets ? t->nbuckets * 2 : 16;
-	struct htab_node **b = calloc(nb, sizeof *b);
+	struct htab_node **b = xcalloc(nb, sizeof *b);
 
-	if (b == NULL)
-		fatal("out of memory growing a hash table");
 	for (size_t i = 0; i < t->nbuckets; i++) {
 		struct htab_node *n = t->buckets[i], *next;
 		for (; n != NULL; n = next) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "../common/log.h"
+#include "../common/xalloc.h"
 
 struct mailbox {
 	pthread_mutex_t lock;
@@ -59,17 +60,15 @@ static void mailbox_cb(evutil_socket_t fd, short what, void *arg)
 
 struct mailbox *mailbox_new(struct event_base *base, mailbox_handler fn, void *arg)
 {
-	struct mailbox *mb = calloc(1, sizeof *mb);
+	struct mailbox *mb = XNEW(mb);
 
-	if (mb == NULL)
-		fatal("out of memory creating a mailbox");
 	pthread_mutex_init(&mb->lock, NULL);
 	list_init(&mb->queue);
 	mb->fn = fn;
 	mb->arg = arg;
 	mb->ev = event_new(base, -1, 0, mailbox_cb, mb);
 	if (mb->ev == NULL)
-		fatal("out of memory creating a mailbox event");
+		fatal("cannot create a mailbox event");
 	return mb;
 }
 

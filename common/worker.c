@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../common/log.h"
+#include "../common/xalloc.h"
 
 struct workers {
 	pthread_mutex_t lock;
@@ -55,18 +56,16 @@ static void worker_done(struct mail *m, void *arg)
 
 struct workers *workers_new(struct event_base *base, int nthreads, const char *name)
 {
-	struct workers *w = calloc(1, sizeof *w);
+	struct workers *w = XNEW(w);
 
-	if (w == NULL || nthreads < 1)
-		fatal("cannot create worker pool %s", name);
+	if (nthreads < 1)
+		fatal("cannot create worker pool %s: no threads", name);
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	list_init(&w->queue);
 	snprintf(w->name, sizeof w->name, "%s", name);
 	w->results = mailbox_new(base, worker_done, w);
-	w->threads = calloc((size_t)nthreads, sizeof *w->threads);
-	if (w->threads == NULL)
-		fatal("out of memory creating worker pool %s", name);
+	w->threads = xcalloc((size_t)nthreads, sizeof *w->threads);
 	for (int i = 0; i < nthreads; i++) {
 		int rc = pthread_create(&w->threads[i], NULL, worker_main, w);
 		if (rc != 0)

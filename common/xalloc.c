@@ -25,6 +25,11 @@ void *xcalloc(size_t n, size_t size)
 	return checked(calloc(n ? n : 1, size ? size : 1));
 }
 
+void *xrealloc(void *p, size_t n)
+{
+	return checked(realloc(p, n ? n : 1));
+}
+
 char *xstrdup(const char *s)
 {
 	return s != NULL ? checked(strdup(s)) : NULL;

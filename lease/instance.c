@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../common/log.h"
+#include "../common/xalloc.h"
 
 static const char *const disposition_names[DISP__COUNT] = {
 	[DISP_ACTIVE] = "active",
@@ -37,12 +38,10 @@ static _Atomic long live_instances;
 
 struct instance *instance_new(const char *prefix, const uuid_t uuid)
 {
-	struct instance *inst = calloc(1, sizeof *inst);
+	struct instance *inst = XNEW(inst);
 	const char *dash;
 	int daemon_len;
 
-	if (inst == NULL)
-		fatal("out of memory allocating an instance");
 	atomic_init(&inst->refs, 1);
 	atomic_init(&inst->disposition, DISP_ACTIVE);
 	if (uuid != NULL)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../common/log.h"
+#include "../common/xalloc.h"
 #include "../common/timeutil.h"
 
 struct token_table {
@@ -25,10 +26,8 @@ struct token_table {
 struct token_table *token_table_new(struct event_base *base,
 				    const struct token_table_ops *ops, void *arg)
 {
-	struct token_table *tt = calloc(1, sizeof *tt);
+	struct token_table *tt = XNEW(tt);
 
-	if (tt == NULL)
-		fatal("out of memory allocating the token table");
 	htab_init(&tt->ids);
 	tt->base = base;
 	tt->ops = ops;
@@ -55,10 +54,9 @@ struct token *token_new(struct token_table *tt, const char *id, void *session,
 			void *conn, struct list_node *conn_tokens,
 			uid_t uid, pid_t pid, const char *reason)
 {
-	struct token *t = calloc(1, sizeof *t);
+	struct token *t = XNEW(t);
 
-	if (t == NULL || (t->reason = strdup(reason ? reason : "")) == NULL)
-		fatal("out of memory allocating a token");
+	t->reason = xstrdup(reason ? reason : "");
 	if (id != NULL) {
 		snprintf(t->id, sizeof t->id, "%s", id);
 	} else {

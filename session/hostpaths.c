@@ -64,9 +64,7 @@ static void who_load(struct who *w, uid_t uid)
 		return;                     /* no such user: no groups */
 	w->gid = pw.pw_gid;
 	for (int tries = 0; tries < 4; tries++) {
-		w->groups = realloc(w->groups, (size_t)n * sizeof *w->groups);
-		if (w->groups == NULL)
-			fatal("out of memory");
+		w->groups = xrealloc(w->groups, (size_t)n * sizeof *w->groups);
 		int want = n;
 		if (getgrouplist(pw.pw_name, pw.pw_gid, w->groups, &want) >= 0) {
 			w->ngroups = want;

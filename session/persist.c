@@ -170,18 +170,25 @@ struct session *persist_load(struct core *core, json_t *doc, struct cause *c)
 	return s;
 }
 
-/* ---- the writer ------------------------------------------------------ */
+/* ---- the writer ------------------------------------------------------
+ *
+ * One job per session at a time: while a session's state file is being
+ * written, further writes of it coalesce into one that follows (its text
+ * is taken when it starts, so it holds everything asked until then).  A
+ * burst of state changes (starting, running, stopped) under a busy writer
+ * is then one or two writes instead of three, and a removal is never
+ * overtaken by an older write.  A caller's done runs once a write that
+ * began after it asked is on disk.
+ */
 
 struct write_job {
 	struct job job;
 	struct session *s;
-	char *text;                         /* NULL: remove (or barrier) */
-	bool barrier;                       /* no file work, only ordering */
+	char *text;                         /* NULL: remove the file */
 	char name[64];
 	int rc;
 	struct cause err;
-	session_done_cb done;
-	void *arg;
+	struct list_node waiters;           /* answered when this job is done */
 };
 
 static void write_run(struct job *j)
@@ -189,45 +196,62 @@ static void write_run(struct job *j)
 	struct write_job *w = (struct write_job *)j;
 	const char *dir = w->s->core->sessions_dir;
 
-	if (w->barrier)
-		w->rc = 0;
-	else if (w->text != NULL)
+	if (w->text != NULL)
 		w->rc = file_write_atomic(dir, w->name, w->text, strlen(w->text), 0600, &w->err);
 	else
 		w->rc = file_remove_durable(dir, w->name, &w->err);
 }
 
+static void start_write(struct session *s);
+
 static void write_done(struct job *j)
 {
 	struct write_job *w = (struct write_job *)j;
+	struct session *s = w->s;
 
 	if (w->rc < 0)
-		log_err("session %s: state file: %s", w->s->key, w->err.msg);
-	w->s->persist_inflight--;
-	if (w->done != NULL)
-		w->done(w->s, w->rc < 0 ? &w->err : NULL, w->arg);
-	session_unref(w->s);
+		log_err("session %s: state file: %s", s->key, w->err.msg);
+	s->writing = NULL;
+	session_waiters_done(s, &w->waiters, w->rc < 0 ? &w->err : NULL);
+	if (s->write_dirty && s->writing == NULL)
+		start_write(s);
+	session_unref(s);
 	free(w->text);
 	free(w);
 }
 
-static void submit_write(struct session *s, char *text, bool barrier, session_done_cb done,
-			 void *arg)
+/* Nothing is being written for s: write (or remove) what is asked now. */
+static void start_write(struct session *s)
 {
 	struct write_job *w = XNEW(w);
 
 	w->s = s;
-	w->text = text;
-	w->barrier = barrier;
+	list_init(&w->waiters);
+	list_splice_tail(&w->waiters, &s->write_waiters);
+	if (s->life != LIFE_GONE) {
+		json_t *doc = persist_json(s);
+		w->text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(doc);
+		if (w->text == NULL)
+			fatal("out of memory serializing session %s", s->key);
+	}
 	snprintf(w->name, sizeof w->name, "%s.json", s->id);
-	w->done = done;
-	w->arg = arg;
 	w->job.run = write_run;
 	w->job.done = write_done;
-	w->job.what = barrier ? "persist barrier" : text ? "persist" : "unpersist";
-	s->persist_inflight++;
+	w->job.what = w->text != NULL ? "persist" : "unpersist";
+	s->write_dirty = false;
+	s->writing = w;
 	session_ref(s);
 	workers_submit(s->core->writer, &w->job);
+}
+
+static void ask_write(struct session *s, session_done_cb done, void *arg)
+{
+	if (done != NULL)
+		session_waiter_add(&s->write_waiters, done, arg);
+	s->write_dirty = true;
+	if (s->writing == NULL)
+		start_write(s);
 }
 
 void persist_write(struct session *s, session_done_cb done, void *arg)
@@ -237,27 +261,23 @@ void persist_write(struct session *s, session_done_cb done, void *arg)
 			done(s, NULL, arg);
 		return;
 	}
-	json_t *doc = persist_json(s);
-	char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(doc);
-	if (text == NULL)
-		fatal("out of memory serializing session %s", s->key);
-	submit_write(s, text, false, done, arg);
+	ask_write(s, done, arg);
 }
 
 void persist_remove(struct session *s, session_done_cb done, void *arg)
 {
 	session_set_life(s, LIFE_GONE);
-	submit_write(s, NULL, false, done, arg);
+	ask_write(s, done, arg);
 }
 
-/* The writer runs jobs in order, so a no-op job behind the queued
- * writes completes only after they are durable. */
+/* What is asked so far is on disk when the write under way (or the one
+ * that follows it, if more was asked since it began) is done. */
 void persist_barrier(struct session *s, session_done_cb done, void *arg)
 {
-	if (s->persist_inflight == 0) {
+	if (s->writing == NULL && !s->write_dirty)
 		done(s, NULL, arg);
-		return;
-	}
-	submit_write(s, NULL, true, done, arg);
+	else if (s->write_dirty)
+		session_waiter_add(&s->write_waiters, done, arg);
+	else
+		session_waiter_add(&s->writing->waiters, done, arg);
 }

@@ -42,6 +42,7 @@ struct session *session_alloc(struct core *core, uid_t owner, const char *name,
 	list_init(&s->tokens);
 	list_init(&s->stop_waiters);
 	list_init(&s->delete_waiters);
+	list_init(&s->write_waiters);
 	lease_point_init(&s->lp, &request_lease_ops, s);
 	idle_init(&s->idle, core->base, &s->lp.gate, &request_idle_ops, s);
 	return s;

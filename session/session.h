@@ -67,6 +67,7 @@ struct event;
 struct event_base;
 struct readiness;
 struct session;
+struct write_job;
 
 #define SESSION_NAME_MAX 64
 #define SESSION_KEY_MAX 96                   /* "uid/name" */
@@ -312,7 +313,9 @@ struct session {
 	uint64_t hold_seq;                      /* of the last hold taken: holds cursors */
 	struct list_node stop_waiters;          /* request_stop() callers */
 	struct list_node delete_waiters;        /* request_delete() callers */
-	unsigned persist_inflight;              /* state-file jobs queued or running */
+	struct write_job *writing;              /* state file being written (persist.c) */
+	bool write_dirty;                       /* more was asked since it began */
+	struct list_node write_waiters;         /* answered by the next write */
 	char loaded_instance[UUID_STR_LEN];     /* instance id read from the state file */
 };
 
