@@ -46,7 +46,8 @@ SESSION_SRC  := $(wildcard session/*.c)
 DAEMON_SRC   := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 RPC_SRC      := rpc/jsonrpc.c rpc/server.c rpc/call.c rpc/methods.c
 CLIENT_SRC   := rpc/client.c rpc/jsonrpc.c common/timeutil.c
-CTL_SRC      := $(wildcard ctl/*.c) $(SETTINGS_SRC) common/cause.c common/log.c common/xalloc.c
+CTL_SRC      := $(wildcard ctl/*.c) $(SETTINGS_SRC) common/cause.c common/log.c common/xalloc.c \
+	common/utf8.c
 
 TESTSUP_SRC := $(wildcard tests/fault/*.c tests/harness/*.c)
 TESTSUP_OBJ := $(TESTSUP_SRC:%.c=$(BUILD)/obj/%.o)

@@ -56,7 +56,14 @@ int file_write_atomic(const char *dir, const char *name, const void *data,
 		cause_set(cause, CAUSE_INTERNAL, "path too long: %s/%s", dir, name);
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	/* A leftover of a crash, or anything planted under the temporary
+	 * name (a symlink), goes first; then the name must be new: a file
+	 * never follows a link or reuses one it did not create. */
+	if (unlink(tmp) < 0 && errno != ENOENT) {
+		cause_set(cause, CAUSE_INTERNAL, "unlink %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0) {
 		cause_set(cause, CAUSE_INTERNAL, "create %s: %s", tmp, strerror(errno));
 		return -1;

@@ -11,7 +11,9 @@
 #include <string.h>
 
 #define TTL_MAX_S 31536000.0            /* a year */
-#define CONSOLE_MAX_BYTES (512.0 * 1024)
+/* A console tail's JSON text is at most 3 times its bytes (utf8.h): this
+ * keeps the reply inside a frame. */
+#define CONSOLE_MAX_BYTES (256.0 * 1024)
 #define NAME_MAX_BYTES 256.0            /* longer than any valid name: the daemon says why */
 #define TOKEN_MAX_BYTES 64.0
 #define REASON_MAX_BYTES 256.0

@@ -16,6 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/utf8.h"
+#include "../common/xalloc.h"
+
 
 void console_path(const struct core *core, const char *instance_id, char *buf, size_t len)
 {
@@ -45,39 +48,13 @@ void console_remove(struct session *s)
 	console_unlink(s, s->last_instance);
 }
 
-/* Console output is bytes, JSON strings are UTF-8: keep valid sequences,
- * turn anything else (and NULs) into U+FFFD. */
+/* Console output is bytes, JSON strings are UTF-8 (utf8_sanitize). */
 static json_t *utf8_text(const unsigned char *p, size_t n)
 {
-	char *out = malloc(n * 3 + 1);
-	size_t k = 0;
-
-	if (out == NULL)
-		return json_string("");
-	for (size_t i = 0; i < n;) {
-		unsigned char ch = p[i];
-		size_t len = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3
-			   : (ch >> 3) == 30 ? 4 : 0;
-		bool ok = len > 0 && i + len <= n && ch != 0;
-		for (size_t j = 1; ok && j < len; j++)
-			ok = (p[i + j] & 0xc0) == 0x80;
-		if (ok && len > 1) {
-			/* Reject overlong forms and surrogates cheaply via jansson. */
-			json_t *probe = json_stringn((const char *)p + i, len);
-			ok = probe != NULL;
-			json_decref(probe);
-		}
-		if (ok) {
-			memcpy(out + k, p + i, len);
-			k += len;
-			i += len;
-		} else {
-			memcpy(out + k, "\xef\xbf\xbd", 3);
-			k += 3;
-			i++;
-		}
-	}
+	char *out = xmalloc(n * 3 + 1);
+	size_t k = utf8_sanitize(p, n, out);
 	json_t *j = json_stringn(out, k);
+
 	free(out);
 	return j ? j : json_string("");
 }

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "../common/timeutil.h"
+#include "../common/utf8.h"
 #include "../common/xalloc.h"
 
 #define MEMBER(base, f, type) ((type *)((char *)(base) + (f)->offset))
@@ -160,6 +161,8 @@ static int set_json_string(const struct field *f, void *base, json_t *v, why_t w
 		snprintf(why, sizeof(why_t), "too long (at most %g bytes)", f->hi);
 	else if (strlen(json_string_value(v)) != json_string_length(v))
 		snprintf(why, sizeof(why_t), "contains a NUL character");
+	else if (!utf8_xml_safe(json_string_value(v)))
+		snprintf(why, sizeof(why_t), "contains a control character (or one XML cannot carry)");
 	else {
 		free(*slot);
 		*slot = xstrdup(json_string_value(v));

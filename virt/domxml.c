@@ -1,10 +1,16 @@
-/* domxml.c — see domxml.h. */
+/*
+ * domxml.c — libvirt XML (see virt.h, part 2).  Every string that goes in
+ * is checked to be text XML can carry (utf8_xml_safe) before the document
+ * is built: settings refuse such values already; this is the last line.
+ */
 #include "virt.h"
 
 #include <libxml/tree.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "../common/utf8.h"
 
 #define X(s) ((const xmlChar *)(s))
 
@@ -109,8 +115,32 @@ static void add_devices(xmlNodePtr dom, const struct vm_spec *s)
 	prop(child(devices, "memballoon"), "model", "none");
 }
 
+/* -1 naming the first of the NULL-terminated what/value pairs that XML
+ * cannot carry; NULL values are skipped. */
+static int check_text(struct cause *c, const char *const *pairs, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		if (pairs[i + 1] != NULL && !utf8_xml_safe(pairs[i + 1])) {
+			cause_set(c, CAUSE_INVALID, "%s: contains a character XML cannot carry",
+				  pairs[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+#define CHECK_TEXT(c, ...) check_text(c, (const char *const[]){ __VA_ARGS__ }, \
+	sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
+
 char *domxml_domain(const struct vm_spec *s, struct cause *c)
 {
+	if (CHECK_TEXT(c, "name", s->name, "uuid", s->uuid, "session", s->session_name,
+		       "kernel", s->kernel, "initrd", s->initrd, "cmdline", s->cmdline,
+		       "pool", s->pool, "boot volume", s->boot_vol, "disk volume", s->disk_vol,
+		       "disk", s->disk_path, "scratch volume", s->scratch_vol,
+		       "console log", s->console_log) < 0)
+		return NULL;
+
 	xmlDocPtr doc = xmlNewDoc(X("1.0"));
 	xmlNodePtr dom = xmlNewNode(NULL, X("domain"));
 	char buf[256];
@@ -140,6 +170,9 @@ char *domxml_domain(const struct vm_spec *s, struct cause *c)
 char *domxml_volume(const char *name, double capacity_bytes,
 		    const char *backing_path, struct cause *c)
 {
+	if (CHECK_TEXT(c, "volume", name, "backing store", backing_path) < 0)
+		return NULL;
+
 	xmlDocPtr doc = xmlNewDoc(X("1.0"));
 	xmlNodePtr vol = xmlNewNode(NULL, X("volume"));
 	char buf[64];
@@ -163,6 +196,9 @@ char *domxml_volume(const char *name, double capacity_bytes,
 
 char *domxml_pool_dir(const char *name, const char *path, struct cause *c)
 {
+	if (CHECK_TEXT(c, "pool", name, "pool path", path) < 0)
+		return NULL;
+
 	xmlDocPtr doc = xmlNewDoc(X("1.0"));
 	xmlNodePtr pool = xmlNewNode(NULL, X("pool"));
 
