@@ -12,9 +12,10 @@ for t in "$BUILD"/tests/test_*; do
 	n=$((n + 1))
 	if out=$("$t" 2>&1); then
 		echo "PASS  $(basename "$t") ($(echo "$out" | grep -c '^\[       OK \]') tests)"
-		echo "$out" | grep -E '^XFAIL |^\[  SKIPPED \] ' | sed 's/^/      /'
+		echo "$out" | grep '^XFAIL ' | sed 's/^/      /'
+		echo "$out" | grep '^\[  SKIPPED \] ' | grep -v ' test(s)' | sort -u | sed 's/^/      /'
 		xfail=$((xfail + $(echo "$out" | grep -c '^XFAIL ')))
-		skipped=$((skipped + $(echo "$out" | grep -c '^\[  SKIPPED \] ')))
+		skipped=$((skipped + $(echo "$out" | grep '^\[  SKIPPED \] ' | grep -v ' test(s)' | sort -u | grep -c .)))
 	else
 		echo "FAIL  $(basename "$t")"
 		echo "$out" | sed 's/^/      /'
