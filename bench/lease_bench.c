@@ -42,10 +42,10 @@
 
 #include "../common/log.h"
 #include "../lease/lease.h"
-#include "../sessiond/config.h"
-#include "../sessiond/core.h"
-#include "../sessiond/driver.h"
-#include "../sessiond/session.h"
+#include "../daemon/daemon.h"
+#include "../session/session.h"
+#include "../virt/virt.h"
+#include "../session/session.h"
 
 enum variant { V_MUTEX, V_GATE, V_POINT, V_SESSION_HELD, V_SESSION_EDGE, V__COUNT };
 

@@ -52,7 +52,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../rpc/jsonrpc.h"
+#include "../rpc/rpc.h"
 #include "../rpc/sessiond-client.h"
 
 enum mode { M_SDC, M_RAW, M_ECHO, M_VIRT, M__COUNT };

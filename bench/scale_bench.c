@@ -9,7 +9,7 @@
  *   1. create --sessions sessions (session_create; at most --window in
  *      flight; each create waits for its state file, written and fsynced on
  *      the core's writer thread);
- *   2. bring each one up once: session_lease_acquire() starts the VM, the
+ *   2. bring each one up once: holds_lease_acquire() starts the VM, the
  *      grant callback releases at once, so the grace timer starts (at most
  *      --window starts in flight; stops of the first ones overlap with
  *      starts of the last ones, as in a busy daemon);
@@ -45,10 +45,10 @@
 
 #include "../common/log.h"
 #include "../common/timeutil.h"
-#include "../sessiond/config.h"
-#include "../sessiond/core.h"
-#include "../sessiond/driver.h"
-#include "../sessiond/session.h"
+#include "../daemon/daemon.h"
+#include "../session/session.h"
+#include "../virt/virt.h"
+#include "../session/session.h"
 
 struct tracked {
 	struct session *s;
@@ -257,7 +257,7 @@ static void create_next(void)
 		snprintf(name, sizeof name, "b%05d", i);
 		json_object_set_new(p, "name", json_string(name));
 		in_flight++;
-		session_create(core, 0, name, p, create_done, &T[i]);
+		registry_create(core, 0, name, p, create_done, &T[i]);
 		json_decref(p);
 	}
 }
@@ -285,7 +285,7 @@ static void granted_cb(struct session_lease *sl, const struct cause *err, void *
 		t->granted = true;
 		granted++;
 		/* Used and done: from here the grace runs. */
-		session_lease_release(sl);
+		holds_lease_release(sl);
 	}
 	start_next();
 }
@@ -297,7 +297,7 @@ static void start_next(void)
 		if (!t->created)
 			continue;
 		in_flight++;
-		session_lease_acquire(t->s, &t->sl, "scale_bench", 0, getpid(), granted_cb, t);
+		holds_lease_acquire(t->s, &t->sl, "scale_bench", 0, getpid(), granted_cb, t);
 	}
 }
 
@@ -361,7 +361,7 @@ static void setup(void)
 	if (core == NULL)
 		fatal("scale_bench: core_new: %s", c.msg);
 	core_set_hooks(core, &hooks, NULL);
-	core_load(core, loaded, &load_flag);
+	load_sessions(core, loaded, &load_flag);
 	if (!run_until(is_loaded, 60))
 		fatal("scale_bench: core_load did not finish");
 }

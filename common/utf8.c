@@ -32,7 +32,7 @@ bool utf8_xml_safe(const char *s)
 
 	while (n > 0) {
 		size_t k = utf8_seq_len(p, n);
-		if (k == 0 || p[0] < 0x20)
+		if (k == 0 || (p[0] < 0x20 && p[0] != '\t' && p[0] != '\n' && p[0] != '\r'))
 			return false;
 		/* U+FFFE and U+FFFF: EF BF BE, EF BF BF */
 		if (k == 3 && p[0] == 0xef && p[1] == 0xbf && p[2] >= 0xbe)

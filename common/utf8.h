@@ -8,9 +8,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Valid UTF-8 made only of characters XML 1.0 can carry, less the
- * control characters it allows (tab, newline, carriage return change in
- * attributes): no byte below 0x20, no surrogate, no U+FFFE or U+FFFF. */
+/* Valid UTF-8 made only of characters XML 1.0 can carry: no control
+ * character but tab, newline and carriage return, no surrogate, no U+FFFE
+ * or U+FFFF. */
 bool utf8_xml_safe(const char *s);
 /* Bytes (a console log) as text: valid UTF-8 kept, anything else and
  * control characters other than tab, newline and carriage return become

@@ -41,6 +41,11 @@
 #include "../common/log.h"
 #include "../common/xalloc.h"
 
+/* A uid the user database does not know has no groups; its primary group
+ * is taken to be the kernel's overflow gid ("nogroup"), so only the
+ * owner and "other" bits count for it. */
+#define UNKNOWN_USER_GID 65534
+
 /* Who the check is for: a uid, its primary group and its groups from the
  * user database. */
 struct who {
@@ -57,7 +62,7 @@ static void who_load(struct who *w, uid_t uid)
 	int n = 32;
 
 	w->uid = uid;
-	w->gid = (gid_t)-1;
+	w->gid = UNKNOWN_USER_GID;
 	w->groups = NULL;
 	w->ngroups = 0;
 	if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) != 0 || res == NULL)
@@ -87,8 +92,7 @@ static int become(const struct who *w, struct fsid *saved)
 	saved->ngroups = getgroups(256, saved->groups);
 	saved->uid = (uid_t)setfsuid((uid_t)-1);
 	saved->gid = (gid_t)setfsgid((gid_t)-1);
-	if (saved->ngroups < 0 || w->gid == (gid_t)-1 ||
-	    syscall(SYS_setgroups, (size_t)w->ngroups, w->groups) < 0)
+	if (saved->ngroups < 0 || syscall(SYS_setgroups, (size_t)w->ngroups, w->groups) < 0)
 		return -1;
 	setfsgid(w->gid);
 	setfsuid(w->uid);

@@ -81,7 +81,8 @@ static const bool legal_phase[PHASE__COUNT][PHASE__COUNT] = {
 			     [PHASE_CLEANUP] = true },
 	[PHASE_SHUTDOWN_GONE] = { [PHASE_CLEANUP] = true },
 	[PHASE_AWAIT_GONE] = { [PHASE_CLEANUP] = true },
-	[PHASE_CLEANUP] = { [PHASE_IDLE] = true },
+	/* torn down: stopped, or waiting out a restart's back-off */
+	[PHASE_CLEANUP] = { [PHASE_IDLE] = true, [PHASE_RESTART_WAIT] = true },
 };
 
 /* fits[state][phase]: the phases a state may be in. */

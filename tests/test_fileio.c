@@ -662,11 +662,10 @@ static void test_leftover_tmp_replaced(void **state)
 	assert_int_equal(tmps, 0);
 }
 
-/* Known failure: a symlink at the temporary name is followed (open without
- * O_NOFOLLOW / O_EXCL): the file it points to is overwritten and chmod'ed,
- * and the target becomes a symlink.  Only someone who can write into the
- * state directory can plant one (root's is 0711, sessions/ 0700), so this
- * is hardening, reported rather than fixed here. */
+/* A symlink planted at the temporary name is not followed: the file it
+ * points to keeps its content and mode, and the target is a regular file.
+ * (Only someone who can write into the state directory can plant one:
+ * hardening.) */
 static void test_tmp_symlink_not_followed(void **state)
 {
 	struct dirs *d = *state;
@@ -687,7 +686,7 @@ static void test_tmp_symlink_not_followed(void **state)
 	char f[PATH_MAX + 16];
 	snprintf(f, sizeof f, "%s/f", d->dir);
 	target_file = target_file && lstat(f, &st) == 0 && S_ISREG(st.st_mode);
-	check_or_xfail(victim_kept && target_file, true,
+	check_or_xfail(victim_kept && target_file, false,
 		       "fileio: a symlink left at the temporary name is followed: the file it "
 		       "points to is overwritten (victim kept: %s, target a regular file: %s)",
 		       victim_kept ? "yes" : "no", target_file ? "yes" : "no");

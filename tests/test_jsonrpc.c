@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../rpc/jsonrpc.h"
+#include "../rpc/rpc.h"
 
 static int error_code_of(const char *frame, size_t len)
 {
@@ -118,15 +118,35 @@ static void test_encode_and_incoming(void **state)
 	json_decref(id);
 }
 
+/* The method table's rows: what a method takes, needs and refuses. */
 static void test_params_unknown(void **state)
 {
-	static const char *const allowed[] = { "name", "force", NULL };
 	json_t *p = json_pack("{s:s, s:b}", "name", "x", "force", 1);
+	struct rpc_args a;
+	struct cause c;
 
 	(void)state;
-	assert_null(rpc_params_unknown(p, allowed));
+	assert_int_equal(rpc_args_parse(RPC_M_SESSION_STOP, p, &a, &c), 0);
+	assert_string_equal(a.name, "x");
+	assert_true(a.force);
+	assert_true(a.given & RPB(RP_FORCE));
 	json_object_set_new(p, "forse", json_true());
-	assert_string_equal(rpc_params_unknown(p, allowed), "forse");
+	assert_int_equal(rpc_args_parse(RPC_M_SESSION_STOP, p, &a, &c), -1);
+	assert_non_null(strstr(c.msg, "'forse'"));
+	json_object_del(p, "forse");
+	json_object_set_new(p, "force", json_string("yes"));
+	assert_int_equal(rpc_args_parse(RPC_M_SESSION_STOP, p, &a, &c), -1);
+	assert_non_null(strstr(c.msg, "'force'"));
+	json_object_del(p, "name");
+	json_object_set_new(p, "force", json_true());
+	assert_int_equal(rpc_args_parse(RPC_M_SESSION_STOP, p, &a, &c), -1);
+	assert_non_null(strstr(c.msg, "'name' is required"));
+	/* session.create takes settings besides its own parameters. */
+	json_object_set_new(p, "name", json_string("x"));
+	json_object_del(p, "force");
+	json_object_set_new(p, "memory_mib", json_integer(64));
+	assert_int_equal(rpc_args_parse(RPC_M_SESSION_CREATE, p, &a, &c), 0);
+	assert_ptr_equal(a.rest, p);
 	json_decref(p);
 }
 

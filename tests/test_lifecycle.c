@@ -64,7 +64,7 @@ static void wait_state(struct harness *h, struct session *s, enum session_state 
 
 	if (!harness_wait(h, 20, state_is, &w))
 		fail_msg("session %s: still %s, expected %s", s->name,
-			 session_state_name(s->state), session_state_name(st));
+			 state_name(s->state), state_name(st));
 }
 
 /* All instances torn down once, nothing of ours left in libvirt. */
@@ -94,7 +94,7 @@ static void test_lazy_start_and_idle_stop(void **state)
 	struct session_lease sl;
 
 	assert_int_equal(s->state, SESSION_STOPPED);
-	json_decref(session_to_json(s));             /* a status read */
+	json_decref(view_session(s));             /* a status read */
 	harness_spin(h, 0.05);
 	assert_int_equal(s->state, SESSION_STOPPED);
 	assert_int_equal(s->start_count, 0);
@@ -108,7 +108,7 @@ static void test_lazy_start_and_idle_stop(void **state)
 	/* Held: no stop however long the grace is exceeded. */
 	harness_spin(h, 0.2);
 	assert_int_equal(s->state, SESSION_RUNNING);
-	session_lease_release(&sl);
+	holds_lease_release(&sl);
 	wait_state(h, s, SESSION_STOPPED);
 	assert_string_equal(s->last_stop_reason, "idle");
 	assert_int_equal(harness_events(h, "lazy", RPC_EV_STOPPED), 1);
@@ -128,15 +128,15 @@ static void test_park_while_starting(void **state)
 	/* Slow starts: the second caller arrives while the first boots. */
 	struct fault_cfg f = { .seed = 1, .max_op_delay_us = 100000 };
 	fault_driver_set(h->drv, &f);
-	session_lease_acquire(s, &a, "a", 0, 1, NULL, NULL);
+	holds_lease_acquire(s, &a, "a", 0, 1, NULL, NULL);
 	assert_int_equal(s->state, SESSION_STARTING);
 	assert_int_equal(harness_lease(h, s, &b, 20, &c), 0);
 	assert_int_equal(s->state, SESSION_RUNNING);
 	assert_int_equal(a.lease.state, LEASE_HELD);
 	assert_int_equal(s->start_count, 1);
 	assert_int_equal(lease_gate_holds(&s->lp.gate), 2);
-	session_lease_release(&a);
-	session_lease_release(&b);
+	holds_lease_release(&a);
+	holds_lease_release(&b);
 	wait_state(h, s, SESSION_STOPPED);
 	assert_clean(h);
 }
@@ -154,14 +154,14 @@ static void test_park_while_stopping(void **state)
 	str_copy(first, sizeof first, s->inst->id);
 	struct fault_cfg f = { .seed = 2, .max_op_delay_us = 150000 };
 	fault_driver_set(h->drv, &f);
-	session_lease_release(&a);
+	holds_lease_release(&a);
 	wait_state(h, s, SESSION_STOPPING);
 	assert_int_equal(harness_lease(h, s, &b, 20, &c), 0);
 	assert_int_equal(s->state, SESSION_RUNNING);
 	assert_int_equal(s->start_count, 2);
 	assert_string_not_equal(s->inst->id, first);
 	assert_string_equal(s->last_stop_reason, "idle");
-	session_lease_release(&b);
+	holds_lease_release(&b);
 	wait_state(h, s, SESSION_STOPPED);
 	assert_clean(h);
 }
@@ -184,7 +184,7 @@ static struct token *token_on(struct harness *h, struct session *s, struct list_
 	/* Bring the VM up with a lease, then take the token on the open gate. */
 	hold(h, s, &dummy);
 	assert_int_equal(lease_acquire(&s->lp, &t->lease, NULL, NULL), 1);
-	session_lease_release(&dummy);
+	holds_lease_release(&dummy);
 	(void)c;
 	return t;
 }
@@ -247,14 +247,14 @@ static void test_crash_terminate(void **state)
 	assert_true(list_empty(&s->tokens));          /* token holders told and dropped */
 	/* A new caller gets the reason, not a VM. */
 	assert_int_equal(harness_lease(h, s, &b, 5, &c), -1);
-	assert_int_equal(c.code, RPC_ERR_SESSION_FAILED);
+	assert_int_equal(c.kind, CAUSE_SESSION_FAILED);
 	assert_non_null(strstr(c.msg, "VM crashed"));
-	session_lease_release(&a);
-	assert_int_equal(session_reset(s, &c), 0);
+	holds_lease_release(&a);
+	assert_int_equal(request_reset(s, &c), 0);
 	assert_int_equal(s->state, SESSION_STOPPED);
 	hold(h, s, &b);
 	assert_int_equal(s->start_count, 2);
-	session_lease_release(&b);
+	holds_lease_release(&b);
 	assert_int_equal(harness_stop(h, s, false, &c), 0);
 	assert_clean(h);
 }
@@ -271,14 +271,14 @@ static void test_crash_restart_with_holds(void **state)
 	str_copy(first, sizeof first, s->inst->id);
 	crash(h, s);
 	wait_state(h, s, SESSION_STOPPED);
-	assert_true(s->restart_pending);             /* waits out the backoff */
+	assert_int_equal(s->phase, PHASE_RESTART_WAIT);             /* waits out the backoff */
 	assert_int_equal(s->start_count, 1);
 	wait_state(h, s, SESSION_RUNNING);
 	assert_int_equal(s->start_count, 2);
 	assert_string_not_equal(s->inst->id, first);
 	assert_int_equal(lease_gate_holds(&s->lp.gate), 1);   /* the hold carried over */
 	assert_int_equal(harness_events(h, "rest", RPC_EV_CRASHED), 1);
-	session_lease_release(&a);
+	holds_lease_release(&a);
 	assert_int_equal(harness_stop(h, s, false, &c), 0);
 	assert_clean(h);
 }
@@ -290,10 +290,10 @@ static void test_crash_restart_without_holds(void **state)
 	struct session_lease a;
 
 	hold(h, s, &a);
-	session_lease_release(&a);
+	holds_lease_release(&a);
 	crash(h, s);
 	wait_state(h, s, SESSION_STOPPED);
-	assert_false(s->restart_pending);
+	assert_int_not_equal(s->phase, PHASE_RESTART_WAIT);
 	harness_spin(h, 0.1);
 	assert_int_equal(s->start_count, 1);
 	assert_string_equal(s->last_stop_reason, "crashed");
@@ -315,7 +315,7 @@ static void test_crash_loop_bound(void **state)
 	wait_state(h, s, SESSION_FAILED);
 	assert_string_equal(s->last_stop_reason, "crash loop");
 	assert_non_null(strstr(text_str(s->failed_reason), "crash loop: 6 crashes"));
-	session_lease_release(&a);
+	holds_lease_release(&a);
 	assert_clean(h);
 }
 
@@ -325,7 +325,7 @@ static void test_crash_backoff_sequence(void **state)
 
 	(void)state;
 	for (int n = 0; n < 9; n++)
-		assert_true(session_crash_backoff(n) == want[n]);
+		assert_true(teardown_crash_backoff(n) == want[n]);
 }
 
 /* Crashes older than the window do not count. */
@@ -344,7 +344,7 @@ static void test_crash_window_forgets(void **state)
 	wait_state(h, s, SESSION_STOPPED);
 	assert_int_equal(s->ncrash, 1);
 	wait_state(h, s, SESSION_RUNNING);
-	session_lease_release(&a);
+	holds_lease_release(&a);
 	assert_int_equal(harness_stop(h, s, false, &c), 0);
 	assert_clean(h);
 }
@@ -360,14 +360,14 @@ static void test_failed_start_then_retry(void **state)
 
 	fault_driver_fail_starts(h->drv, 1);
 	assert_int_equal(harness_lease(h, s, &a, 20, &c), -1);
-	assert_int_equal(c.code, RPC_ERR_START_FAILED);
+	assert_int_equal(c.kind, CAUSE_START_FAILED);
 	assert_non_null(strstr(c.msg, "injected start failure"));
 	wait_state(h, s, SESSION_STOPPED);
 	assert_string_equal(s->last_stop_reason, "start-failed");
 	assert_int_equal(harness_volumes(h), 0);     /* its scratch went too */
 	hold(h, s, &b);                              /* the next request retries */
 	assert_int_equal(s->start_count, 2);
-	session_lease_release(&b);
+	holds_lease_release(&b);
 	wait_state(h, s, SESSION_STOPPED);
 	assert_clean(h);
 }
@@ -384,7 +384,7 @@ static void test_crash_during_start(void **state)
 	harness_lease(h, s, &a, 20, &c);
 	wait_state(h, s, SESSION_FAILED);
 	assert_int_equal(h->core->stats.spontaneous_exits, 1);
-	session_lease_release(&a);
+	holds_lease_release(&a);
 	assert_clean(h);
 }
 
@@ -398,7 +398,7 @@ static void test_stop_conflict_and_force(void **state)
 	struct token *t = token_on(h, s, NULL);
 
 	assert_int_equal(harness_stop(h, s, false, &c), -1);
-	assert_int_equal(c.code, RPC_ERR_CONFLICT);
+	assert_int_equal(c.kind, CAUSE_CONFLICT);
 	assert_non_null(strstr(c.msg, t->id));
 	assert_int_equal(s->state, SESSION_RUNNING);
 	assert_int_equal(harness_stop(h, s, true, &c), 0);
@@ -426,8 +426,8 @@ static void test_delete(void **state)
 	assert_int_equal(access(path, F_OK), 0);
 	hold(h, s, &a);
 	assert_int_equal(harness_delete(h, s, &c), -1);
-	assert_int_equal(c.code, RPC_ERR_CONFLICT);
-	session_lease_release(&a);
+	assert_int_equal(c.kind, CAUSE_CONFLICT);
+	holds_lease_release(&a);
 	assert_int_equal(harness_delete(h, s, &c), 0);
 	assert_null(core_find(h->core, 0, "del"));
 	assert_true(harness_wait(h, 5, file_gone, path));
@@ -447,7 +447,7 @@ static void test_persist_round_trip(void **state)
 
 	str_copy(id, sizeof id, s->id);
 	hold(h, s, &a);
-	session_lease_release(&a);
+	holds_lease_release(&a);
 	wait_state(h, s, SESSION_STOPPED);
 	assert_true(harness_wait(h, 10, harness_quiet, NULL));
 	harness_restart(h);
@@ -474,7 +474,7 @@ static void test_adopt_running_domain(void **state)
 	hold(h, s, &a);
 	str_copy(inst, sizeof inst, s->inst->id);
 	assert_true(harness_wait(h, 10, harness_quiet, NULL));
-	session_lease_release(&a);                   /* as if the daemon died here */
+	holds_lease_release(&a);                   /* as if the daemon died here */
 	harness_restart(h);                          /* core_free keeps VMs up */
 	s = core_find(h->core, 0, "adopt");
 	assert_non_null(s);
@@ -499,7 +499,7 @@ static void test_lost_instance_cleaned_up(void **state)
 	hold(h, s, &a);
 	str_copy(inst, sizeof inst, s->inst->id);
 	assert_true(harness_wait(h, 10, harness_quiet, NULL));
-	session_lease_release(&a);
+	holds_lease_release(&a);
 	core_free(h->core);                          /* the daemon is down ... */
 	h->core = NULL;
 	virDomainPtr d = virDomainLookupByUUIDString(h->outside, inst);
@@ -542,7 +542,7 @@ static void test_ephemeral_not_idle_stopped(void **state)
 
 	assert_true(s->set.grace < 0);
 	hold(h, s, &a);
-	session_lease_release(&a);
+	holds_lease_release(&a);
 	harness_spin(h, 0.2);
 	assert_int_equal(s->state, SESSION_RUNNING);
 	assert_true(idle_deadline(&s->idle) == 0);
@@ -550,7 +550,7 @@ static void test_ephemeral_not_idle_stopped(void **state)
 	/* Unless the settings say so. */
 	struct session *t = make(h, "eph2", "{\"storage\": \"ephemeral\", \"grace_s\": 0.05}");
 	hold(h, t, &a);
-	session_lease_release(&a);
+	holds_lease_release(&a);
 	wait_state(h, t, SESSION_STOPPED);
 	assert_clean(h);
 }

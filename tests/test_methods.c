@@ -14,7 +14,7 @@
  * given uid (rpc_server_add_bev), so requests go through the server's
  * framing and dispatch as a socket client's would.
  *
- * The method table is walked: every method in daemon_methods[] must have a
+ * The method table is walked: every method in rpc_methods[] must have a
  * row in the expectations table below (a new method without one fails
  * test_every_method_has_a_row), and each row's probes run against the
  * owner's session in each state it can be in (stopped, running with a
@@ -42,7 +42,7 @@
 #include "../common/fileio.h"
 #include "../common/timeutil.h"
 #include "../rpc/sessiond-protocol.h"
-#include "../sessiond/daemon.h"
+#include "../daemon/daemon.h"
 #include "harness/harness.h"
 
 #define OWNER_UID 1001
@@ -247,9 +247,9 @@ static struct world *world_new(enum fixture fx)
 	w->d.drv = w->h->drv;
 	w->d.core = w->h->core;
 	w->d.started = mono_now();
-	core_set_hooks(w->d.core, &daemon_core_hooks, &w->d);
-	w->d.srv = rpc_server_new(w->d.base, w->h->cfg.socket_path, daemon_methods,
-				  daemon_nmethods, &daemon_server_ops, &w->d, 64, &c);
+	core_set_hooks(w->d.core, &dispatch_core_hooks, &w->d);
+	w->d.srv = rpc_server_new(w->d.base, w->h->cfg.socket_path, &dispatch_server_ops, &w->d,
+				  64, &c);
 	if (w->d.srv == NULL)
 		fail_msg("rpc_server_new: %s", c.msg);
 	client_open(w, &w->owner, OWNER_UID);
@@ -274,7 +274,7 @@ static struct world *world_new(enum fixture fx)
 	want = SESSION_FAILED;
 	if (!harness_wait(w->h, 30, owner_state_is, &want))
 		fail_msg("the owner's session did not fail after a crash: %s",
-			 session_state_name(owner_session(w)->state));
+			 state_name(owner_session(w)->state));
 	return w;
 }
 
@@ -326,7 +326,7 @@ static json_t *snapshot(struct world *w)
 		struct session *s = list_entry(pos, struct session, node);
 		if (s->owner == OTHER_UID)
 			continue;
-		json_t *j = session_to_json(s);
+		json_t *j = view_session(s);
 		json_object_del(j, "uptime_s");             /* a clock, not a change */
 		json_object_set_new(json_object_get(snap, "sessions"), s->key, j);
 		char path[4200];
@@ -348,7 +348,7 @@ static json_t *snapshot(struct world *w)
 		virDomainFree(doms[i]);
 	}
 	free(doms);
-	virStoragePoolPtr pool = virStoragePoolLookupByName(w->h->outside, w->h->cfg.pool);
+	virStoragePoolPtr pool = virStoragePoolLookupByName(w->h->outside, w->h->cfg.core.pool);
 	assert_non_null(pool);
 	virStorageVolPtr *vols = NULL;
 	n = virStoragePoolListAllVolumes(pool, &vols, 0);
@@ -553,7 +553,7 @@ static bool state_now(struct world *w, enum session_state st, char *why, size_t 
 	if (s != NULL && s->state == st)
 		return true;
 	snprintf(why, len, "the owner's session is %s, not %s",
-		 s ? session_state_name(s->state) : "gone", session_state_name(st));
+		 s ? state_name(s->state) : "gone", state_name(st));
 	return false;
 }
 
@@ -589,7 +589,8 @@ static bool holds_roots_token(struct world *w, struct client *cl, json_t *res, c
 	const char *id = json_string_value(json_object_get(res, "token"));
 
 	(void)cl;
-	json_t *holds = session_holds_json(owner_session(w));
+	uint64_t next;
+	json_t *holds = holds_json(owner_session(w), 0, 0, &next);
 	bool found = false;
 	json_array_foreach(holds, i, v) {
 		if (id != NULL && json_is_string(json_object_get(v, "id")) &&
@@ -601,6 +602,17 @@ static bool holds_roots_token(struct world *w, struct client *cl, json_t *res, c
 		return true;
 	snprintf(why, len, "root's token %s is not among the owner's session's holds",
 		 id ? id : "(none)");
+	return false;
+}
+
+static bool holds_of_s(struct world *w, struct client *cl, json_t *res, char *why, size_t len)
+{
+	(void)w;
+	(void)cl;
+	if (json_is_array(json_object_get(res, "holds")) &&
+	    strcmp(json_string_value(json_object_get(res, "name")) ?: "", "s") == 0)
+		return true;
+	snprintf(why, len, "root's session.holds did not list the owner's session s");
 	return false;
 }
 
@@ -618,7 +630,8 @@ static bool token_gone(struct world *w, struct client *cl, json_t *res, char *wh
 {
 	(void)cl;
 	(void)res;
-	json_t *holds = session_holds_json(owner_session(w));
+	uint64_t next;
+	json_t *holds = holds_json(owner_session(w), 0, 0, &next);
 	size_t n = json_array_size(holds);
 	json_decref(holds);
 	if (n == 0)
@@ -726,6 +739,10 @@ static const struct authz {
 		{ "{\"name\":\"s\"}", RPC_ERR_NOT_FOUND, NULL },
 		{ "{\"name\":\"s\",\"max_bytes\":100,\"owner_uid\":$OWNER}", RPC_ERR_FORBIDDEN, NULL } },
 	  RUNNING, { "{\"name\":\"s\",\"owner_uid\":$OWNER}", 0, console_text } },
+	{ RPC_SESSION_HOLDS, {
+		{ "{\"name\":\"s\"}", RPC_ERR_NOT_FOUND, NULL },
+		{ "{\"name\":\"s\",\"limit\":1,\"owner_uid\":$OWNER}", RPC_ERR_FORBIDDEN, NULL } },
+	  RUNNING, { "{\"name\":\"s\",\"owner_uid\":$OWNER}", 0, holds_of_s } },
 };
 
 #define NROWS (sizeof rows / sizeof rows[0])
@@ -744,15 +761,15 @@ static const struct authz *row_of(const char *method)
 static void test_every_method_has_a_row(void **state)
 {
 	(void)state;
-	assert_true(daemon_nmethods > 0);
-	for (size_t i = 0; i < daemon_nmethods; i++)
-		if (row_of(daemon_methods[i].name) == NULL)
+	assert_true((size_t)RPC_M__COUNT > 0);
+	for (size_t i = 0; i < (size_t)RPC_M__COUNT; i++)
+		if (row_of(rpc_methods[i].name) == NULL)
 			fail_msg("method %s has no row in test_methods.c: say what another user "
-				 "and root get from it", daemon_methods[i].name);
+				 "and root get from it", rpc_methods[i].name);
 	for (size_t i = 0; i < NROWS; i++) {
 		bool found = false;
-		for (size_t k = 0; k < daemon_nmethods; k++)
-			found = found || strcmp(daemon_methods[k].name, rows[i].method) == 0;
+		for (size_t k = 0; k < (size_t)RPC_M__COUNT; k++)
+			found = found || strcmp(rpc_methods[k].name, rows[i].method) == 0;
 		if (!found)
 			fail_msg("row %s names no method of the daemon", rows[i].method);
 		if (rows[i].other[0].params == NULL || rows[i].root.params == NULL)
@@ -785,8 +802,8 @@ static void test_other_uid_denied(void **state)
 
 	(void)state;
 	for (int fx = 0; fx < NFIXTURES; fx++) {
-		for (size_t i = 0; i < daemon_nmethods; i++) {
-			const char *method = daemon_methods[i].name;
+		for (size_t i = 0; i < (size_t)RPC_M__COUNT; i++) {
+			const char *method = rpc_methods[i].name;
 			const struct authz *row = row_of(method);
 			if (row == NULL)
 				fail_msg("method %s has no row", method);
@@ -813,17 +830,17 @@ static void test_other_uid_denied(void **state)
 			world_free(w);
 		}
 	}
-	print_message("%d probes by another uid over %zu methods\n", probes, daemon_nmethods);
+	print_message("%d probes by another uid over %zu methods\n", probes, (size_t)RPC_M__COUNT);
 }
 
 /* Walks the method table: root acts on the owner's session. */
 static void test_root_acts_for_owner(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < daemon_nmethods; i++) {
-		const struct authz *row = row_of(daemon_methods[i].name);
+	for (size_t i = 0; i < (size_t)RPC_M__COUNT; i++) {
+		const struct authz *row = row_of(rpc_methods[i].name);
 		if (row == NULL)
-			fail_msg("method %s has no row", daemon_methods[i].name);
+			fail_msg("method %s has no row", rpc_methods[i].name);
 		struct world *w = world_new(row->root_fixture);
 		run_probe(w, &w->root, row->method, &row->root, fixture_name[row->root_fixture]);
 		world_free(w);

@@ -135,6 +135,7 @@ static int check_text(struct cause *c, const char *const *pairs, size_t n)
 char *domxml_domain(const struct vm_spec *s, struct cause *c)
 {
 	if (CHECK_TEXT(c, "name", s->name, "uuid", s->uuid, "session", s->session_name,
+		       "session id", s->session_id, "virt type", s->virt_type,
 		       "kernel", s->kernel, "initrd", s->initrd, "cmdline", s->cmdline,
 		       "pool", s->pool, "boot volume", s->boot_vol, "disk volume", s->disk_vol,
 		       "disk", s->disk_path, "scratch volume", s->scratch_vol,

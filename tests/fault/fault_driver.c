@@ -218,10 +218,18 @@ static int f_vol_list(struct driver *d, const char *pool, const char *prefix, js
 	return F(d)->inner->ops->vol_list(F(d)->inner, pool, prefix, out, c);
 }
 
+static bool f_kvm_usable(struct driver *d)
+{
+	return F(d)->inner->ops->kvm_usable(F(d)->inner);
+}
+
 static const struct driver_ops fault_ops = {
-	f_open, f_close, f_kind, f_uri, f_domain_start, f_domain_shutdown, f_domain_destroy,
-	f_domain_state, f_domain_info, f_domain_list, f_pool_ensure, f_vol_create,
-	f_vol_delete, f_vol_lookup, f_vol_list,
+	.open = f_open, .close = f_close, .kind = f_kind, .uri = f_uri,
+	.kvm_usable = f_kvm_usable, .domain_start = f_domain_start,
+	.domain_shutdown = f_domain_shutdown, .domain_destroy = f_domain_destroy,
+	.domain_state = f_domain_state, .domain_info = f_domain_info,
+	.domain_list = f_domain_list, .pool_ensure = f_pool_ensure, .vol_create = f_vol_create,
+	.vol_delete = f_vol_delete, .vol_lookup = f_vol_lookup, .vol_list = f_vol_list,
 };
 
 struct driver *fault_driver_new(struct driver *inner, const struct fault_cfg *cfg)

@@ -20,7 +20,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "../../sessiond/driver.h"
+#include "../../virt/virt.h"
 
 struct fault_cfg {
 	unsigned seed;

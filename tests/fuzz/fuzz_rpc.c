@@ -87,9 +87,9 @@
 
 #include "../../common/log.h"
 #include "../../common/timeutil.h"
-#include "../../rpc/jsonrpc.h"
+#include "../../rpc/rpc.h"
 #include "../../rpc/sessiond-protocol.h"
-#include "../../sessiond/daemon.h"
+#include "../../daemon/daemon.h"
 #include "../fault/fault_driver.h"
 
 #define SESSIONS_CAP 48
@@ -231,14 +231,14 @@ static void daemon_up(void)
 	W.d.core = core_new(W.d.base, &W.d.cfg, W.d.drv, &c);
 	if (W.d.core == NULL)
 		die("core_new: %s", c.msg);
-	core_set_hooks(W.d.core, &daemon_core_hooks, &W.d);
-	core_load(W.d.core, loaded, &done);
+	core_set_hooks(W.d.core, &dispatch_core_hooks, &W.d);
+	load_sessions(W.d.core, loaded, &done);
 	for (int i = 0; i < 5000 && !done; i++)
 		turn(TICK_US);
 	if (!done)
 		die("core_load did not finish");
 	W.d.srv = rpc_server_new(W.d.base, W.d.cfg.socket_path, daemon_methods, daemon_nmethods,
-				 &daemon_server_ops, &W.d, W.d.cfg.max_connections, &c);
+				 &dispatch_server_ops, &W.d, W.d.cfg.max_connections, &c);
 	if (W.d.srv == NULL)
 		die("rpc_server_new: %s", c.msg);
 	W.d.started = mono_now();

@@ -11,7 +11,7 @@
 
 #include "../../common/log.h"
 #include "../../common/timeutil.h"
-#include "../../sessiond/storage.h"
+#include "../../virt/virt.h"
 
 static void hook_event(struct session *s, json_t *params, void *arg)
 {
@@ -50,11 +50,11 @@ static void start_core(struct harness *h)
 	struct cause c;
 	bool done = false;
 
-	h->core = core_new(h->base, &h->cfg, h->drv, &c);
+	h->core = core_new(h->base, &h->cfg.core, h->drv, &c);
 	if (h->core == NULL)
 		fatal("harness: core_new: %s", c.msg);
 	core_set_hooks(h->core, &harness_hooks, h);
-	core_load(h->core, loaded, &done);
+	load_sessions(h->core, loaded, &done);
 	if (!harness_wait(h, 30, flag_set, &done))
 		fatal("harness: load did not finish");
 }
@@ -201,7 +201,7 @@ struct session *harness_create(struct harness *h, const char *name, json_t *para
 	json_t *p = params ? json_deep_copy(params) : json_object();
 
 	json_object_set_new(p, "name", json_string(name));
-	session_create(h->core, 0, name, p, op_cb, &op);
+	registry_create(h->core, 0, name, p, op_cb, &op);
 	json_decref(p);
 	if (!harness_wait(h, 30, op_done, &op)) {
 		cause_set(err, CAUSE_INTERNAL, "timeout");
@@ -226,10 +226,10 @@ int harness_lease(struct harness *h, struct session *s, struct session_lease *sl
 {
 	struct op op = { 0 };
 
-	session_lease_acquire(s, sl, "test", 0, getpid(), harness_lease_cb, &op);
+	holds_lease_acquire(s, sl, "test", 0, getpid(), harness_lease_cb, &op);
 	if (!harness_wait(h, timeout, op_done, &op)) {
 		cause_set(err, CAUSE_INTERNAL, "timeout waiting for a lease");
-		session_lease_release(sl);
+		holds_lease_release(sl);
 		return -1;
 	}
 	if (op.failed && err != NULL)
@@ -241,7 +241,7 @@ int harness_stop(struct harness *h, struct session *s, bool force, struct cause 
 {
 	struct op op = { 0 };
 
-	session_stop(s, force, op_cb, &op);
+	request_stop(s, force, op_cb, &op);
 	if (!harness_wait(h, 30, op_done, &op)) {
 		cause_set(err, CAUSE_INTERNAL, "timeout");
 		return -1;
@@ -255,7 +255,7 @@ int harness_delete(struct harness *h, struct session *s, struct cause *err)
 {
 	struct op op = { 0 };
 
-	session_delete(s, false, op_cb, &op);
+	request_delete(s, false, op_cb, &op);
 	if (!harness_wait(h, 30, op_done, &op)) {
 		cause_set(err, CAUSE_INTERNAL, "timeout");
 		return -1;

@@ -15,9 +15,9 @@
 #include <libvirt/libvirt.h>
 #include <stdbool.h>
 
-#include "../../sessiond/config.h"
-#include "../../sessiond/core.h"
-#include "../../sessiond/session.h"
+#include "../../daemon/daemon.h"
+#include "../../session/session.h"
+#include "../../session/session.h"
 #include "../fault/fault_driver.h"
 
 struct harness_opts {

@@ -191,7 +191,7 @@ static void lease_done(struct session_lease *sl, const struct cause *err, void *
 	hl->granted = true;
 	/* A lease is only ever granted on a running VM. */
 	if (sl->s->state != SESSION_RUNNING)
-		broken("lease granted on %s while %s", sl->s->name, session_state_name(sl->s->state));
+		broken("lease granted on %s while %s", sl->s->name, state_name(sl->s->state));
 }
 
 static int expected_holds(struct session *s)
@@ -218,11 +218,11 @@ static void reap(void)
 		if (!hl->used)
 			continue;
 		if (hl->failed) {
-			session_lease_release(&hl->sl);
+			holds_lease_release(&hl->sl);
 			hl->used = false;
 		} else if (!hl->granted && now - hl->since > PARK_BOUND_S) {
 			broken("a caller parked on %s for %.1fs (state %s)", hl->s->name,
-			       now - hl->since, session_state_name(hl->s->state));
+			       now - hl->since, state_name(hl->s->state));
 		}
 	}
 	for (int i = 0; i < MAX_TOKENS; i++) {
@@ -242,7 +242,7 @@ static void check_holds(void)
 			       have, want);
 		/* The gate is open only while the VM runs. */
 		if (lease_gate_is_open(&s->lp.gate) && s->state != SESSION_RUNNING)
-			broken("session %s: gate open while %s", s->name, session_state_name(s->state));
+			broken("session %s: gate open while %s", s->name, state_name(s->state));
 	}
 	if (S.h->core->stats.double_teardowns != 0)
 		broken("%ld instance(s) torn down twice", S.h->core->stats.double_teardowns);
@@ -265,7 +265,7 @@ static void op_lease(void)
 		hl->used = true;
 		hl->s = any_session();
 		hl->since = mono_now();
-		session_lease_acquire(hl->s, &hl->sl, "stress", 0, 1, lease_done, hl);
+		holds_lease_acquire(hl->s, &hl->sl, "stress", 0, 1, lease_done, hl);
 		return;
 	}
 }
@@ -275,7 +275,7 @@ static void op_release(void)
 	int i = (int)(rnd() % MAX_LEASES);
 
 	if (S.leases[i].used) {
-		session_lease_release(&S.leases[i].sl);     /* held or still parked */
+		holds_lease_release(&S.leases[i].sl);     /* held or still parked */
 		S.leases[i].used = false;
 	}
 }
@@ -289,7 +289,7 @@ static void token_done(struct lease *l, const struct cause *err, void *arg)
 		token_release(t, "failed");
 	else if (((struct session *)t->session)->state != SESSION_RUNNING)
 		broken("token granted while %s",
-		       session_state_name(((struct session *)t->session)->state));
+		       state_name(((struct session *)t->session)->state));
 }
 
 static void op_token(void)
@@ -340,9 +340,9 @@ static void do_op(enum op_kind k)
 	case OP_TOKEN: op_token(); break;
 	case OP_TOKEN_RELEASE: op_token_release(); break;
 	case OP_DISCONNECT: token_release_conn(&S.conn); break;
-	case OP_STOP: session_stop(any_session(), false, stop_done, NULL); break;
-	case OP_FORCE_STOP: session_stop(any_session(), true, stop_done, NULL); break;
-	case OP_RESET: session_reset(any_session(), &c); break;
+	case OP_STOP: request_stop(any_session(), false, stop_done, NULL); break;
+	case OP_FORCE_STOP: request_stop(any_session(), true, stop_done, NULL); break;
+	case OP_RESET: request_reset(any_session(), &c); break;
 	case OP_PAUSE:
 		/* Let up to 3 ms pass on the loop: graces of 1-5 ms expire,
 		 * stops and starts complete, TTLs run out. */
@@ -395,7 +395,7 @@ static void drop_everything(void)
 {
 	for (int i = 0; i < MAX_LEASES; i++) {
 		if (S.leases[i].used)
-			session_lease_release(&S.leases[i].sl);
+			holds_lease_release(&S.leases[i].sl);
 		S.leases[i].used = false;
 	}
 	for (int i = 0; i < MAX_TOKENS; i++) {
@@ -438,7 +438,7 @@ static void checkpoint(void)
 	json_object_clear(S.per_instance);
 	for (int i = 0; i < S.nsessions; i++) {
 		struct cause c;
-		session_reset(S.sessions[i], &c);
+		request_reset(S.sessions[i], &c);
 	}
 	struct fault_cfg on = faults_on;
 	on.seed = rnd();
@@ -531,8 +531,8 @@ int main(int argc, char **argv)
 				for (int i = 0; i < S.nsessions; i++) {
 					struct session *s = S.sessions[i];
 					fprintf(stderr, "  %s: %s starts %u crashes-in-window %d%s %s\n",
-						s->name, session_state_name(s->state), s->start_count,
-						s->ncrash, s->restart_pending ? " restart-pending" : "",
+						s->name, state_name(s->state), s->start_count,
+						s->ncrash, s->phase == PHASE_RESTART_WAIT ? " restart-pending" : "",
 						s->last_stop_reason);
 				}
 			}
