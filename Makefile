@@ -110,8 +110,9 @@ $(BUILD)/libsessiond-testsupport.a: $(TESTSUP_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-# Unit tests link the core library and cmocka.
-$(BUILD)/tests/test_%: $(BUILD)/obj/tests/test_%.o $(BUILD)/libsessiond-testsupport.a $(BUILD)/libsessiond-core.a
+# Unit tests link the core library, the client library (test_client) and
+# cmocka.  The core library comes first: it holds the objects the two share.
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/test_%.o $(BUILD)/libsessiond-testsupport.a $(BUILD)/libsessiond-core.a $(BUILD)/libsessiond-client.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(shell pkg-config --libs cmocka) -lm
 

@@ -28,6 +28,7 @@ struct sdc {
 	sdc_tick_fn tick;
 	void *tick_arg;
 	int tick_ms;
+	long owner;                         /* owner_uid of the wrappers; -1: none */
 };
 
 static int fail(struct sdc_error *err, int code, const char *fmt, ...)
@@ -81,6 +82,7 @@ struct sdc *sdc_connect(const char *path, struct sdc_error *err)
 		return NULL;
 	}
 	c->fd = fd;
+	c->owner = -1;
 	c->replies = json_object();
 	return c;
 }
@@ -111,6 +113,11 @@ void sdc_set_tick(struct sdc *c, sdc_tick_fn fn, void *arg, int interval_ms)
 	c->tick = fn;
 	c->tick_arg = arg;
 	c->tick_ms = interval_ms;
+}
+
+void sdc_set_owner(struct sdc *c, long uid)
+{
+	c->owner = uid < 0 ? -1 : uid;
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -300,9 +307,29 @@ int sdc_call(struct sdc *c, const char *method, json_t *params, json_t **result,
 
 /* ---- wrappers ------------------------------------------------------- */
 
+/*
+ * Every wrapper is sdc_call(): it waits without a time limit and calls the
+ * tick function meanwhile, so a program that shows progress while a VM
+ * boots sets sdc_set_tick() and calls the wrapper.  Which parameters each
+ * method takes is rpc_methods[] (rpc/methods.c); tests/test_client.c checks
+ * every wrapper's request against its row.
+ */
+
 static json_t *named(const char *name)
 {
 	return json_pack("{s:s}", "name", name);
+}
+
+/* params (NULL: none) plus owner_uid when the connection acts as another
+ * user: for the methods whose row takes owner_uid. */
+static json_t *owned(struct sdc *c, json_t *params)
+{
+	if (c->owner < 0)
+		return params;
+	if (params == NULL)
+		params = json_object();
+	json_object_set_new(params, "owner_uid", json_integer(c->owner));
+	return params;
 }
 
 int sdc_daemon_info(struct sdc *c, json_t **info, struct sdc_error *err)
@@ -316,14 +343,14 @@ int sdc_session_create(struct sdc *c, const char *name, json_t *settings,
 	json_t *p = settings ? json_deep_copy(settings) : json_object();
 
 	json_object_set_new(p, "name", json_string(name));
-	return sdc_call(c, RPC_SESSION_CREATE, p, session, err);
+	return sdc_call(c, RPC_SESSION_CREATE, owned(c, p), session, err);
 }
 
 int sdc_session_list(struct sdc *c, json_t **sessions, struct sdc_error *err)
 {
 	json_t *r = NULL;
 
-	if (sdc_call(c, RPC_SESSION_LIST, NULL, &r, err) < 0)
+	if (sdc_call(c, RPC_SESSION_LIST, owned(c, NULL), &r, err) < 0)
 		return -1;
 	*sessions = json_incref(json_object_get(r, "sessions"));
 	json_decref(r);
@@ -332,36 +359,38 @@ int sdc_session_list(struct sdc *c, json_t **sessions, struct sdc_error *err)
 
 int sdc_session_get(struct sdc *c, const char *name, json_t **session, struct sdc_error *err)
 {
-	return sdc_call(c, RPC_SESSION_GET, named(name), session, err);
+	return sdc_call(c, RPC_SESSION_GET, owned(c, named(name)), session, err);
 }
 
 int sdc_session_start(struct sdc *c, const char *name, json_t **session, struct sdc_error *err)
 {
-	return sdc_call(c, RPC_SESSION_START, named(name), session, err);
+	return sdc_call(c, RPC_SESSION_START, owned(c, named(name)), session, err);
 }
 
 int sdc_session_stop(struct sdc *c, const char *name, bool force, json_t **session,
 		     struct sdc_error *err)
 {
-	return sdc_call(c, RPC_SESSION_STOP, json_pack("{s:s, s:b}", "name", name, "force", force),
-			session, err);
+	json_t *p = json_pack("{s:s, s:b}", "name", name, "force", force);
+
+	return sdc_call(c, RPC_SESSION_STOP, owned(c, p), session, err);
 }
 
 int sdc_session_reset(struct sdc *c, const char *name, json_t **session, struct sdc_error *err)
 {
-	return sdc_call(c, RPC_SESSION_RESET, named(name), session, err);
+	return sdc_call(c, RPC_SESSION_RESET, owned(c, named(name)), session, err);
 }
 
 int sdc_session_delete(struct sdc *c, const char *name, bool keep_storage,
 		       struct sdc_error *err)
 {
-	return sdc_call(c, RPC_SESSION_DELETE,
-			json_pack("{s:s, s:b}", "name", name, "keep_storage", keep_storage), NULL, err);
+	json_t *p = json_pack("{s:s, s:b}", "name", name, "keep_storage", keep_storage);
+
+	return sdc_call(c, RPC_SESSION_DELETE, owned(c, p), NULL, err);
 }
 
 int sdc_session_watch(struct sdc *c, const char *name, struct sdc_error *err)
 {
-	return sdc_call(c, RPC_SESSION_WATCH, name ? named(name) : NULL, NULL, err);
+	return sdc_call(c, RPC_SESSION_WATCH, owned(c, name ? named(name) : NULL), NULL, err);
 }
 
 int sdc_token_acquire(struct sdc *c, const char *name, const char *reason, double ttl_s,
@@ -375,7 +404,7 @@ int sdc_token_acquire(struct sdc *c, const char *name, const char *reason, doubl
 		json_object_set_new(p, "ttl_s", json_real(ttl_s));
 	if (detach)
 		json_object_set_new(p, "detach", json_true());
-	if (sdc_call(c, RPC_TOKEN_ACQUIRE, p, &r, err) < 0)
+	if (sdc_call(c, RPC_TOKEN_ACQUIRE, owned(c, p), &r, err) < 0)
 		return -1;
 	snprintf(token, 64, "%s", json_string_value(json_object_get(r, "token")) ?: "");
 	if (result != NULL)
@@ -402,7 +431,7 @@ int sdc_token_release(struct sdc *c, const char *token, struct sdc_error *err)
 
 int sdc_vm_info(struct sdc *c, const char *name, json_t **info, struct sdc_error *err)
 {
-	return sdc_call(c, RPC_VM_INFO, named(name), info, err);
+	return sdc_call(c, RPC_VM_INFO, owned(c, named(name)), info, err);
 }
 
 int sdc_vm_console(struct sdc *c, const char *name, long max_bytes, json_t **out,
@@ -412,5 +441,5 @@ int sdc_vm_console(struct sdc *c, const char *name, long max_bytes, json_t **out
 
 	if (max_bytes > 0)
 		json_object_set_new(p, "max_bytes", json_integer(max_bytes));
-	return sdc_call(c, RPC_VM_CONSOLE, p, out, err);
+	return sdc_call(c, RPC_VM_CONSOLE, owned(c, p), out, err);
 }

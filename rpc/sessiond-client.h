@@ -48,6 +48,9 @@ void sdc_close(struct sdc *c);
 int sdc_fd(const struct sdc *c);
 void sdc_set_notify(struct sdc *c, sdc_notify_fn fn, void *arg);
 void sdc_set_tick(struct sdc *c, sdc_tick_fn fn, void *arg, int interval_ms);
+/* The wrappers below act on the sessions of user uid (owner_uid; only root
+ * may name another user), from now on; uid < 0: the caller's own again. */
+void sdc_set_owner(struct sdc *c, long uid);
 
 /* Sends a request (params stolen, may be NULL); returns its id or -1. */
 long sdc_send(struct sdc *c, const char *method, json_t *params, struct sdc_error *err);
@@ -61,7 +64,10 @@ int sdc_call(struct sdc *c, const char *method, json_t *params, json_t **result,
  * connection broke. */
 int sdc_poll(struct sdc *c, int timeout_ms, struct sdc_error *err);
 
-/* One wrapper per method; each returns 0 or -1 like sdc_call(). */
+/* One wrapper per method; each returns 0 or -1 like sdc_call(), and like
+ * it waits without a time limit, calling the tick function meanwhile.
+ * All but sdc_daemon_info(), sdc_token_renew() and sdc_token_release()
+ * (whose methods take no owner_uid) send the owner of sdc_set_owner(). */
 int sdc_daemon_info(struct sdc *c, json_t **info, struct sdc_error *err);
 int sdc_session_create(struct sdc *c, const char *name, json_t *settings,
 		       json_t **session, struct sdc_error *err);

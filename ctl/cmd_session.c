@@ -1,0 +1,343 @@
+/*
+ * cmd_session.c — the commands on a session as a whole: create, list,
+ * status, holds, start, stop, reset, delete (see ctl.h).
+ *
+ * create's options are the rows of settings_table that have a flag; their
+ * text is parsed as sessiond.conf parses the same text.
+ */
+#include "ctl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/timeutil.h"
+#include "../common/xalloc.h"
+
+/* ---- create ------------------------------------------------------------------ */
+
+/* getopt's value for settings_table[i] is OPT_FIELD + i. */
+#define OPT_FIELD 2000
+
+/* The common options, then one per row of settings_table with a flag;
+ * ends with a zeroed entry.  The caller frees it. */
+static struct option *create_options(void)
+{
+	static const struct option common[] = { CTL_COMMON_OPTS };
+	size_t n = sizeof common / sizeof common[0], rows = 0;
+
+	while (settings_table[rows].key != NULL)
+		rows++;
+	struct option *opts = xcalloc(n + rows + 1, sizeof *opts);
+	memcpy(opts, common, sizeof common);
+	for (size_t i = 0; i < rows; i++) {
+		const struct field *f = &settings_table[i];
+		if (f->flag != NULL)
+			opts[n++] = (struct option){ f->flag, required_argument, NULL,
+						     OPT_FIELD + (int)i };
+	}
+	return opts;
+}
+
+/* One option's text into settings[f->key], exactly as sessiond.conf reads
+ * the same text: into its JSON value, which must then pass the row's
+ * checks (bounds, lengths). */
+static int create_setting(json_t *settings, const struct field *f, const char *text)
+{
+	struct settings check;
+	struct cause c;
+	json_t *v = NULL;
+
+	settings_builtin(&check);
+	int rc = fields_set_text(f, &check, text, &c);
+	settings_free(&check);
+	if (rc < 0 || fields_text_json(f, text, &v, &c) < 0)
+		return ctl_usage_error("create: --%s: %s", f->flag, c.msg);
+	json_object_set_new(settings, f->key, v);
+	return 0;
+}
+
+static void show_created(struct ctx *x, json_t *s)
+{
+	(void)x;
+	printf("created session '%s' (id %s)\n", out_str(s, "name", "?"), out_str(s, "id", "?"));
+}
+
+int cmd_create(struct ctx *x, int argc, char **argv)
+{
+	struct option *opts = create_options();
+	json_t *settings = json_object(), *r = NULL;
+	struct sdc_error e;
+	int ch, rc = 0;
+
+	while (rc == 0 && (ch = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+		rc = ch >= OPT_FIELD ? create_setting(settings, &settings_table[ch - OPT_FIELD], optarg)
+				     : ctl_common_opt(x, ch, argv[0]);
+	free(opts);
+	if (rc == 0 && argc - optind != 1)
+		rc = ctl_usage_error("create: expected one session name");
+	if (rc == 0)
+		rc = ctl_connect(x);
+	if (rc == 0) {
+		rc = sdc_session_create(x->c, argv[optind], settings, &r, &e);
+		rc = ctl_result(x, rc, &e, r, show_created);
+	}
+	json_decref(settings);
+	return rc;
+}
+
+/* ---- list / status / holds ------------------------------------------------------ */
+
+static void show_list(struct ctx *x, json_t *r)
+{
+	json_t *a = json_object_get(r, "sessions"), *s;
+	size_t i;
+	char idle[40];
+
+	(void)x;
+	if (json_array_size(a) == 0) {
+		puts("no sessions");
+		return;
+	}
+	printf("%-20s %-6s %-9s %5s %-10s %6s  %s\n", "NAME", "UID", "STATE", "HOLDS",
+	       "IDLE STOP", "STARTS", "LAST STOP");
+	json_array_foreach(a, i, s) {
+		out_until(s, "idle_deadline", idle, sizeof idle, "-");
+		printf("%-20s %-6d %-9s %5zu %-10s %6d  %s\n", out_str(s, "name", "?"),
+		       (int)json_integer_value(json_object_get(s, "owner_uid")),
+		       out_str(s, "state", "?"), json_array_size(json_object_get(s, "holds")),
+		       idle, (int)json_integer_value(json_object_get(s, "start_count")),
+		       out_str(s, "last_stop_reason", "-"));
+	}
+}
+
+int cmd_list(struct ctx *x, int argc, char **argv)
+{
+	struct sdc_error e;
+	json_t *sessions = NULL, *r = json_object();
+	int rc = ctl_begin(x, argc, argv, 0, 0);
+
+	if (rc != 0) {
+		json_decref(r);
+		return rc;
+	}
+	rc = sdc_session_list(x->c, &sessions, &e);
+	/* The wrapper hands out the array; the result (and --json) is
+	 * {"sessions": [...]} (sessiond-protocol(7)). */
+	if (sessions != NULL)
+		json_object_set_new(r, "sessions", sessions);
+	return ctl_result(x, rc, &e, r, show_list);
+}
+
+static void show_holds_table(json_t *holds)
+{
+	json_t *h;
+	size_t i;
+	char since[32], exp[40];
+
+	printf("  %-5s  %-36s  %-24s %7s  %-8s  %s\n", "KIND", "ID", "REASON", "PID", "SINCE",
+	       "EXPIRES");
+	json_array_foreach(holds, i, h) {
+		out_local_time(out_str(h, "since", NULL), since, sizeof since);
+		out_until(h, "expires", exp, sizeof exp, "-");
+		printf("  %-5s  %-36s  %-24.24s %7d  %-8s  %s\n", out_str(h, "kind", "?"),
+		       out_str(h, "id", "?"), out_str(h, "reason", ""),
+		       (int)json_integer_value(json_object_get(h, "owner_pid")), since, exp);
+	}
+}
+
+/* "Idle stop:" and the grace of status. */
+static void show_idle(json_t *s, json_t *holds)
+{
+	char idle[64], grace[32];
+
+	if (json_is_string(json_object_get(s, "grace_s")))
+		snprintf(grace, sizeof grace, "never");
+	else
+		duration_format(json_number_value(json_object_get(s, "grace_s")), grace, sizeof grace);
+	if (json_array_size(holds) > 0)
+		snprintf(idle, sizeof idle, "held");
+	else
+		out_until(s, "idle_deadline", idle, sizeof idle,
+			  strcmp(out_str(s, "state", ""), "running") == 0 ? "never (no grace)" : "-");
+	printf("Idle stop:    %s (grace %s)\n", idle, grace);
+}
+
+/* "Holds:" and the holds table of status. */
+static void show_status_holds(json_t *s, json_t *holds)
+{
+	int waiting = (int)json_integer_value(json_object_get(s, "waiting"));
+
+	printf("Holds:        %zu", json_array_size(holds));
+	if (waiting > 0)
+		printf(" (%d waiting for the VM)", waiting);
+	putchar('\n');
+	if (json_array_size(holds) > 0)
+		show_holds_table(holds);
+}
+
+static void show_status(struct ctx *x, json_t *s)
+{
+	json_t *inst = json_object_get(s, "instance"), *holds = json_object_get(s, "holds");
+	char up[32];
+
+	(void)x;
+	printf("Session:      %s (uid %d, id %s)\n", out_str(s, "name", "?"),
+	       (int)json_integer_value(json_object_get(s, "owner_uid")), out_str(s, "id", "?"));
+	printf("State:        %s\n", out_str(s, "state", "?"));
+	if (json_is_object(inst))
+		printf("VM:           %s (instance %s, scratch %s)\n", out_str(inst, "domain", "?"),
+		       out_str(inst, "id", "?"), out_str(inst, "scratch", "none"));
+	show_idle(s, holds);
+	show_status_holds(s, holds);
+	printf("Starts:       %d\n", (int)json_integer_value(json_object_get(s, "start_count")));
+	printf("Last stop:    %s%s%s\n", out_str(s, "last_stop_reason", "-"),
+	       json_is_string(json_object_get(s, "last_stop_detail")) ? ": " : "",
+	       out_str(s, "last_stop_detail", ""));
+	if (json_is_string(json_object_get(s, "failed_reason")))
+		printf("Failed:       %s (sessionctl reset %s)\n", out_str(s, "failed_reason", ""),
+		       out_str(s, "name", ""));
+	if (json_is_string(json_object_get(s, "warning")))
+		printf("Warning:      %s\n", out_str(s, "warning", ""));
+	duration_format(json_number_value(json_object_get(s, "uptime_s")), up, sizeof up);
+	printf("VM uptime:    %s total\n", up);
+	printf("Settings:     %s storage, crash policy %s, %d MiB, %d vCPU, domain type %s\n",
+	       out_str(s, "storage", "?"), out_str(s, "crash_policy", "?"),
+	       (int)json_integer_value(json_object_get(s, "memory_mib")),
+	       (int)json_integer_value(json_object_get(s, "vcpus")), out_str(s, "domain_type", "?"));
+}
+
+/* session.get of name, shown by show. */
+static int get_session(struct ctx *x, const char *name, ctl_show_fn show)
+{
+	struct sdc_error e;
+	json_t *r = NULL;
+	int rc = sdc_session_get(x->c, name, &r, &e);
+
+	return ctl_result(x, rc, &e, r, show);
+}
+
+int cmd_status(struct ctx *x, int argc, char **argv)
+{
+	int rc = ctl_begin(x, argc, argv, 1, 1);
+
+	return rc != 0 ? rc : get_session(x, argv[optind], show_status);
+}
+
+static void show_holds(struct ctx *x, json_t *s)
+{
+	json_t *holds = json_object_get(s, "holds");
+	char idle[64];
+
+	if (x->holds_json) {
+		out_json(holds);
+		return;
+	}
+	if (json_array_size(holds) == 0) {
+		out_until(s, "idle_deadline", idle, sizeof idle, "not scheduled");
+		printf("nothing holds session '%s' (%s); idle stop: %s\n", out_str(s, "name", "?"),
+		       out_str(s, "state", "?"), idle);
+		return;
+	}
+	printf("session '%s' (%s) is held by:\n", out_str(s, "name", "?"), out_str(s, "state", "?"));
+	show_holds_table(holds);
+}
+
+int cmd_holds(struct ctx *x, int argc, char **argv)
+{
+	int rc = ctl_begin(x, argc, argv, 1, 1);
+
+	if (rc != 0)
+		return rc;
+	/* --json prints the holds array, not the whole session. */
+	x->holds_json = x->json;
+	x->json = false;
+	return get_session(x, argv[optind], show_holds);
+}
+
+/* ---- start / stop / reset / delete ------------------------------------------------ */
+
+int cmd_start(struct ctx *x, int argc, char **argv)
+{
+	struct sdc_error e;
+	json_t *r = NULL;
+	char idle[64];
+	int rc = ctl_begin(x, argc, argv, 1, 1);
+
+	if (rc != 0)
+		return rc;
+	rc = progress_begin(x, argv[optind], &e);
+	if (rc == 0)
+		rc = sdc_session_start(x->c, argv[optind], &r, &e);
+	progress_end(x);
+	if (rc == 0 && !x->json) {
+		out_until(r, "idle_deadline", idle, sizeof idle, "not scheduled");
+		printf("session '%s' is running (idle stop: %s)\n", argv[optind], idle);
+	}
+	return ctl_result(x, rc, &e, r, NULL);
+}
+
+static void show_stopped(struct ctx *x, json_t *s)
+{
+	(void)x;
+	printf("session '%s' is %s\n", out_str(s, "name", "?"), out_str(s, "state", "?"));
+}
+
+/* Commands with the common options, one flag (a bool) and one session name. */
+static int flag_and_name(struct ctx *x, int argc, char **argv, const char *flag, bool *on)
+{
+	const struct option opts[] = { CTL_COMMON_OPTS, { flag, no_argument, NULL, flag[0] },
+				       { NULL, 0, NULL, 0 } };
+	const char shortopts[] = { 'h', flag[0], '\0' };
+	int ch;
+
+	/* -f for --force, -k for --keep-storage */
+	while ((ch = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+		if (ch == flag[0])
+			*on = true;
+		else if (ctl_common_opt(x, ch, argv[0]) != 0)
+			return EXIT_USAGE;
+	}
+	if (argc - optind != 1)
+		return ctl_usage_error("%s: expected one session name", argv[0]);
+	return ctl_connect(x);
+}
+
+int cmd_stop(struct ctx *x, int argc, char **argv)
+{
+	struct sdc_error e;
+	bool force = false;
+	json_t *r = NULL;
+	int rc = flag_and_name(x, argc, argv, "force", &force);
+
+	if (rc != 0)
+		return rc;
+	rc = sdc_session_stop(x->c, argv[optind], force, &r, &e);
+	return ctl_result(x, rc, &e, r, show_stopped);
+}
+
+int cmd_reset(struct ctx *x, int argc, char **argv)
+{
+	struct sdc_error e;
+	json_t *r = NULL;
+	int rc = ctl_begin(x, argc, argv, 1, 1);
+
+	if (rc != 0)
+		return rc;
+	rc = sdc_session_reset(x->c, argv[optind], &r, &e);
+	return ctl_result(x, rc, &e, r, show_stopped);
+}
+
+int cmd_delete(struct ctx *x, int argc, char **argv)
+{
+	struct sdc_error e;
+	bool keep = false;
+	int rc = flag_and_name(x, argc, argv, "keep-storage", &keep);
+
+	if (rc != 0)
+		return rc;
+	rc = sdc_session_delete(x->c, argv[optind], keep, &e);
+	if (rc == 0 && !x->json)
+		printf("deleted session '%s'\n", argv[optind]);
+	/* The result of session.delete is {} (sessiond-protocol(7)). */
+	return ctl_result(x, rc, &e, json_object(), NULL);
+}

@@ -1,0 +1,64 @@
+/*
+ * output.c — how sessionctl prints results: JSON, strings that may be
+ * missing, deadlines and local times (see ctl.h).
+ */
+#include "ctl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "../common/timeutil.h"
+
+static void print_dump(json_t *v, size_t flags)
+{
+	char *s = json_dumps(v, flags | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+
+	if (s != NULL)
+		puts(s);
+	free(s);
+}
+
+void out_json(json_t *v)
+{
+	print_dump(v, JSON_INDENT(2));
+}
+
+void out_json_line(json_t *v)
+{
+	print_dump(v, JSON_COMPACT);
+}
+
+const char *out_str(json_t *o, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : dflt;
+}
+
+void out_until(json_t *o, const char *key, char *buf, size_t len, const char *dflt)
+{
+	double t;
+	char d[32];
+
+	if (!time_parse_rfc3339(out_str(o, key, ""), &t)) {
+		snprintf(buf, len, "%s", dflt);
+		return;
+	}
+	duration_format(fmax(0, t - wall_now()), d, sizeof d);
+	snprintf(buf, len, "in %s", d);
+}
+
+void out_local_time(const char *rfc3339, char *buf, size_t len)
+{
+	double t;
+	struct tm tm;
+
+	if (rfc3339 == NULL || !time_parse_rfc3339(rfc3339, &t)) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	time_t secs = (time_t)t;
+	localtime_r(&secs, &tm);
+	strftime(buf, len, "%H:%M:%S", &tm);
+}
