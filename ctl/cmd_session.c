@@ -87,62 +87,75 @@ int cmd_create(struct ctx *x, int argc, char **argv)
 
 /* ---- list / status / holds ------------------------------------------------------ */
 
-static void show_list(struct ctx *x, json_t *r)
+static void list_header(void)
 {
-	json_t *a = json_object_get(r, "sessions"), *s;
-	size_t i;
-	char idle[40];
-
-	(void)x;
-	if (json_array_size(a) == 0) {
-		puts("no sessions");
-		return;
-	}
 	printf("%-20s %-6s %-9s %5s %-10s %6s  %s\n", "NAME", "UID", "STATE", "HOLDS",
 	       "IDLE STOP", "STARTS", "LAST STOP");
-	json_array_foreach(a, i, s) {
-		out_until(s, "idle_deadline", idle, sizeof idle, "-");
-		printf("%-20s %-6d %-9s %5zu %-10s %6d  %s\n", out_str(s, "name", "?"),
-		       (int)json_integer_value(json_object_get(s, "owner_uid")),
-		       out_str(s, "state", "?"), json_array_size(json_object_get(s, "holds")),
-		       idle, (int)json_integer_value(json_object_get(s, "start_count")),
-		       out_str(s, "last_stop_reason", "-"));
-	}
+}
+
+static void list_row(json_t *s)
+{
+	char idle[40];
+
+	out_until(s, "idle_deadline", idle, sizeof idle, "-");
+	printf("%-20s %-6d %-9s %5lld %-10s %6d  %s\n", out_str(s, "name", "?"),
+	       (int)json_integer_value(json_object_get(s, "owner_uid")),
+	       out_str(s, "state", "?"), (long long)json_integer_value(json_object_get(s, "holds_count")),
+	       idle, (int)json_integer_value(json_object_get(s, "start_count")),
+	       out_str(s, "last_stop_reason", "-"));
+}
+
+/* Prints what it iterates as it comes: a table, or with --json one array. */
+static int stream(struct ctx *x, struct sdc_iter *it, void (*header)(void),
+		  void (*row)(json_t *), const char *empty)
+{
+	struct out_stream st = { x->json, 0, header, row, empty };
+	struct sdc_error e;
+	json_t *item;
+
+	if (it == NULL)
+		return ctl_usage_error("out of memory");
+	while ((item = sdc_iter_next(it, &e)) != NULL)
+		out_stream_item(&st, item);
+	bool failed = sdc_iter_failed(it);
+	sdc_iter_free(it);
+	/* A failure after some pages still closes what was printed. */
+	if (!failed || st.n > 0)
+		out_stream_end(&st);
+	return failed ? ctl_refused(&e) : 0;
 }
 
 int cmd_list(struct ctx *x, int argc, char **argv)
 {
-	struct sdc_error e;
-	json_t *sessions = NULL, *r = json_object();
-	int rc = ctl_begin(x, argc, argv, 0, 0);
+	static const struct option opts[] = { CTL_COMMON_OPTS,
+		{ "state", required_argument, NULL, 's' }, { NULL, 0, NULL, 0 } };
+	struct sdc_list_opts o = { NULL, 0 };
+	int ch, rc;
 
-	if (rc != 0) {
-		json_decref(r);
-		return rc;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (ch == 's')
+			o.state = optarg;
+		else if ((rc = ctl_common_opt(x, ch, argv[0])) != 0)
+			return rc;
 	}
-	rc = sdc_session_list(x->c, &sessions, &e);
-	/* The wrapper hands out the array; the result (and --json) is
-	 * {"sessions": [...]} (sessiond-protocol(7)). */
-	if (sessions != NULL)
-		json_object_set_new(r, "sessions", sessions);
-	return ctl_result(x, rc, &e, r, show_list);
+	if (argc != optind)
+		return ctl_usage_error("list: expected no operand");
+	if ((rc = ctl_connect(x)) != 0)
+		return rc;
+	return stream(x, sdc_sessions_iter(x->c, &o), list_header, list_row, "no sessions");
 }
+
+static void holds_header(void);
+static void holds_row(json_t *h);
 
 static void show_holds_table(json_t *holds)
 {
 	json_t *h;
 	size_t i;
-	char since[32], exp[40];
 
-	printf("  %-5s  %-36s  %-24s %7s  %-8s  %s\n", "KIND", "ID", "REASON", "PID", "SINCE",
-	       "EXPIRES");
-	json_array_foreach(holds, i, h) {
-		out_local_time(out_str(h, "since", NULL), since, sizeof since);
-		out_until(h, "expires", exp, sizeof exp, "-");
-		printf("  %-5s  %-36s  %-24.24s %7d  %-8s  %s\n", out_str(h, "kind", "?"),
-		       out_str(h, "id", "?"), out_str(h, "reason", ""),
-		       (int)json_integer_value(json_object_get(h, "owner_pid")), since, exp);
-	}
+	holds_header();
+	json_array_foreach(holds, i, h)
+		holds_row(h);
 }
 
 /* "Idle stop:" and the grace of status. */
@@ -166,10 +179,14 @@ static void show_idle(json_t *s, json_t *holds)
 static void show_status_holds(json_t *s, json_t *holds)
 {
 	int waiting = (int)json_integer_value(json_object_get(s, "waiting"));
+	json_int_t n = json_integer_value(json_object_get(s, "holds_count"));
 
-	printf("Holds:        %zu", json_array_size(holds));
+	printf("Holds:        %lld", (long long)n);
 	if (waiting > 0)
 		printf(" (%d waiting for the VM)", waiting);
+	if ((size_t)n > json_array_size(holds))
+		printf(" (the first %zu below; sessionctl holds %s lists all)", json_array_size(holds),
+		       out_str(s, "name", "?"));
 	putchar('\n');
 	if (json_array_size(holds) > 0)
 		show_holds_table(holds);
@@ -223,35 +240,49 @@ int cmd_status(struct ctx *x, int argc, char **argv)
 	return rc != 0 ? rc : get_session(x, argv[optind], show_status);
 }
 
-static void show_holds(struct ctx *x, json_t *s)
+static void holds_header(void)
 {
-	json_t *holds = json_object_get(s, "holds");
-	char idle[64];
-
-	if (x->holds_json) {
-		out_json(holds);
-		return;
-	}
-	if (json_array_size(holds) == 0) {
-		out_until(s, "idle_deadline", idle, sizeof idle, "not scheduled");
-		printf("nothing holds session '%s' (%s); idle stop: %s\n", out_str(s, "name", "?"),
-		       out_str(s, "state", "?"), idle);
-		return;
-	}
-	printf("session '%s' (%s) is held by:\n", out_str(s, "name", "?"), out_str(s, "state", "?"));
-	show_holds_table(holds);
+	printf("  %-5s  %-36s  %-24s %7s  %-8s  %s\n", "KIND", "ID", "REASON", "PID", "SINCE",
+	       "EXPIRES");
 }
 
+static void holds_row(json_t *h)
+{
+	char since[32], exp[40];
+
+	out_local_time(out_str(h, "since", NULL), since, sizeof since);
+	out_until(h, "expires", exp, sizeof exp, "-");
+	printf("  %-5s  %-36s  %-24.24s %7d  %-8s  %s\n", out_str(h, "kind", "?"),
+	       out_str(h, "id", "?"), out_str(h, "reason", ""),
+	       (int)json_integer_value(json_object_get(h, "owner_pid")), since, exp);
+}
+
+/* The session first (its state and idle deadline head the table), then
+ * its holds page after page. */
 int cmd_holds(struct ctx *x, int argc, char **argv)
 {
+	struct sdc_error e;
+	json_t *s = NULL;
+	char idle[64];
 	int rc = ctl_begin(x, argc, argv, 1, 1);
 
 	if (rc != 0)
 		return rc;
-	/* --json prints the holds array, not the whole session. */
-	x->holds_json = x->json;
-	x->json = false;
-	return get_session(x, argv[optind], show_holds);
+	const char *name = argv[optind];
+	if (!x->json) {
+		if (sdc_session_get(x->c, name, &s, &e) < 0)
+			return ctl_refused(&e);
+		if (json_integer_value(json_object_get(s, "holds_count")) == 0) {
+			out_until(s, "idle_deadline", idle, sizeof idle, "not scheduled");
+			printf("nothing holds session '%s' (%s); idle stop: %s\n", name,
+			       out_str(s, "state", "?"), idle);
+			json_decref(s);
+			return 0;
+		}
+		printf("session '%s' (%s) is held by:\n", name, out_str(s, "state", "?"));
+		json_decref(s);
+	}
+	return stream(x, sdc_holds_iter(x->c, name, 0), holds_header, holds_row, "");
 }
 
 /* ---- start / stop / reset / delete ------------------------------------------------ */

@@ -112,6 +112,19 @@ void out_until(json_t *o, const char *key, char *buf, size_t len, const char *df
 /* The local "HH:MM:SS" of an RFC 3339 time, or "-". */
 void out_local_time(const char *rfc3339, char *buf, size_t len);
 
+/* Items printed as they come (a listing that pages): a table under its
+ * header, or with --json one array, an item per line; empty (text) when
+ * there was none. */
+struct out_stream {
+	bool json;
+	size_t n;
+	void (*header)(void);
+	void (*row)(json_t *item);
+	const char *empty;
+};
+void out_stream_item(struct out_stream *st, json_t *item);
+void out_stream_end(struct out_stream *st);
+
 /* ---- progress.c ------------------------------------------------------------ */
 
 /* Before a call that may wait for the VM of session name: notifications

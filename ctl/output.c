@@ -62,3 +62,28 @@ void out_local_time(const char *rfc3339, char *buf, size_t len)
 	localtime_r(&secs, &tm);
 	strftime(buf, len, "%H:%M:%S", &tm);
 }
+
+void out_stream_item(struct out_stream *st, json_t *item)
+{
+	if (st->json) {
+		fputs(st->n == 0 ? "[\n  " : ",\n  ", stdout);
+		char *text = json_dumps(item, JSON_COMPACT | JSON_SORT_KEYS);
+		fputs(text != NULL ? text : "null", stdout);
+		free(text);
+	} else {
+		if (st->n == 0)
+			st->header();
+		st->row(item);
+	}
+	st->n++;
+	fflush(stdout);
+}
+
+void out_stream_end(struct out_stream *st)
+{
+	if (st->json)
+		puts(st->n == 0 ? "[]" : "\n]");
+	else if (st->n == 0 && st->empty[0] != '\0')
+		puts(st->empty);
+	fflush(stdout);
+}

@@ -25,7 +25,8 @@ struct command {
 
 static const struct command commands[] = {
 	{ "create", cmd_create, "NAME", settings_table, "create a session (no VM starts yet)" },
-	{ "list", cmd_list, "", NULL, "list the sessions you may see" },
+	{ "list", cmd_list, "[--state STATE]", NULL,
+	  "list the sessions you may see (page after page, as they come)" },
 	{ "status", cmd_status, "NAME", NULL, "state, holds, idle deadline, start count, last stop" },
 	{ "holds", cmd_holds, "NAME", NULL, "what keeps the VM up" },
 	{ "start", cmd_start, "NAME", NULL,

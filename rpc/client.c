@@ -346,14 +346,148 @@ int sdc_session_create(struct sdc *c, const char *name, json_t *settings,
 	return sdc_call(c, RPC_SESSION_CREATE, owned(c, p), session, err);
 }
 
+int sdc_session_list_page(struct sdc *c, const struct sdc_list_opts *o, const char *after,
+			  json_t **page, struct sdc_error *err)
+{
+	json_t *p = json_object();
+
+	if (o != NULL && o->state != NULL)
+		json_object_set_new(p, "state", json_string(o->state));
+	if (o != NULL && o->limit > 0)
+		json_object_set_new(p, "limit", json_integer((json_int_t)o->limit));
+	if (after != NULL)
+		json_object_set_new(p, "after", json_string(after));
+	return sdc_call(c, RPC_SESSION_LIST, owned(c, p), page, err);
+}
+
+int sdc_session_holds(struct sdc *c, const char *name, const char *after, size_t limit,
+		      json_t **page, struct sdc_error *err)
+{
+	json_t *p = named(name);
+
+	if (limit > 0)
+		json_object_set_new(p, "limit", json_integer((json_int_t)limit));
+	if (after != NULL)
+		json_object_set_new(p, "after", json_string(after));
+	return sdc_call(c, RPC_SESSION_HOLDS, owned(c, p), page, err);
+}
+
+/* ---- iterators ---------------------------------------------------------- */
+
+struct sdc_iter {
+	struct sdc *c;
+	bool holds;                         /* session.holds, else session.list */
+	char *name;                         /* holds: the session */
+	struct sdc_list_opts opts;
+	char *state;                        /* opts.state's copy */
+	json_t *page;                       /* the current page */
+	size_t next_item;                   /* in the page's array */
+	char *after;                        /* the next page's cursor; NULL: none */
+	bool started, failed;
+};
+
+static struct sdc_iter *iter_new(struct sdc *c)
+{
+	struct sdc_iter *it = calloc(1, sizeof *it);
+
+	if (it != NULL)
+		it->c = c;
+	return it;
+}
+
+struct sdc_iter *sdc_sessions_iter(struct sdc *c, const struct sdc_list_opts *o)
+{
+	struct sdc_iter *it = iter_new(c);
+
+	if (it != NULL && o != NULL) {
+		it->opts = *o;
+		it->state = o->state ? strdup(o->state) : NULL;
+		it->opts.state = it->state;
+	}
+	return it;
+}
+
+struct sdc_iter *sdc_holds_iter(struct sdc *c, const char *name, size_t limit)
+{
+	struct sdc_iter *it = iter_new(c);
+
+	if (it != NULL) {
+		it->holds = true;
+		it->name = strdup(name);
+		it->opts.limit = limit;
+	}
+	return it;
+}
+
+/* The next page; false at the end or on an error. */
+static bool iter_fetch(struct sdc_iter *it, struct sdc_error *err)
+{
+	json_t *page = NULL;
+	int rc;
+
+	if (it->started && it->after == NULL)
+		return false;
+	if (it->holds)
+		rc = sdc_session_holds(it->c, it->name, it->after, it->opts.limit, &page, err);
+	else
+		rc = sdc_session_list_page(it->c, &it->opts, it->after, &page, err);
+	it->started = true;
+	if (rc < 0) {
+		it->failed = true;
+		return false;
+	}
+	json_decref(it->page);
+	it->page = page;
+	it->next_item = 0;
+	free(it->after);
+	const char *next = json_string_value(json_object_get(page, "next"));
+	it->after = next ? strdup(next) : NULL;
+	return true;
+}
+
+json_t *sdc_iter_next(struct sdc_iter *it, struct sdc_error *err)
+{
+	for (;;) {
+		json_t *a = json_object_get(it->page, it->holds ? "holds" : "sessions");
+		if (it->next_item < json_array_size(a))
+			return json_array_get(a, it->next_item++);
+		if (!iter_fetch(it, err))
+			return NULL;
+	}
+}
+
+bool sdc_iter_failed(const struct sdc_iter *it)
+{
+	return it->failed;
+}
+
+void sdc_iter_free(struct sdc_iter *it)
+{
+	if (it == NULL)
+		return;
+	json_decref(it->page);
+	free(it->after);
+	free(it->name);
+	free(it->state);
+	free(it);
+}
+
 int sdc_session_list(struct sdc *c, json_t **sessions, struct sdc_error *err)
 {
-	json_t *r = NULL;
+	struct sdc_iter *it = sdc_sessions_iter(c, NULL);
+	json_t *a = json_array(), *s;
 
-	if (sdc_call(c, RPC_SESSION_LIST, owned(c, NULL), &r, err) < 0)
+	if (it == NULL)
+		return fail(err, SDC_ERR_IO, "out of memory");
+	while ((s = sdc_iter_next(it, err)) != NULL)
+		json_array_append(a, s);
+	bool failed = sdc_iter_failed(it);
+	sdc_iter_free(it);
+	if (failed) {
+		json_decref(a);
 		return -1;
-	*sessions = json_incref(json_object_get(r, "sessions"));
-	json_decref(r);
+	}
+	*sessions = a;
 	return 0;
 }
 

@@ -71,7 +71,35 @@ int sdc_poll(struct sdc *c, int timeout_ms, struct sdc_error *err);
 int sdc_daemon_info(struct sdc *c, json_t **info, struct sdc_error *err);
 int sdc_session_create(struct sdc *c, const char *name, json_t *settings,
 		       json_t **session, struct sdc_error *err);
+/* Every session summary the caller may see (of the owner of sdc_set_owner),
+ * fetched page after page: an array.  For large daemons prefer the
+ * iterator below, which holds one page at a time. */
 int sdc_session_list(struct sdc *c, json_t **sessions, struct sdc_error *err);
+
+/* Listing filters: state NULL for any, limit 0 for the daemon's page size. */
+struct sdc_list_opts {
+	const char *state;
+	size_t limit;
+};
+/* One page of session.list after cursor after (NULL: the first):
+ * {"sessions": [...], "next": cursor or null}. */
+int sdc_session_list_page(struct sdc *c, const struct sdc_list_opts *o, const char *after,
+			  json_t **page, struct sdc_error *err);
+/* One page of session.holds: {"name", "state", "holds": [...], "next"}. */
+int sdc_session_holds(struct sdc *c, const char *name, const char *after, size_t limit,
+		      json_t **page, struct sdc_error *err);
+
+/* Pages through session.list or session.holds, one item at a time.  A
+ * session (hold) that exists for the whole walk comes exactly once, what
+ * comes and goes meanwhile may or may not.  sdc_iter_next() returns the
+ * next item (borrowed: valid until the next call), or NULL at the end or on
+ * an error (then err is filled and sdc_iter_failed() says so). */
+struct sdc_iter;
+struct sdc_iter *sdc_sessions_iter(struct sdc *c, const struct sdc_list_opts *o);
+struct sdc_iter *sdc_holds_iter(struct sdc *c, const char *name, size_t limit);
+json_t *sdc_iter_next(struct sdc_iter *it, struct sdc_error *err);
+bool sdc_iter_failed(const struct sdc_iter *it);
+void sdc_iter_free(struct sdc_iter *it);
 int sdc_session_get(struct sdc *c, const char *name, json_t **session, struct sdc_error *err);
 int sdc_session_start(struct sdc *c, const char *name, json_t **session, struct sdc_error *err);
 int sdc_session_stop(struct sdc *c, const char *name, bool force, json_t **session,

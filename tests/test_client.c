@@ -54,8 +54,8 @@ static struct {
 /* The one result for every method: what the wrappers look into. */
 static json_t *canned_result(void)
 {
-	return json_pack("{s:s, s:[], s:{s:s}}", "token", TOKEN, "sessions", "session", "name",
-			 "dev");
+	return json_pack("{s:s, s:[], s:[], s:n, s:{s:s}}", "token", TOKEN, "sessions", "holds",
+			 "next", "session", "name", "dev");
 }
 
 /* Holding a reply until the client ticked shows that a waiting wrapper
@@ -204,9 +204,26 @@ static int daemon_info(struct sdc *c, json_t **r, struct sdc_error *e)
 	return sdc_daemon_info(c, r, e);
 }
 
-static int list(struct sdc *c, json_t **r, struct sdc_error *e)
+static int list_full(struct sdc *c, json_t **r, struct sdc_error *e)
+{
+	struct sdc_list_opts o = { .state = "running", .limit = 10 };
+
+	return sdc_session_list_page(c, &o, "42", r, e);
+}
+
+static int list_bare(struct sdc *c, json_t **r, struct sdc_error *e)
 {
 	return sdc_session_list(c, r, e);
+}
+
+static int holds_full(struct sdc *c, json_t **r, struct sdc_error *e)
+{
+	return sdc_session_holds(c, "dev", "7", 10, r, e);
+}
+
+static int holds_bare(struct sdc *c, json_t **r, struct sdc_error *e)
+{
+	return sdc_session_holds(c, "dev", NULL, 0, r, e);
 }
 
 static int get(struct sdc *c, json_t **r, struct sdc_error *e)
@@ -315,7 +332,7 @@ struct wrapper {
 static const struct wrapper wrappers[RPC_M__COUNT] = {
 	[RPC_M_DAEMON_INFO] = { daemon_info, daemon_info },
 	[RPC_M_SESSION_CREATE] = { create_full, create_bare },
-	[RPC_M_SESSION_LIST] = { list, list },
+	[RPC_M_SESSION_LIST] = { list_full, list_bare },
 	[RPC_M_SESSION_GET] = { get, get },
 	[RPC_M_SESSION_START] = { start, start },
 	[RPC_M_SESSION_STOP] = { stop_full, stop_bare },
@@ -327,6 +344,7 @@ static const struct wrapper wrappers[RPC_M__COUNT] = {
 	[RPC_M_TOKEN_RELEASE] = { release, release },
 	[RPC_M_VM_INFO] = { vm_info, vm_info },
 	[RPC_M_VM_CONSOLE] = { console_full, console_bare },
+	[RPC_M_SESSION_HOLDS] = { holds_full, holds_bare },
 };
 
 /* ---- checks ------------------------------------------------------------------ */
