@@ -180,7 +180,7 @@ static struct token *token_on(struct harness *h, struct session *s, struct list_
 	struct session_lease dummy;
 	struct cause c;
 
-	list_add_tail(&s->tokens, &t->session_node);
+	holds_add_token(s, t);
 	/* Bring the VM up with a lease, then take the token on the open gate. */
 	hold(h, s, &dummy);
 	assert_int_equal(lease_acquire(&s->lp, &t->lease, NULL, NULL), 1);

@@ -301,7 +301,7 @@ static void op_token(void)
 		struct session *s = any_session();
 		struct token *t = token_new(S.h->core->tokens, NULL, s, &S.conn, &S.conn, 0, 1,
 					    "stress");
-		list_add_tail(&s->tokens, &t->session_node);
+		holds_add_token(s, t);
 		str_copy(ht->id, sizeof ht->id, t->id);
 		ht->s = s;
 		ht->used = true;
