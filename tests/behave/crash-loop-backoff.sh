@@ -8,7 +8,7 @@
 # own connection (session.watch, then token.acquire): every crashed event
 # names the instance that was destroyed, in order; each restart's
 # "starting" event comes after its crash and not before the back-off
-# (event times, millisecond resolution: 10 ms slack; no upper bound but a
+# (event times: wall clock, milliseconds; 50 ms slack; no upper bound but a
 # generous hang guard); after the 6th crash the session is failed and
 # stays down (6 starts in all), the holder receives token.revoked for its
 # token, the token is gone, and no domain is left in libvirt.
@@ -82,7 +82,7 @@ while [ $i -le 5 ]; do
 	backoff=$((1000 << (i - 1)))
 	gap=$(($6 - $4))
 	echo "restart $i: ${gap} ms after the crash (back-off ${backoff} ms)"
-	[ $gap -ge $((backoff - 10)) ] || fail "restart $i came ${gap} ms after crash $i, before the ${backoff} ms back-off"
+	[ $gap -ge $((backoff - 50)) ] || fail "restart $i came ${gap} ms after crash $i, before the ${backoff} ms back-off"
 	[ $gap -le $((backoff + 60000)) ] || fail "restart $i came ${gap} ms after crash $i"
 	i=$((i + 1))
 done

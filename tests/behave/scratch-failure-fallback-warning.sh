@@ -34,6 +34,7 @@ vsh pool-info sessiond >/dev/null 2>&1 && fail "the pool is still there after po
 
 "$TOOLS/rpcpipe" -t 60 "$start_req" >"$T/start1" || fail "session.start not answered"
 w=$(jq -r '.result.warning // empty' "$T/start1")
+echo "warning: $w"
 case "$w" in "no scratch disk: "?*) ;; *) fail "the start reply has no scratch warning: $(cat "$T/start1")" ;; esac
 [ "$(jq -r .result.state "$T/start1")" = running ] || fail "the VM did not start: $(cat "$T/start1")"
 [ "$(jq -r .result.instance.scratch "$T/start1")" = null ] || fail "the reply names a scratch volume: $(cat "$T/start1")"
