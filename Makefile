@@ -164,6 +164,8 @@ check-behave: tests
 
 # The in-process race stress (tests/tools/race_stress.c): STRESS_OPS
 # randomized operations with injected faults; the full run is 1,000,000.
+# Every kind of fault must have happened by the end: runs much shorter
+# than 30,000 operations may fail for want of chaos.
 STRESS_OPS ?= 200000
 check-stress: tests
 	@$(BUILD)/tests/tools/race_stress --ops $(STRESS_OPS) --checkpoint 20000
