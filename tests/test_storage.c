@@ -229,7 +229,6 @@ static void test_two_daemons_apart(void **state)
 	struct cause c;
 	char dir_b[PATH_MAX], tb[PATH_MAX];
 
-	assert_string_not_equal(pool_of(a), pool_of(b));
 	struct session *sa = make(a, "a");
 	struct session *sb = make(b, "b");
 	assert_int_equal(harness_lease(a, sa, &la, 20, &c), 0);
@@ -237,6 +236,7 @@ static void test_two_daemons_apart(void **state)
 	/* disk, template, scratch: each in its own daemon's directory */
 	assert_volumes_in_own_dir(a, 3);
 	assert_volumes_in_own_dir(b, 3);
+	assert_string_not_equal(pool_of(a), pool_of(b));
 	session_lease_release(&la);
 	session_lease_release(&lb);
 	assert_int_equal(harness_stop(a, sa, true, &c), 0);
