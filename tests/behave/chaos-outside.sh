@@ -69,13 +69,14 @@ stop_libvirtd() {
 	STARTED=""
 }
 
-# The daemon's volumes (its scratch template) would pile up in a
-# long-lived libvirtd: remove those with this daemon's prefix, and only
+# The daemon's pool (named after it) and its volumes (its scratch
+# template) would pile up in a long-lived libvirtd: remove them, and only
 # after the daemon is gone.
 tidy_pool() {
-	[ -n "${PREFIX:-}" ] || return 0
-	virsh -c "$URI" vol-list sessiond 2>/dev/null | awk -v p="$PREFIX-" 'index($1, p) == 1 { print $1 }' |
-		while read -r vol; do virsh -c "$URI" vol-delete "$vol" --pool sessiond >/dev/null 2>&1; done
+	[ -n "${POOL:-}" ] || return 0
+	virsh -c "$URI" vol-list "$POOL" 2>/dev/null | awk -v p="$PREFIX-" 'index($1, p) == 1 { print $1 }' |
+		while read -r vol; do virsh -c "$URI" vol-delete "$vol" --pool "$POOL" >/dev/null 2>&1; done
+	virsh -c "$URI" pool-destroy "$POOL" >/dev/null 2>&1
 }
 
 chaos_cleanup() {
@@ -94,6 +95,7 @@ SESSIOND_URI=$URI start_daemon
 rc=$?
 cat "$T/stress.out"
 PREFIX=$(sed -n 's/.*daemon prefix \(sd-[0-9a-f]*\),.*/\1/p' "$T/stress.out")
+POOL=$(sed -n 's/.*, pool \([^ ,]*\),.*/\1/p' "$T/stress.out")
 [ $rc -eq 0 ] || fail "sessiond-stress exited $rc"
 grep -q '^PASSED$' "$T/stress.out" || fail "sessiond-stress did not report PASSED"
 grep -q '(bug)' "$DAEMON_LOG" && fail "the daemon logged a bug: $(grep -m3 '(bug)' "$DAEMON_LOG")"

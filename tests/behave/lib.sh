@@ -24,6 +24,7 @@ DAEMON_LOG="$T/daemon.log"
 
 cleanup() {
 	stop_daemon >/dev/null 2>&1
+	stop_private_libvirtd
 	if [ "${KEEP_TMP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
@@ -91,6 +92,54 @@ ctl() { "$SESSIONCTL" "$@"; }
 field() { "$SESSIONCTL" status "$1" --json | jq -r "$2"; }
 
 state_is() { [ "$(field "$1" .state)" = "$2" ]; }
+
+# private_libvirtd — a libvirtd of this script's own, for what the
+# embedded test:///default cannot show (its state ends with the daemon's
+# process; this one's pools and domains outlive a daemon, and virsh sees
+# them): the test driver only (LIBVIRT_DRIVER_DIR is an empty directory),
+# socket and pid file under $T, nothing in /run touched.  The test driver
+# resets itself when its last connection closes, so one virsh stays
+# connected until cleanup (its answer to "uri" shows that it is).  Sets
+# PRIVATE_URI; cleanup stops both.  Skips without libvirtd or virsh.
+PRIVATE_LIBVIRTD_PID="" PRIVATE_HOLDER_PID=""
+private_libvirtd() {
+	lvd=$(command -v libvirtd || echo /usr/sbin/libvirtd)
+	[ -x "$lvd" ] || skip "needs libvirtd (libvirt-daemon)"
+	command -v virsh >/dev/null 2>&1 || skip "needs virsh (libvirt-clients)"
+	mkdir -p "$T/libvirtd/drivers" "$T/libvirtd/sock"
+	cat >"$T/libvirtd/libvirtd.conf" <<-EOF
+	unix_sock_dir = "$T/libvirtd/sock"
+	listen_tls = 0
+	listen_tcp = 0
+	EOF
+	LIBVIRT_DRIVER_DIR="$T/libvirtd/drivers" HOME="$T/libvirtd" XDG_RUNTIME_DIR="$T/libvirtd" \
+		"$lvd" --config "$T/libvirtd/libvirtd.conf" --pid-file "$T/libvirtd/pid" \
+		>"$T/libvirtd/log" 2>&1 &
+	PRIVATE_LIBVIRTD_PID=$!
+	PRIVATE_URI="test+unix:///default?socket=$T/libvirtd/sock/libvirt-sock"
+	wait_until 30 virsh -c "$PRIVATE_URI" uri ||
+		fail "the private libvirtd does not answer: $(tail -n 5 "$T/libvirtd/log")"
+	mkfifo "$T/libvirtd/holder.in"
+	virsh -c "$PRIVATE_URI" <"$T/libvirtd/holder.in" >"$T/libvirtd/holder.out" 2>&1 &
+	PRIVATE_HOLDER_PID=$!
+	exec 9>"$T/libvirtd/holder.in"
+	echo uri >&9
+	wait_until 30 grep -q '^test+unix' "$T/libvirtd/holder.out" ||
+		fail "virsh did not connect to the private libvirtd: $(cat "$T/libvirtd/holder.out")"
+}
+
+stop_private_libvirtd() {
+	if [ -n "$PRIVATE_HOLDER_PID" ]; then
+		kill -TERM "$PRIVATE_HOLDER_PID" 2>/dev/null
+		wait "$PRIVATE_HOLDER_PID" 2>/dev/null
+		exec 9>&-
+		PRIVATE_HOLDER_PID=""
+	fi
+	[ -n "$PRIVATE_LIBVIRTD_PID" ] || return 0
+	kill -TERM "$PRIVATE_LIBVIRTD_PID" 2>/dev/null
+	wait "$PRIVATE_LIBVIRTD_PID" 2>/dev/null
+	PRIVATE_LIBVIRTD_PID=""
+}
 
 # An empty config file so a user's own sessiond.conf never leaks in.
 : > "$T/sessiond.conf"
