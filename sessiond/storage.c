@@ -202,10 +202,10 @@ static int pool_check(struct storage *st, json_t *p, const char *dir, struct cau
 	if (json_is_true(json_object_get(p, "persistent"))) {
 		if (!elsewhere)
 			return 0;
-		cause_set(c, 0, "storage pool '%s' is defined with its target at %s, not at this "
-			  "daemon's %s: refusing to use another directory's pool (undefine it, "
-			  "or set pool_path = %s or another pool name in sessiond.conf)",
-			  st->pool, path, dir, path);
+		/* The paths first: a cause is 512 bytes. */
+		cause_set(c, 0, "storage pool '%s' is defined over %s, not over this daemon's %s: "
+			  "refusing another directory's pool (undefine it, or configure that "
+			  "pool_path or another pool)", st->pool, path, dir);
 		return -1;
 	}
 	if (!elsewhere && !gone)
