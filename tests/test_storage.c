@@ -239,9 +239,12 @@ static void test_two_daemons_apart(void **state)
 	assert_string_not_equal(pool_of(a), pool_of(b));
 	session_lease_release(&la);
 	session_lease_release(&lb);
-	assert_int_equal(harness_stop(a, sa, true, &c), 0);
 
-	/* Daemon a's state goes (harness_free removes its directory). */
+	/* Daemon a's state goes (harness_free removes its directory).  Its
+	 * VM is left running, as a daemon that exits leaves it: two cores in
+	 * one process share the instance index, so a stop event of a's VM
+	 * would also reach b's mailbox and outlive a's session there (only
+	 * tests put two cores in one process). */
 	char pool_b[32];
 	snprintf(pool_b, sizeof pool_b, "%s", pool_of(b));
 	harness_free(a);

@@ -23,9 +23,13 @@
 
 sed -i '/^pool = /d' "$T/sessiond.conf"
 
-# Pools (and domain prefixes: the same name) of the daemons run here.
+# Pools (and domain prefixes: the same name) of the daemons run here,
+# removed at the end; never one that was there before.
+BEFORE=" $(vsh pool-list --all --name | tr '\n' ' ') "
 MADE=""
-made() { MADE="$MADE $1"; }
+made() {
+	case "$BEFORE$MADE " in *" $1 "*) ;; *) MADE="$MADE $1" ;; esac
+}
 pool_identity_cleanup() {
 	stop_daemon_b >/dev/null 2>&1
 	stop_daemon >/dev/null 2>&1
@@ -60,6 +64,7 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
 		fail "run $i: create right after the start: $(cat "$T/create.out")"
 	dir=$(readlink -f "$S/pool")
 	pool=$(daemon_pool "$SESSIOND_SOCKET")
+	made "$pool"
 	vols_in_dir "$pool" "$dir" 1
 	disk="$dir/$(id_pool "$S")-$(field "p$i" .id)-disk.qcow2"
 	[ -f "$disk" ] || fail "run $i: no disk file $disk"
