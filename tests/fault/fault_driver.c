@@ -225,6 +225,16 @@ static int f_pool_ensure(struct driver *d, const char *name, const char *xml, st
 	return F(d)->inner->ops->pool_ensure(F(d)->inner, name, xml, c);
 }
 
+static int f_pool_list(struct driver *d, json_t **out, struct cause *c)
+{
+	return F(d)->inner->ops->pool_list(F(d)->inner, out, c);
+}
+
+static int f_pool_destroy(struct driver *d, const char *name, struct cause *c)
+{
+	return F(d)->inner->ops->pool_destroy(F(d)->inner, name, c);
+}
+
 static int f_vol_create(struct driver *d, const char *pool, const char *xml, struct cause *c)
 {
 	struct fault *f = F(d);
@@ -266,8 +276,8 @@ static int f_vol_list(struct driver *d, const char *pool, const char *prefix, js
 
 static const struct driver_ops fault_ops = {
 	f_open, f_close, f_kind, f_uri, f_domain_start, f_domain_shutdown, f_domain_destroy,
-	f_domain_state, f_domain_info, f_domain_list, f_pool_ensure, f_vol_create,
-	f_vol_delete, f_vol_lookup, f_vol_list,
+	f_domain_state, f_domain_info, f_domain_list, f_pool_ensure, f_pool_list,
+	f_pool_destroy, f_vol_create, f_vol_delete, f_vol_lookup, f_vol_list,
 };
 
 struct driver *fault_driver_new(struct driver *inner, const struct fault_cfg *cfg)

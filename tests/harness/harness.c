@@ -71,18 +71,26 @@ static bool flag_set(struct harness *h, void *arg)
 	return *(bool *)arg;
 }
 
-static void start_core(struct harness *h)
+int harness_start(struct harness *h, struct cause *c)
 {
-	struct cause c;
 	bool done = false;
 
-	h->core = core_new(h->base, &h->cfg, h->drv, &c);
+	h->core = core_new(h->base, &h->cfg, h->drv, c);
 	if (h->core == NULL)
-		fatal("harness: core_new: %s", c.msg);
+		return -1;
 	core_set_hooks(h->core, &harness_hooks, h);
 	core_load(h->core, loaded, &done);
 	if (!harness_wait(h, 30, flag_set, &done))
 		fatal("harness: load did not finish");
+	return 0;
+}
+
+static void start_core(struct harness *h)
+{
+	struct cause c;
+
+	if (harness_start(h, &c) < 0)
+		fatal("harness: core_new: %s", c.msg);
 }
 
 struct harness *harness_new(const struct harness_opts *o)

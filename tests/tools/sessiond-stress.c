@@ -113,7 +113,7 @@ static const char usage_text[] =
 	"  --kill-interval-ms M   mean pause between outside kills; 0: no kills (default 50)\n"
 	"  --grace S              the sessions' grace period (default 0.05)\n"
 	"  --seed X               seed of the operation mix (default: time and pid)\n"
-	"  --pool NAME            the daemon's storage pool (default sessiond)\n"
+	"  --pool NAME            the daemon's storage pool (default: the one daemon.info names)\n"
 	"  --timeout S            bound on every reply (default 30)\n"
 	"  --settle S             bound on quiescence and deletes (default 60)\n"
 	"  --think-ms M           mean pause between a client's operations (default 2)\n"
@@ -186,7 +186,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	};
 	int ch;
 
-	*o = (struct opts){ .pool = "sessiond", .clients = 8, .sessions = 4, .kill_ms = 50,
+	*o = (struct opts){ .clients = 8, .sessions = 4, .kill_ms = 50,
 			    .grace = 0.05, .timeout = 30, .settle = 60, .think_ms = 2, .depth = 4,
 			    .seed = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16) };
 	while ((ch = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -341,6 +341,7 @@ struct inst {
 struct run {
 	struct opts o;
 	char prefix[32];                    /* the daemon's: "sd-1a2b3c4d" */
+	char pool[256];                     /* its pool, from daemon.info */
 	char tag[48];                       /* "stress-<pid>-<hex>-" */
 	struct sess *sess;
 	int nsess;
@@ -1305,7 +1306,16 @@ static int learn_daemon(struct client *ctl)
 	}
 	/* The daemon's domain prefix (core.c): "sd-" and 8 hex of its id. */
 	snprintf(R.prefix, sizeof R.prefix, "sd-%.8s", id);
+	const char *pool = json_string_value(json_object_get(info, "pool"));
+	if (R.o.pool == NULL && pool != NULL)
+		snprintf(R.pool, sizeof R.pool, "%s", pool);
+	if (R.o.pool == NULL)
+		R.o.pool = R.pool;
 	json_decref(info);
+	if (R.o.pool[0] == '\0') {
+		fprintf(stderr, "sessiond-stress: daemon.info names no pool (give --pool)\n");
+		return -1;
+	}
 	return 0;
 }
 
