@@ -32,7 +32,7 @@ const struct field config_table[] = {
 	{ "uri", "uri", NULL, "URI", FT_STRING, C(uri), 0, 4096, 0, NULL, 0,
 	  "the libvirt connection URI" },
 	{ "pool", "pool", NULL, "NAME", FT_STRING, C(core.pool), 0, 256, 0, NULL, 0,
-	  "the libvirt storage pool" },
+	  "the libvirt storage pool (default: the daemon's own, sd-<8 hex of its id>)" },
 	{ "pool_path", "pool_path", NULL, "DIR", FT_STRING, C(core.pool_path), 0, 4096, 0, NULL, 0,
 	  "the pool's directory" },
 	{ "scratch_gib", "scratch_gib", NULL, "N", FT_NUMBER, C(core.scratch_gib), 0, 65536, 8,
@@ -80,7 +80,6 @@ void config_init(struct config *cfg)
 	fields_defaults(config_table, cfg);
 	settings_builtin(&cfg->core.defaults);
 	cfg->uri = xstrdup("test:///default");
-	cfg->core.pool = xstrdup("sessiond");
 	default_paths(cfg);
 }
 

@@ -50,12 +50,12 @@ static void m_daemon_info(struct request *rq)
 	size_t total;
 	json_t *states = state_counts(rq, &total);
 
-	rpc_call_reply(rq->call, json_pack("{s:s, s:i, s:s, s:s, s:i, s:o, s:f, s:s, s:b, s:b}",
+	rpc_call_reply(rq->call, json_pack("{s:s, s:i, s:s, s:s, s:i, s:o, s:f, s:s, s:s, s:b, s:b}",
 		"version", SESSIOND_VERSION, "protocol", SESSIOND_PROTOCOL_VERSION,
 		"uri", d->drv->ops->uri(d->drv), "driver", d->drv->ops->kind(d->drv),
 		"sessions", (int)total, "states", states, "uptime_s", mono_now() - d->started,
-		"daemon_id", d->core->daemon_id, "connected", d->core->connected,
-		"kvm", d->core->kvm_usable));
+		"daemon_id", d->core->daemon_id, "pool", storage_pool(d->core->storage),
+		"connected", d->core->connected, "kvm", d->core->kvm_usable));
 }
 
 /* ---- session.create / list / get -------------------------------------- */

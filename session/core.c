@@ -3,10 +3,12 @@
  * workers, the registry, reconnects to libvirt, giving memory back.
  *
  * What survives a restart here: <state>/daemon-id, the uuid that names this
- * daemon's domains and volumes ("sd-<first 8 hex>-...").  It is minted once,
- * when the file does not exist; a file that exists but cannot be read, or
- * does not hold a uuid, stops the daemon: a new id would orphan every
- * running VM of the old one (neither adopted nor swept).
+ * daemon's domains, volumes and storage pool ("sd-<first 8 hex>...").  It
+ * is minted once, when the file does not exist; a file that exists but
+ * cannot be read, or does not hold a uuid, stops the daemon: a new id
+ * would orphan every running VM of the old one (neither adopted nor
+ * swept).  And <state>/pool-name, only where an installation from before
+ * keeps its "sessiond" pool (virt.h, storage_init).
  */
 #include "session.h"
 
@@ -62,6 +64,45 @@ static int daemon_id_load(struct core *core, struct cause *c)
 		cause_set(c, CAUSE_INTERNAL, "%s: not a uuid (remove it only if no domain of this "
 			  "daemon runs)", path);
 	return ok ? 0 : -1;
+}
+
+/* The pool's name when none is configured: the one recorded in
+ * <state>/pool-name (an installation from before that keeps its
+ * "sessiond" pool), else "" and storage_init chooses. */
+static int pool_name_load(struct core *core, char *name, size_t len, struct cause *c)
+{
+	char path[4200];
+	char *text;
+
+	name[0] = '\0';
+	snprintf(path, sizeof path, "%s/pool-name", core->cfg->state_dir);
+	if ((text = file_read_all(path, 256, NULL, NULL)) == NULL)
+		return 0;
+	text[strcspn(text, "\n")] = '\0';
+	size_t n = strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+	bool ok = text[0] != '\0' && text[n] == '\0' && n < len;
+	if (ok)
+		str_copy(name, len, text);
+	else
+		cause_set(c, CAUSE_INTERNAL, "%s: not a pool name", path);
+	free(text);
+	return ok ? 0 : -1;
+}
+
+/* The first start that chose the legacy pool records it: it stays this
+ * state directory's pool even when libvirt lost it meanwhile. */
+static int pool_name_record(struct core *core, const char *recorded, struct cause *c)
+{
+	const char *name = storage_pool(core->storage);
+	char line[300];
+
+	if (core->cfg->pool != NULL || recorded[0] != '\0' ||
+	    strcmp(name, STORAGE_LEGACY_POOL) != 0)
+		return 0;
+	log_info("storage: keeping the pool '%s' of an earlier sessiond (recorded in %s/pool-name)",
+		 name, core->cfg->state_dir);
+	snprintf(line, sizeof line, "%s\n", name);
+	return file_write_atomic(core->cfg->state_dir, "pool-name", line, strlen(line), 0644, c);
 }
 
 static int make_dirs(struct core *core, struct cause *c)
@@ -250,7 +291,7 @@ struct core *core_new(struct event_base *base, const struct core_config *cfg,
 		      struct driver *drv, struct cause *c)
 {
 	struct core *core = XNEW(core);
-	char pool_path[4200];
+	char pool_path[4200], recorded[256];
 
 	core->base = base;
 	core->cfg = cfg;
@@ -259,16 +300,22 @@ struct core *core_new(struct event_base *base, const struct core_config *cfg,
 	htab_init(&core->by_key);
 	list_init(&core->sessions);
 	prng_init(&core->ids);
-	if (make_dirs(core, c) < 0 || daemon_id_load(core, c) < 0) {
+	if (make_dirs(core, c) < 0 || daemon_id_load(core, c) < 0 ||
+	    pool_name_load(core, recorded, sizeof recorded, c) < 0) {
 		free(core);
 		return NULL;
 	}
 	snprintf(core->prefix, sizeof core->prefix, "sd-%.8s", core->daemon_id);
 	core_machinery(core);
 	snprintf(pool_path, sizeof pool_path, "%s/pool", cfg->state_dir);
-	core->storage = storage_new(drv, core->prefix, cfg->pool,
-				    cfg->pool_path ? cfg->pool_path : pool_path, cfg->scratch_gib);
-	if (drv->ops->open(drv, c) < 0 || storage_init(core->storage, c) < 0) {
+	/* A configured pool without a pool_path is used wherever it is. */
+	core->storage = storage_new(drv, core->prefix,
+				    cfg->pool ? cfg->pool : recorded[0] ? recorded : NULL,
+				    cfg->pool_path ? cfg->pool_path : pool_path,
+				    cfg->pool == NULL || cfg->pool_path != NULL, cfg->scratch_gib);
+	/* Ready (the socket served) only once the pool is usable. */
+	if (drv->ops->open(drv, c) < 0 || storage_init(core->storage, c) < 0 ||
+	    pool_name_record(core, recorded, c) < 0) {
 		core_free(core);
 		return NULL;
 	}

@@ -135,7 +135,7 @@ bool state_job_busy(const struct session *s);
 /* What core_new() is told (the daemon's configuration keeps these). */
 struct core_config {
 	char *state_dir;
-	char *pool;                             /* storage pool name */
+	char *pool;                             /* storage pool name; NULL: the daemon's own */
 	char *pool_path;                        /* its directory; NULL: <state_dir>/pool */
 	double scratch_gib;                     /* 0: no scratch disks */
 	int workers;

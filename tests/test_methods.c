@@ -348,7 +348,7 @@ static json_t *snapshot(struct world *w)
 		virDomainFree(doms[i]);
 	}
 	free(doms);
-	virStoragePoolPtr pool = virStoragePoolLookupByName(w->h->outside, w->h->cfg.core.pool);
+	virStoragePoolPtr pool = virStoragePoolLookupByName(w->h->outside, storage_pool(w->d.core->storage));
 	assert_non_null(pool);
 	virStorageVolPtr *vols = NULL;
 	n = virStoragePoolListAllVolumes(pool, &vols, 0);

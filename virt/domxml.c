@@ -5,12 +5,14 @@
  */
 #include "virt.h"
 
+#include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../common/utf8.h"
+#include "../common/xalloc.h"
 
 #define X(s) ((const xmlChar *)(s))
 
@@ -208,4 +210,27 @@ char *domxml_pool_dir(const char *name, const char *path, struct cause *c)
 	text_child(pool, "name", name);
 	text_child(child(pool, "target"), "path", path);
 	return serialize(doc, c);
+}
+
+char *domxml_pool_target_path(const char *xml)
+{
+	xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "pool.xml", NULL,
+				      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	xmlNodePtr root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
+	char *path = NULL;
+
+	for (xmlNodePtr t = root != NULL ? root->children : NULL; t != NULL; t = t->next) {
+		if (t->type != XML_ELEMENT_NODE || !xmlStrEqual(t->name, BAD_CAST "target"))
+			continue;
+		for (xmlNodePtr n = t->children; n != NULL && path == NULL; n = n->next) {
+			if (n->type != XML_ELEMENT_NODE || !xmlStrEqual(n->name, BAD_CAST "path"))
+				continue;
+			xmlChar *text = xmlNodeGetContent(n);
+			path = xstrdup(text != NULL ? (const char *)text : "");
+			xmlFree(text);
+		}
+		break;
+	}
+	xmlFreeDoc(doc);
+	return path;
 }

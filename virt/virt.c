@@ -416,6 +416,13 @@ static int ensure_call(struct driver *d, virConnectPtr conn, void *arg, struct c
 	int rc = 0;
 
 	(void)d;
+	/* A refresh finds a pool whose directory is gone now, not at the
+	 * first volume call: libvirt then drops a transient pool (and stops
+	 * a persistent one), and it is made again below. */
+	if (p != NULL && virStoragePoolIsActive(p) == 1 && virStoragePoolRefresh(p, 0) < 0) {
+		virStoragePoolFree(p);
+		p = virStoragePoolLookupByName(conn, ec->name);
+	}
 	if (p != NULL) {
 		if (virStoragePoolIsActive(p) == 0 && virStoragePoolCreate(p, 0) < 0)
 			rc = virt_fail(c, "libvirt: start storage pool");
@@ -438,6 +445,68 @@ static int virt_pool_ensure(struct driver *d, const char *name, const char *xml,
 	struct ensure_call ec = { name, xml };
 
 	return with_conn(d, ensure_call, &ec, c);
+}
+
+static json_t *pool_json(virStoragePoolPtr p)
+{
+	const char *name = virStoragePoolGetName(p);
+	/* No XML: the pool went away since the listing. */
+	char *xml = virStoragePoolGetXMLDesc(p, 0);
+	char *path = xml != NULL ? domxml_pool_target_path(xml) : NULL;
+	json_t *o = NULL;
+
+	if (name != NULL && xml != NULL)
+		o = json_pack("{s:s, s:s, s:b, s:b}", "name", name, "path", path != NULL ? path : "",
+			      "persistent", virStoragePoolIsPersistent(p) == 1,
+			      "active", virStoragePoolIsActive(p) == 1);
+	free(path);
+	free(xml);
+	return o;
+}
+
+static int pool_list_call(struct driver *d, virConnectPtr conn, void *arg, struct cause *c)
+{
+	json_t **out = arg;
+	virStoragePoolPtr *pools = NULL;
+	int n = virConnectListAllStoragePools(conn, &pools, 0);
+
+	(void)d;
+	if (n < 0)
+		return virt_fail(c, "libvirt: list storage pools");
+	*out = json_array();
+	for (int i = 0; i < n; i++) {
+		json_t *o = pool_json(pools[i]);
+		if (o != NULL)
+			json_array_append_new(*out, o);
+		virStoragePoolFree(pools[i]);
+	}
+	free(pools);
+	return 0;
+}
+
+static int virt_pool_list(struct driver *d, json_t **out, struct cause *c)
+{
+	return with_conn(d, pool_list_call, out, c);
+}
+
+static int pool_destroy_call(struct driver *d, virConnectPtr conn, void *name, struct cause *c)
+{
+	virStoragePoolPtr p = virStoragePoolLookupByName(conn, name);
+	int rc = 0;
+
+	(void)d;
+	if (p == NULL)
+		return last_error_is(VIR_ERR_NO_STORAGE_POOL) ? 0 : virt_fail(c, "libvirt: storage pool");
+	if (virStoragePoolIsActive(p) == 1 && virStoragePoolDestroy(p) < 0 &&
+	    !last_error_is(VIR_ERR_NO_STORAGE_POOL))
+		rc = virt_fail(c, "libvirt: destroy storage pool");
+	virStoragePoolFree(p);
+	return rc;
+}
+
+static int virt_pool_destroy(struct driver *d, const char *name, struct cause *c)
+{
+	return with_conn(d, pool_destroy_call, (void *)name, c);
 }
 
 static int vol_create_call(virStoragePoolPtr p, void *xml, struct cause *c)
@@ -561,6 +630,8 @@ static const struct driver_ops virt_ops = {
 	.domain_info = virt_domain_info,
 	.domain_list = virt_domain_list,
 	.pool_ensure = virt_pool_ensure,
+	.pool_list = virt_pool_list,
+	.pool_destroy = virt_pool_destroy,
 	.vol_create = virt_vol_create,
 	.vol_delete = virt_vol_delete,
 	.vol_lookup = virt_vol_lookup,

@@ -94,10 +94,16 @@ struct driver_ops {
 	int (*domain_list)(struct driver *d, const char *prefix, json_t **out,
 			   struct cause *c);
 
-	/* The pool called name, active; created from xml when missing (xml
-	 * NULL: it must exist). */
+	/* The pool called name, active and refreshed; created (transient)
+	 * from xml when missing (xml NULL: it must exist). */
 	int (*pool_ensure)(struct driver *d, const char *name, const char *xml,
 			   struct cause *c);
+	/* Every storage pool: a JSON array of {"name", "path" (its target,
+	 * "" when it has none), "persistent", "active"}. */
+	int (*pool_list)(struct driver *d, json_t **out, struct cause *c);
+	/* Stops the pool called name; a transient one is gone after it.
+	 * 0: stopped or already gone. */
+	int (*pool_destroy)(struct driver *d, const char *name, struct cause *c);
 	int (*vol_create)(struct driver *d, const char *pool, const char *xml,
 			  struct cause *c);
 	/* 0: deleted or already gone */
@@ -167,13 +173,16 @@ char *domxml_domain(const struct vm_spec *s, struct cause *c);
 char *domxml_volume(const char *name, double capacity_bytes,
 		    const char *backing_path, struct cause *c);
 char *domxml_pool_dir(const char *name, const char *path, struct cause *c);
+/* The <target><path> of a pool's XML (malloc'd), or NULL. */
+char *domxml_pool_target_path(const char *xml);
 
 
 /* ---- 3. storage (storage.c) -----------------------------------------------
  *
  * The disks of sessions and instances, all through libvirt's storage API
  * (so the same code runs on the test driver, in memory):
- *  - one pool (a dir pool under the state directory unless configured);
+ *  - one pool: a dir pool under the state directory unless configured,
+ *    named after the daemon ("sd-<8 hex>", like its domains);
  *  - a persistent disk per session: <prefix>-<session id>-disk.qcow2,
  *    created (or an existing one validated) at session.create, attached
  *    to every instance, removed with the session unless kept;
@@ -191,12 +200,23 @@ struct storage;
 
 struct storage;
 
+/* The pool every daemon used before pools were named after the daemon. */
+#define STORAGE_LEGACY_POOL "sessiond"
+
+/* pool: the pool's name, or NULL for the daemon's own (chosen by the first
+ * storage_init).  pool_path: the directory of the pool; path_strict: an
+ * existing pool of that name must be over it (false: a configured pool is
+ * used wherever it is). */
 struct storage *storage_new(struct driver *drv, const char *prefix, const char *pool,
-			    const char *pool_path, double scratch_gib);
+			    const char *pool_path, bool path_strict, double scratch_gib);
 void storage_free(struct storage *st);
+/* NULL before the first storage_init. */
 const char *storage_pool(const struct storage *st);
 
-/* Makes sure the pool exists and is active. */
+/* Makes the pool usable (at start and after a reconnect): chooses its name
+ * the first time; makes sure a pool of that name is over pool_path (a
+ * stale transient one is replaced, a defined one elsewhere is an error);
+ * creates it (transient) when missing, starts it when inactive. */
 int storage_init(struct storage *st, struct cause *c);
 
 void storage_disk_name(const struct storage *st, const char *session_id,
