@@ -106,10 +106,10 @@ static void list_row(json_t *s)
 }
 
 /* Prints what it iterates as it comes: a table, or with --json one array. */
-static int stream(struct ctx *x, struct sdc_iter *it, void (*header)(void),
+static int stream(struct ctx *x, struct sdc_iter *it, const char *wrap, void (*header)(void),
 		  void (*row)(json_t *), const char *empty)
 {
-	struct out_stream st = { x->json, 0, header, row, empty };
+	struct out_stream st = { x->json, wrap, 0, header, row, empty };
 	struct sdc_error e;
 	json_t *item;
 
@@ -142,7 +142,9 @@ int cmd_list(struct ctx *x, int argc, char **argv)
 		return ctl_usage_error("list: expected no operand");
 	if ((rc = ctl_connect(x)) != 0)
 		return rc;
-	return stream(x, sdc_sessions_iter(x->c, &o), list_header, list_row, "no sessions");
+	/* --json: {"sessions": [...]}, the shape of session.list's result. */
+	return stream(x, sdc_sessions_iter(x->c, &o), "sessions", list_header, list_row,
+		      "no sessions");
 }
 
 static void holds_header(void);
@@ -282,7 +284,7 @@ int cmd_holds(struct ctx *x, int argc, char **argv)
 		printf("session '%s' (%s) is held by:\n", name, out_str(s, "state", "?"));
 		json_decref(s);
 	}
-	return stream(x, sdc_holds_iter(x->c, name, 0), holds_header, holds_row, "");
+	return stream(x, sdc_holds_iter(x->c, name, 0), NULL, holds_header, holds_row, "");
 }
 
 /* ---- start / stop / reset / delete ------------------------------------------------ */

@@ -113,10 +113,11 @@ void out_until(json_t *o, const char *key, char *buf, size_t len, const char *df
 void out_local_time(const char *rfc3339, char *buf, size_t len);
 
 /* Items printed as they come (a listing that pages): a table under its
- * header, or with --json one array, an item per line; empty (text) when
- * there was none. */
+ * header, or with --json one array, an item per line (inside an object
+ * {"<wrap>": [...]} when wrap is set); empty (text) when there was none. */
 struct out_stream {
 	bool json;
+	const char *wrap;
 	size_t n;
 	void (*header)(void);
 	void (*row)(json_t *item);

@@ -66,6 +66,8 @@ void out_local_time(const char *rfc3339, char *buf, size_t len)
 void out_stream_item(struct out_stream *st, json_t *item)
 {
 	if (st->json) {
+		if (st->n == 0 && st->wrap != NULL)
+			printf("{\"%s\": ", st->wrap);
 		fputs(st->n == 0 ? "[\n  " : ",\n  ", stdout);
 		char *text = json_dumps(item, JSON_COMPACT | JSON_SORT_KEYS);
 		fputs(text != NULL ? text : "null", stdout);
@@ -81,8 +83,10 @@ void out_stream_item(struct out_stream *st, json_t *item)
 
 void out_stream_end(struct out_stream *st)
 {
-	if (st->json)
-		puts(st->n == 0 ? "[]" : "\n]");
+	if (st->json && st->wrap != NULL && st->n == 0)
+		printf("{\"%s\": []}\n", st->wrap);
+	else if (st->json)
+		printf("%s%s\n", st->n == 0 ? "[]" : "\n]", st->wrap != NULL ? "}" : "");
 	else if (st->n == 0 && st->empty[0] != '\0')
 		puts(st->empty);
 	fflush(stdout);

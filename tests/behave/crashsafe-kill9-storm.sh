@@ -67,6 +67,14 @@ storm_file() {
 }
 
 acks() { cat "$T"/acks.* 2>/dev/null | grep -c '"id":"[a-z]:r' ; }
+
+# Every session object with its holds ({"sessions": [...]}): the listing
+# gives summaries, each status the object.
+full_list() {
+	ctl list --json | jq -r '.sessions[].name' | while read -r n; do
+		ctl status "$n" --json || return 1
+	done | jq -s '{sessions: .}'
+}
 acked_at_least() { [ "$(acks)" -ge "$1" ]; }
 
 # The violations, one per line, from the replies and the session list.
@@ -152,7 +160,7 @@ while [ $r -lt "$ROUNDS" ]; do
 	tail -n +$((logged + 1)) "$DAEMON_LOG" >"$T/round.log"
 	grep -E "state file .*(skipped|not valid)|\(bug\)" "$T/round.log" && fail_round "the daemon could not read its state"
 
-	ctl list --json >"$T/list.json" || fail_round "list after the restart"
+	full_list >"$T/list.json" || fail_round "list after the restart"
 	[ "$(jq '.sessions | length' "$T/list.json")" = "$(ls "$T/state/sessions" | grep -c '\.json$')" ] ||
 		fail_round "$(jq '.sessions | length' "$T/list.json") sessions but $(ls "$T/state/sessions" | grep -c '\.json$') state files"
 	cat "$T"/acks.* | jq -cs '[.[] | select(type == "object" and has("id"))]' >"$T/replies.json" ||
