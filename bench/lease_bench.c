@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "../common/loop.h"
 #include "../lease/lease.h"
 #include "../daemon/daemon.h"
 #include "../session/session.h"
@@ -218,7 +219,7 @@ static void setup_session(void)
 
 	xmlInitParser();
 	evthread_use_pthreads();
-	base = event_base_new();
+	base = loop_new();
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/lease-bench.XXXXXX");
 	if (base == NULL || mkdtemp(tmpdir) == NULL)
 		fatal("lease_bench: cannot set up");
@@ -229,7 +230,7 @@ static void setup_session(void)
 	    config_set(&cfg, "scratch_gib", "0", &c) < 0)
 		fatal("lease_bench: config: %s", c.msg);
 	drv = virt_driver_new(cfg.uri);
-	core = core_new(base, &cfg, drv, &c);
+	core = core_new(base, &cfg.core, drv, &c);
 	if (core == NULL)
 		fatal("lease_bench: core_new: %s", c.msg);
 	bench_session = session_alloc(core, 0, "bench", NULL);

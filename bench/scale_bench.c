@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "../common/loop.h"
 #include "../common/timeutil.h"
 #include "../daemon/daemon.h"
 #include "../session/session.h"
@@ -224,7 +225,7 @@ static void on_revoked(struct token *tk, const char *reason, void *arg)
 	(void)arg;
 }
 
-static const struct core_hooks hooks = { on_event, on_revoked };
+static const struct core_hooks hooks = { on_event, NULL, on_revoked };
 
 /* ---- phase 1: create ---------------------------------------------------- */
 
@@ -342,7 +343,7 @@ static void setup(void)
 	close(fd);
 	xmlInitParser();
 	evthread_use_pthreads();
-	base = event_base_new();
+	base = loop_new();
 	if (base == NULL)
 		fatal("scale_bench: event_base_new");
 	snprintf(state, sizeof state, "%s/state", tmpdir);
@@ -357,7 +358,7 @@ static void setup(void)
 			fatal("scale_bench: config: %s", c.msg);
 	}
 	drv = virt_driver_new(cfg.uri);
-	core = core_new(base, &cfg, drv, &c);
+	core = core_new(base, &cfg.core, drv, &c);
 	if (core == NULL)
 		fatal("scale_bench: core_new: %s", c.msg);
 	core_set_hooks(core, &hooks, NULL);

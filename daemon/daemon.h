@@ -65,6 +65,7 @@ struct daemon {
 	struct driver *drv;
 	struct core *core;
 	struct rpc_server *srv;
+	size_t watchers;                        /* connections that watch (watch.c) */
 	double started;                         /* monotonic */
 };
 
@@ -113,5 +114,8 @@ void tokens_revoked_hook(struct token *t, const char *reason, void *arg);
 
 void watch_start(struct request *rq);
 void watch_event_hook(struct session *s, json_t *params, void *arg);
+bool watch_listening(struct session *s, void *arg);
+/* A connection goes (tokens_conn_close): its watches with it. */
+void watch_conn_close(struct daemon *d, struct conn_data *cd);
 
 #endif

@@ -77,4 +77,5 @@ static void dispatch(struct rpc_call *call, enum rpc_method_id m, const struct r
 
 const struct rpc_server_ops dispatch_server_ops = { dispatch, tokens_conn_open,
 						    tokens_conn_close };
-const struct core_hooks dispatch_core_hooks = { watch_event_hook, tokens_revoked_hook };
+const struct core_hooks dispatch_core_hooks = { watch_event_hook, watch_listening,
+						 tokens_revoked_hook };

@@ -25,6 +25,7 @@
 
 #include "../common/fileio.h"
 #include "../common/log.h"
+#include "../common/loop.h"
 #include "../common/timeutil.h"
 #include "../common/xalloc.h"
 #include "daemon.h"
@@ -258,9 +259,7 @@ int main(int argc, char **argv)
 		detach();
 	xmlInitParser();
 	evthread_use_pthreads();
-	D.base = event_base_new();
-	if (D.base == NULL)
-		fatal("cannot create the event loop");
+	D.base = loop_new();
 	D.started = mono_now();
 	D.drv = virt_driver_new(D.cfg.uri);
 	D.core = core_new(D.base, &D.cfg.core, D.drv, &c);

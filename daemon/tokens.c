@@ -33,8 +33,8 @@ void tokens_conn_close(struct rpc_conn *c, void *arg)
 {
 	struct conn_data *cd = cd_of(c);
 
-	(void)arg;
 	token_release_conn(&cd->tokens);
+	watch_conn_close(arg, cd);
 	json_decref(cd->watch_names);
 	free(cd);
 	rpc_conn_set_data(c, NULL);

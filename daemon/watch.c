@@ -9,9 +9,27 @@
 
 #include "../common/xalloc.h"
 
+/* Events are built only while some connection watches (d->watchers). */
+bool watch_listening(struct session *s, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)s;
+	return d->watchers > 0;
+}
+
+void watch_conn_close(struct daemon *d, struct conn_data *cd)
+{
+	if (cd->watch_all || cd->watch_names != NULL)
+		d->watchers--;
+}
+
 void watch_start(struct request *rq)
 {
 	struct conn_data *cd = rpc_conn_data(rpc_call_conn(rq->call));
+
+	if (!cd->watch_all && cd->watch_names == NULL)
+		rq->d->watchers++;
 
 	if (rq->s == NULL) {
 		if (rq->args->given & RPB(RP_OWNER_UID)) {

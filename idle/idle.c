@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "../common/log.h"
+#include "../common/loop.h"
 #include "../common/timeutil.h"
 
 static void idle_timer_cb(evutil_socket_t fd, short what, void *arg);
@@ -34,6 +35,8 @@ void idle_init(struct idle *id, struct event_base *base, struct lease_gate *gate
 	id->recheck = event_new(base, -1, 0, idle_recheck_cb, id);
 	if (id->timer == NULL || id->recheck == NULL)
 		fatal("out of memory creating idle events");
+	/* A deadline: ahead of work queued on the loop (common/loop.h). */
+	event_priority_set(id->timer, LOOP_PRIO_TIMELY);
 }
 
 void idle_fini(struct idle *id)

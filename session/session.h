@@ -147,6 +147,8 @@ struct core_hooks {
 	/* A session event for watchers: params is the notification's params
 	 * (borrowed). */
 	void (*event)(struct session *s, json_t *params, void *arg);
+	/* Does anyone watch s (NULL: assume so)?  When not, no event is built. */
+	bool (*listening)(struct session *s, void *arg);
 	/* A token was revoked (session failed or force-stopped). */
 	void (*token_revoked)(struct token *t, const char *reason, void *arg);
 };

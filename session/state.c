@@ -157,7 +157,8 @@ void state_notify(struct session *s, enum session_event ev, json_t *extra)
 	struct core *core = s->core;
 	char when[TIME_RFC3339_LEN];
 
-	if (core->hooks == NULL || core->hooks->event == NULL || ev == EV_NONE) {
+	if (core->hooks == NULL || core->hooks->event == NULL || ev == EV_NONE ||
+	    (core->hooks->listening != NULL && !core->hooks->listening(s, core->hooks_arg))) {
 		json_decref(extra);
 		return;
 	}

@@ -145,7 +145,7 @@ static void on_event(struct session *s, json_t *params, void *arg)
 		 json_string_value(json_object_get(params, "event")));
 }
 
-static const struct core_hooks hooks = { on_event, NULL };
+static const struct core_hooks hooks = { on_event, NULL, NULL };
 
 static struct session *fresh(void)
 {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../../common/log.h"
+#include "../../common/loop.h"
 #include "../../common/timeutil.h"
 #include "../../virt/virt.h"
 
@@ -31,7 +32,7 @@ static void hook_revoked(struct token *t, const char *reason, void *arg)
 	(void)arg;
 }
 
-static const struct core_hooks harness_hooks = { hook_event, hook_revoked };
+static const struct core_hooks harness_hooks = { hook_event, NULL, hook_revoked };
 
 static void noop_timeout(int timer, void *opaque)
 {
@@ -118,7 +119,7 @@ struct harness *harness_new(const struct harness_opts *o)
 	if (mkdtemp(h->dir) == NULL)
 		fatal("harness: mkdtemp");
 	h->events = json_array();
-	h->base = event_base_new();
+	h->base = loop_new();
 	config_init(&h->cfg);
 	/* 0 (unset): 1 GiB scratch disks; negative: none. */
 	double sg = h->opts.scratch_gib == 0 ? 1 : h->opts.scratch_gib < 0 ? 0 : h->opts.scratch_gib;
