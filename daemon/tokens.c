@@ -72,9 +72,11 @@ static json_t *acquire_result(struct token *t, struct session *s)
 			 "session", view_summary(s));
 }
 
-/* A detached token outlives its connection and the daemon, so it is
- * acknowledged only once its state file is on disk.  Meanwhile the token
- * may have gone (revoked by a crash, expired): look it up again. */
+/* The reply acknowledges the VM it holds (its instance, its start count):
+ * it goes out once the state file records them.  A detached token also
+ * outlives its connection and the daemon, so it is in that file itself.
+ * Meanwhile the token may have gone (revoked by a crash, expired, its
+ * connection closed): look it up again. */
 static void acquire_persisted(struct session *s, const struct cause *err, void *arg)
 {
 	struct acquire *a = arg;
@@ -111,17 +113,14 @@ static void acquired(struct lease *l, const struct cause *err, void *arg)
 	token_set_ttl(t, a->ttl);
 	log_debug("session %s: token %s acquired by uid %u pid %d (%s)", a->s->key, t->id,
 		 (unsigned)t->uid, (int)t->pid, t->reason);
-	if (!t->detached) {
-		/* Bound to this connection: nothing of it outlives the daemon. */
-		rpc_call_reply(a->call, acquire_result(t, a->s));
-		acquire_free(a);
-		return;
-	}
 	/* The reply shows the session as it was when the token was granted. */
 	memcpy(a->id, t->id, sizeof a->id);
-	a->t = NULL;
 	a->result = acquire_result(t, a->s);
-	persist_write(a->s, acquire_persisted, a);
+	a->t = NULL;
+	if (t->detached)
+		persist_write(a->s, acquire_persisted, a);
+	else                /* bound: nothing of the token itself outlives the daemon */
+		persist_barrier(a->s, acquire_persisted, a);
 }
 
 void tokens_acquire(struct request *rq)
