@@ -238,6 +238,7 @@ struct rpc_conn {
 	struct list_node calls;
 	int refs;                           /* open + one per pending call */
 	enum conn_phase phase;              /* server.c conn_set_phase() only */
+	bool reading;                       /* in conn_read: it flushes at its end */
 	uid_t uid;
 	pid_t pid;
 	unsigned long id;

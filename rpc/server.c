@@ -161,6 +161,38 @@ void rpc_server_dispatch(struct rpc_server *srv, struct rpc_call *call, enum rpc
 	srv->ops->dispatch(call, m, &call->args, srv->arg);
 }
 
+/*
+ * Replies are written at once, on the loop, instead of waiting for epoll to
+ * say the socket can take them: a reply costs one write(2), not an
+ * epoll_ctl(2) to ask, a loop turn, the write and another epoll_ctl(2).
+ * Only what the socket does not take waits for EV_WRITE (then libevent
+ * writes the rest and conn_write sees it drained).  Frames read together
+ * are answered together: conn_read flushes once at its end.  An in-memory
+ * pair (no descriptor) keeps libevent's own writing.
+ */
+static bool direct(const struct rpc_conn *c)
+{
+	return bufferevent_getfd(c->bev) >= 0;
+}
+
+static void conn_flush(struct rpc_conn *c)
+{
+	if (c->phase == CONN_LOST || c->reading || !direct(c))
+		return;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	if (evbuffer_get_length(out) == 0)
+		return;
+	/* An error is libevent's to find (its write callback reports it). */
+	evbuffer_write(out, bufferevent_getfd(c->bev));
+	if (evbuffer_get_length(out) > 0)
+		bufferevent_enable(c->bev, EV_WRITE);
+	else if (c->phase != CONN_OPEN)
+		/* Drained: a closing, paused or half-closed connection goes on
+		 * in conn_write (deferred: never from inside a handler). */
+		bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS |
+				    BEV_TRIG_DEFER_CALLBACKS);
+}
+
 int rpc_conn_send(struct rpc_conn *c, json_t *msg)
 {
 	int rc = 0;
@@ -180,6 +212,8 @@ int rpc_conn_send(struct rpc_conn *c, json_t *msg)
 	/* A client that never reads must not grow our memory without bound. */
 	if (evbuffer_get_length(out) > RPC_MAX_OUTPUT)
 		conn_lost(c, "not reading its replies");
+	else
+		conn_flush(c);
 	return rc;
 }
 
@@ -212,6 +246,7 @@ static void conn_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	c->refs++;                          /* a handler may drop the connection */
+	c->reading = true;
 	while (!conn_gone(c)) {
 		/* Replies pile up: take no more requests until they drain (a
 		 * pipelining client is served as fast as it reads).  One that
@@ -244,6 +279,8 @@ static void conn_read(struct bufferevent *bev, void *arg)
 		if (c->phase != CONN_LOST)
 			evbuffer_drain(in, len + 1);
 	}
+	c->reading = false;
+	conn_flush(c);
 	rpc_conn_unref(c);
 }
 
@@ -253,6 +290,8 @@ static void conn_write(struct bufferevent *bev, void *arg)
 
 	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
 		return;
+	if (direct(c))
+		bufferevent_disable(bev, EV_WRITE);     /* until a write falls short again */
 	if (c->phase == CONN_CLOSING) {
 		conn_lost(c, "closed after an error");
 		return;
@@ -357,7 +396,7 @@ static struct rpc_conn *conn_new(struct rpc_server *srv, struct bufferevent *bev
 	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
 	/* Stop reading once a frame cannot fit: we answer and close. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, RPC_MAX_FRAME + 65536);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_enable(c->bev, direct(c) ? EV_READ : EV_READ | EV_WRITE);
 	list_add_tail(&srv->conns, &c->node);
 	srv->nconns++;
 	log_debug("rpc: conn %lu from uid %u pid %d", c->id, (unsigned)uid, (int)pid);
