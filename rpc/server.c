@@ -396,7 +396,10 @@ static struct rpc_conn *conn_new(struct rpc_server *srv, struct bufferevent *bev
 	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
 	/* Stop reading once a frame cannot fit: we answer and close. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, RPC_MAX_FRAME + 65536);
-	bufferevent_enable(c->bev, direct(c) ? EV_READ : EV_READ | EV_WRITE);
+	/* A new bufferevent has writing enabled: a direct one writes itself. */
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (direct(c))
+		bufferevent_disable(c->bev, EV_WRITE);
 	list_add_tail(&srv->conns, &c->node);
 	srv->nconns++;
 	log_debug("rpc: conn %lu from uid %u pid %d", c->id, (unsigned)uid, (int)pid);
