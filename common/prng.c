@@ -94,14 +94,14 @@ void prng_bytes(struct prng *p, void *out, size_t n)
 	}
 }
 
-void prng_uuid(struct prng *p, char out[37])
+void prng_uuid(struct prng *p, char out[UUID_STR_LEN])
 {
 	uint8_t u[16];
 
 	prng_bytes(p, u, sizeof u);
 	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);    /* version 4 */
 	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);    /* RFC 4122 variant */
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	snprintf(out, UUID_STR_LEN, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
 		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
 		 u[12], u[13], u[14], u[15]);
 }

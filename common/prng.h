@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <uuid/uuid.h>
 
 struct prng {
 	uint32_t key[8];
@@ -28,7 +29,7 @@ struct prng {
 void prng_init(struct prng *p);
 void prng_bytes(struct prng *p, void *out, size_t n);
 /* A random (version 4) uuid as 36 characters and a NUL. */
-void prng_uuid(struct prng *p, char out[37]);
+void prng_uuid(struct prng *p, char out[UUID_STR_LEN]);
 /* One ChaCha20 block (RFC 8439 section 2.3), for the test vectors. */
 void prng_chacha20_block(const uint32_t key[8], uint32_t counter, const uint32_t nonce[3],
 			 uint8_t out[64]);

@@ -45,7 +45,7 @@ void tokens_conn_close(struct rpc_conn *c, void *arg)
 struct acquire {
 	struct rpc_call *call;
 	struct token *t;                    /* until granted */
-	char id[37];                        /* after: the token may go meanwhile */
+	char id[UUID_STR_LEN];              /* after: the token may go meanwhile */
 	json_t *result;
 	struct session *s;
 	double ttl;

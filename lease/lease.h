@@ -117,7 +117,7 @@ struct instance {
 	_Atomic int refs;
 	_Atomic int disposition;
 	uuid_t uuid;
-	char id[37];                        /* uuid as text */
+	char id[UUID_STR_LEN];              /* uuid as text */
 	char domain[INSTANCE_NAME_MAX];     /* <prefix>-<id> */
 	char scratch[INSTANCE_NAME_MAX];    /* <daemon prefix>-<id>-scratch.qcow2 */
 	struct htab_node index_node;        /* instance_index */
@@ -211,7 +211,7 @@ struct token_table;
 
 struct token {
 	struct htab_node by_id;
-	char id[37];
+	char id[UUID_STR_LEN];
 	struct lease lease;                 /* the hold */
 	struct token_table *table;
 	void *owner_conn;                   /* NULL once detached from a connection */
