@@ -78,13 +78,12 @@ tidy_pool() {
 		while read -r vol; do virsh -c "$URI" vol-delete "$vol" --pool sessiond >/dev/null 2>&1; done
 }
 
+# At exit, after lib.sh has stopped (and checked) the daemon.
 chaos_cleanup() {
-	stop_daemon >/dev/null 2>&1
 	tidy_pool
 	stop_libvirtd
-	cleanup
 }
-trap chaos_cleanup EXIT
+at_exit chaos_cleanup
 
 start_libvirtd
 SESSIOND_URI=$URI start_daemon

@@ -118,9 +118,9 @@ if [ $VIA = libvirtd ]; then
 fi
 storm_cleanup() {
 	[ $VIA = libvirtd ] && exec 3>&-
-	cleanup
+	return 0
 }
-trap storm_cleanup EXIT
+at_exit storm_cleanup
 
 start_daemon
 PREFIX="sd-$(cut -c1-8 "$T/state/daemon-id")"
