@@ -6,16 +6,23 @@
 # on; a request whose reply would not fit in a frame (its id echoed back
 # is 1 MiB) gets an error reply rather than none.  Eight clients sending
 # 4 MiB frames at once do not disturb a watching client or a well-behaved
-# one, and the daemon's memory stays bounded (it stops reading an
-# oversized frame instead of buffering it).
+# one, and the daemon's memory stays bounded: it stops reading an
+# oversized frame instead of buffering it (no client of the twelve gets
+# all of its 4 MiB out before the daemon hangs up).  The daemon's peak
+# RSS over such a storm is a figure of "make bench".
 . "$(dirname "$0")/lib.sh"
 
 LIMIT=1048576
 MIB4=4194304
 INFO='{"jsonrpc":"2.0","id":"after","method":"daemon.info"}'
 
-hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$DAEMON_PID/status"; }
-ok_client() { timeout 10 "$SESSIONCTL" list >/dev/null; }
+ok_client() { timeout 60 "$SESSIONCTL" list >/dev/null; }
+# read_part ERRFILE — the client's last line shows it was cut off before
+# it had sent all of a 4 MiB frame.
+read_part() {
+	sent=$(sed -n 's/.*end=closed sent=\([0-9]*\)\/.*/\1/p' "$1")
+	[ -n "$sent" ] && [ "$sent" -lt $MIB4 ]
+}
 
 # A request of exactly SIZE bytes whose reply is small: the padding is in
 # an unknown parameter, so a parsed frame gets -32602 naming it.
@@ -43,7 +50,6 @@ ctl create keep --grace 60s >/dev/null || fail "create keep"
 	>"$T/watch" 2>/dev/null &
 WATCH=$!
 wait_until 5 grep -q '"id":"w","result"' "$T/watch" || fail "session.watch not answered"
-hwm0=$(hwm_kib)
 
 # 4 MiB in one line: an error, then the daemon hangs up (-E) before the
 # client managed to send all of it.
@@ -51,8 +57,7 @@ hwm0=$(hwm_kib)
 	fail "4 MiB frame: no error and close: $(cat "$T/big.err")"
 check_too_large "$T/big"
 grep -q "end=closed sent=[0-9]*/$((MIB4 + 1))" "$T/big.err" || fail "4 MiB frame: $(cat "$T/big.err")"
-sent=$(sed -n 's/.*sent=\([0-9]*\)\/.*/\1/p' "$T/big.err")
-[ "$sent" -lt $MIB4 ] || fail "the daemon read all 4 MiB of an oversized frame before closing"
+read_part "$T/big.err" || fail "the daemon read all 4 MiB of an oversized frame before closing: $(cat "$T/big.err")"
 daemon_alive || fail "the daemon died on a 4 MiB frame"
 ok_client || fail "sessionctl list failed after a 4 MiB frame"
 
@@ -99,11 +104,9 @@ for p in $pids; do
 	i=$((i + 1))
 	wait "$p" || fail "client $i of 8: no error and close: $(cat "$T/many.$i.err")"
 	check_too_large "$T/many.$i"
+	# Bounded memory: a 4 MiB frame is never buffered whole.
+	read_part "$T/many.$i.err" || fail "client $i of 8 got all of its 4 MiB frame out: $(cat "$T/many.$i.err")"
 done
-
-# Bounded memory: a 4 MiB frame is never buffered whole.
-hwm1=$(hwm_kib)
-[ $((hwm1 - hwm0)) -lt 65536 ] || fail "the daemon's peak RSS grew by $((hwm1 - hwm0)) KiB over 12 oversized frames"
 
 # The watcher was not disturbed and the daemon still works.
 daemon_alive || fail "the daemon died"
