@@ -179,8 +179,9 @@ struct race_count {
 };
 
 /* One round on the closer's side.  Like the idle timer, it takes its
- * snapshot and closes a little later (a random few cycles), so a release
- * in between must make the close fail. */
+ * snapshot and closes a little later: a random few cycles, or (one time
+ * in four) once a racer has entered since, so a release or an enter in
+ * between must make the close fail. */
 static void gate_close_round(struct gate_race *r, struct race_count *c, unsigned *seed)
 {
 	long refused = 0;
@@ -197,7 +198,14 @@ static void gate_close_round(struct gate_race *r, struct race_count *c, unsigned
 		bool racing = atomic_load(&r->running) > 0;
 		uint64_t snap = lease_gate_snapshot(&r->g);
 		long entered = atomic_load(&r->entered);
-		spin(rand_r(seed) % 256);
+		if (lease_gate_holds_of(snap) == 0 && rand_r(seed) % 4 == 0) {
+			/* Line an enter up between snapshot and close (on any
+			 * number of CPUs): this close must lose. */
+			while (atomic_load(&r->entered) == entered && atomic_load(&r->running) > 0)
+				sched_yield();
+		} else {
+			spin(rand_r(seed) % 256);
+		}
 		if (lease_gate_close_idle(&r->g, snap)) {
 			atomic_store(&r->closed, 1);
 			assert_int_equal(lease_gate_holds_of(snap), 0);
