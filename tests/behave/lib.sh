@@ -115,9 +115,11 @@ exited() {
 # Each returns 0 if the daemon ended as it must, sets DAEMON_STATUS, and
 # records the outcome in $T/daemons; the EXIT path stops every daemon still
 # running and fails the script for any outcome that was not as planned.
-# A daemon gets DAEMON_EXIT_BOUND seconds to exit (a hang guard), then
-# is killed and counted as failed.
-DAEMON_EXIT_BOUND=${DAEMON_EXIT_BOUND:-60}
+# A daemon gets DAEMON_START_BOUND seconds to answer, and DAEMON_EXIT_BOUND
+# to exit, then is killed and counted as failed: hang guards, generous
+# (valgrind on a loaded machine takes over 30 s to start the daemon).
+DAEMON_START_BOUND=${DAEMON_START_BOUND:-120}
+DAEMON_EXIT_BOUND=${DAEMON_EXIT_BOUND:-120}
 DAEMON_STATUS=""
 DAEMONS_LIVE=""
 DAEMONS_STARTED=""
@@ -130,8 +132,13 @@ start_daemon() {
 	DAEMON_PID=$!
 	DAEMONS_LIVE="$DAEMONS_LIVE $DAEMON_PID"
 	DAEMONS_STARTED="$DAEMONS_STARTED $DAEMON_PID"
-	wait_until 30 "$SESSIONCTL" list || fail "sessiond did not come up"
+	wait_until "$DAEMON_START_BOUND" daemon_up || fail "sessiond did not come up within $DAEMON_START_BOUND s"
+	exited "$DAEMON_PID" && fail "sessiond exited as it started"
+	return 0
 }
+
+# daemon_up — it answers, or it is gone (no use waiting any longer).
+daemon_up() { "$SESSIONCTL" list >/dev/null 2>&1 || exited "$DAEMON_PID"; }
 
 reap_daemon() {
 	_rd_want=$1
