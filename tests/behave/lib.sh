@@ -66,7 +66,7 @@ cleanup() {
 }
 trap cleanup EXIT
 # A timeout or ^C ends the script through the EXIT path too.
-trap 'exit 143' TERM
+trap 'fail "terminated by SIGTERM (a timeout?)"' TERM
 trap 'exit 130' INT
 trap 'exit 129' HUP
 
