@@ -47,7 +47,8 @@ export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}log_path=$SANLOG/tsan"
 
 AT_EXIT=""
 # at_exit FUNCTION — runs FUNCTION at exit, after the daemons are stopped
-# and before the end checks and the removal of $T.
+# and before the end checks and the removal of $T.  It must not call fail
+# (an exit there would skip the end checks).
 at_exit() { AT_EXIT="$AT_EXIT $1"; }
 
 cleanup() {
@@ -70,7 +71,10 @@ trap 'fail "terminated by SIGTERM (a timeout?)"' TERM
 trap 'exit 130' INT
 trap 'exit 129' HUP
 
+LOG_SHOWN=0
 show_daemon_log() {
+	[ $LOG_SHOWN = 0 ] || return 0
+	LOG_SHOWN=1
 	if [ -f "$DAEMON_LOG" ]; then
 		echo "--- daemon log (last 40 lines) ---"
 		tail -n 40 "$DAEMON_LOG"
