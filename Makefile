@@ -20,6 +20,12 @@ PCDIR    ?= $(LIBDIR)/pkgconfig
 LIBEXECDIR ?= $(PREFIX)/libexec/sessiond
 
 VERSION  := 0.1.0
+# The client library's ABI version: its soname is libsessiond-client.so.0
+# (bump LIB_ABI when the ABI breaks) and its file libsessiond-client.so.0.X.Y,
+# X.Y from VERSION.
+LIB_ABI      := 0
+LIB_SONAME   := libsessiond-client.so.$(LIB_ABI)
+LIB_REALNAME := $(LIB_SONAME).$(word 2,$(subst ., ,$(VERSION))).$(word 3,$(subst ., ,$(VERSION)))
 BUILD    ?= build
 CC       ?= cc
 OPT      ?= -O2 -g
@@ -59,7 +65,7 @@ LIBS  := $(BUILD)/libsessiond-client.a $(BUILD)/libsessiond-client.so $(BUILD)/s
 
 .PHONY: all run check check-all check-unit check-behave check-man check-asan check-tsan \
 	check-model check-fuzz check-e2e check-valgrind check-stress bench install \
-	clean deps-build deps-run deps-check tests fuzz install-tests
+	clean deps-build deps-run deps-check tests fuzz install-tests FORCE
 
 all: $(PROGS) $(LIBS)
 
@@ -84,7 +90,7 @@ $(BUILD)/libsessiond-client.a: $(CLIENT_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/libsessiond-client.so: $(CLIENT_OBJ)
-	$(CC) -shared -Wl,-soname,libsessiond-client.so.0 -o $@ $^ $(LDFLAGS_ALL) \
+	$(CC) -shared -Wl,-soname,$(LIB_SONAME) -o $@ $^ $(LDFLAGS_ALL) \
 		$(shell pkg-config --libs jansson) -lm
 
 # Rebuilt every time: PREFIX may differ from the last build's.
@@ -169,6 +175,8 @@ check-behave: tests
 
 # The in-process race stress (tests/tools/race_stress.c): STRESS_OPS
 # randomized operations with injected faults; the full run is 1,000,000.
+# Every kind of fault must have happened by the end: runs much shorter
+# than 30,000 operations may fail for want of chaos.
 STRESS_OPS ?= 200000
 check-stress: tests
 	@$(RUN_SUITE) stress $(BUILD)/tests/tools/race_stress --ops $(STRESS_OPS) --checkpoint 20000
@@ -229,8 +237,9 @@ install: all
 	install -m 0755 $(BUILD)/sessiond $(DESTDIR)$(SBINDIR)/sessiond
 	install -m 0755 $(BUILD)/sessionctl $(DESTDIR)$(BINDIR)/sessionctl
 	install -m 0644 $(BUILD)/libsessiond-client.a $(DESTDIR)$(LIBDIR)/
-	install -m 0755 $(BUILD)/libsessiond-client.so $(DESTDIR)$(LIBDIR)/libsessiond-client.so.0
-	ln -sf libsessiond-client.so.0 $(DESTDIR)$(LIBDIR)/libsessiond-client.so
+	install -m 0755 $(BUILD)/libsessiond-client.so $(DESTDIR)$(LIBDIR)/$(LIB_REALNAME)
+	ln -sf $(LIB_REALNAME) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
+	ln -sf $(LIB_REALNAME) $(DESTDIR)$(LIBDIR)/libsessiond-client.so
 	install -m 0644 rpc/sessiond-client.h rpc/sessiond-protocol.h $(DESTDIR)$(INCDIR)/
 	install -m 0644 $(BUILD)/sessiond-client.pc $(DESTDIR)$(PCDIR)/
 	install -m 0644 man/sessionctl.1 $(DESTDIR)$(MANDIR)/man1/

@@ -5,7 +5,10 @@
  * fsyncs it, renames it over the target and fsyncs the directory: after it
  * returns 0 the new content survives a crash or kill -9, and at no time can
  * a reader see a torn file.  Temporary names start with "." and end in
- * ".tmp" so a reload can recognise and remove leftovers.
+ * ".tmp" so a reload can recognise and remove leftovers.  The file gets
+ * exactly mode, whatever the umask.  On failure it returns -1 with a
+ * cause, the old file is as it was and no temporary file is left.
+ * (tests/test_fileio.c checks each of these.)
  */
 #ifndef SESSIOND_FILEIO_H
 #define SESSIOND_FILEIO_H
@@ -21,7 +24,8 @@ int file_write_atomic(const char *dir, const char *name, const void *data,
 int file_remove_durable(const char *dir, const char *name, struct cause *cause);
 /* Reads a whole file of at most max bytes into a NUL-terminated buffer. */
 char *file_read_all(const char *path, size_t max, size_t *len, struct cause *cause);
-/* mkdir -p with the given mode for the directories it creates. */
+/* mkdir -p with the given mode for the directories it creates (less the
+ * umask: the daemon runs with 022); existing directories keep theirs. */
 int mkdir_p(const char *path, mode_t mode, struct cause *cause);
 
 #endif

@@ -38,7 +38,6 @@ void config_init(struct config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 	settings_defaults_builtin(&cfg->defaults);
 	cfg->uri = strdup("test:///default");
-	cfg->pool = strdup("sessiond");
 	cfg->scratch_gib = 8;
 	cfg->workers = 4;
 	cfg->max_sessions_per_user = 64;

@@ -16,7 +16,7 @@ struct config {
 	char *state_dir;
 	char *uri;
 	char *config_path;
-	char *pool;                         /* storage pool name */
+	char *pool;                         /* storage pool name; NULL: the daemon's own */
 	char *pool_path;                    /* its directory; NULL: <state_dir>/pool */
 	double scratch_gib;                 /* 0: no scratch disks */
 	int workers;

@@ -8,7 +8,7 @@
  * recorded, cleans up after the ones that vanished, destroys orphans (its
  * prefix, no session) and sweeps stale scratch volumes.  A second daemon
  * on the same libvirtd has another id, so neither touches the other's
- * domains.
+ * domains; its storage pool is named after that id too (storage.c).
  */
 #include "core.h"
 
@@ -56,6 +56,46 @@ static int daemon_id_load(struct core *core, struct cause *c)
 	char line[40];
 	snprintf(line, sizeof line, "%s\n", core->daemon_id);
 	return file_write_atomic(core->cfg->state_dir, "daemon-id", line, strlen(line), 0644, c);
+}
+
+/* The pool's name when none is configured: the one recorded in
+ * <state>/pool-name (an installation from before that keeps its
+ * "sessiond" pool, see storage.h), else "" and storage_init chooses. */
+static int pool_name_load(struct core *core, char *name, size_t len, struct cause *c)
+{
+	char path[4200];
+	char *text;
+
+	name[0] = '\0';
+	snprintf(path, sizeof path, "%s/pool-name", core->cfg->state_dir);
+	if ((text = file_read_all(path, 256, NULL, NULL)) == NULL)
+		return 0;
+	text[strcspn(text, "\n")] = '\0';
+	size_t n = strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+	if (text[0] == '\0' || text[n] != '\0' || n >= len) {
+		cause_set(c, 0, "%s: not a pool name", path);
+		free(text);
+		return -1;
+	}
+	snprintf(name, len, "%s", text);
+	free(text);
+	return 0;
+}
+
+/* The first start that chose the legacy pool records it: it stays this
+ * state directory's pool even when libvirt lost it meanwhile. */
+static int pool_name_record(struct core *core, const char *recorded, struct cause *c)
+{
+	const char *name = storage_pool(core->storage);
+	char line[300];
+
+	if (core->cfg->pool != NULL || recorded[0] != '\0' ||
+	    strcmp(name, STORAGE_LEGACY_POOL) != 0)
+		return 0;
+	log_info("storage: keeping the pool '%s' of an earlier sessiond (recorded in %s/pool-name)",
+		 name, core->cfg->state_dir);
+	snprintf(line, sizeof line, "%s\n", name);
+	return file_write_atomic(core->cfg->state_dir, "pool-name", line, strlen(line), 0644, c);
 }
 
 /* KVM guests never boot on a CPU without vmx/svm even when /dev/kvm opens. */
@@ -238,7 +278,7 @@ struct core *core_new(struct event_base *base, const struct config *cfg,
 		      struct driver *drv, struct cause *c)
 {
 	struct core *core = calloc(1, sizeof *core);
-	char pool_path[4200];
+	char pool_path[4200], recorded[256];
 
 	if (core == NULL)
 		fatal("out of memory");
@@ -248,7 +288,8 @@ struct core *core_new(struct event_base *base, const struct config *cfg,
 	core->started = mono_now();
 	htab_init(&core->by_key);
 	list_init(&core->sessions);
-	if (make_dirs(core, c) < 0 || daemon_id_load(core, c) < 0) {
+	if (make_dirs(core, c) < 0 || daemon_id_load(core, c) < 0 ||
+	    pool_name_load(core, recorded, sizeof recorded, c) < 0) {
 		free(core);
 		return NULL;
 	}
@@ -265,9 +306,14 @@ struct core *core_new(struct event_base *base, const struct config *cfg,
 	drv->events = &core->drv_events;
 	drv->events_arg = core;
 	snprintf(pool_path, sizeof pool_path, "%s/pool", cfg->state_dir);
-	core->storage = storage_new(drv, core->prefix, cfg->pool,
-				    cfg->pool_path ? cfg->pool_path : pool_path, cfg->scratch_gib);
-	if (drv->ops->open(drv, c) < 0 || storage_init(core->storage, c) < 0) {
+	/* A configured pool without a pool_path is used wherever it is. */
+	core->storage = storage_new(drv, core->prefix,
+				    cfg->pool ? cfg->pool : recorded[0] ? recorded : NULL,
+				    cfg->pool_path ? cfg->pool_path : pool_path,
+				    cfg->pool == NULL || cfg->pool_path != NULL, cfg->scratch_gib);
+	/* Ready (the socket served) only once the pool is usable. */
+	if (drv->ops->open(drv, c) < 0 || storage_init(core->storage, c) < 0 ||
+	    pool_name_record(core, recorded, c) < 0) {
 		core_free(core);
 		return NULL;
 	}

@@ -80,10 +80,16 @@ struct driver_ops {
 	int (*domain_list)(struct driver *d, const char *prefix, json_t **out,
 			   struct cause *c);
 
-	/* The pool called name, active; created from xml when missing (xml
-	 * NULL: it must exist). */
+	/* The pool called name, active and refreshed; created (transient)
+	 * from xml when missing (xml NULL: it must exist). */
 	int (*pool_ensure)(struct driver *d, const char *name, const char *xml,
 			   struct cause *c);
+	/* Every storage pool: a JSON array of {"name", "path" (its target,
+	 * "" when it has none), "persistent", "active"}. */
+	int (*pool_list)(struct driver *d, json_t **out, struct cause *c);
+	/* Stops the pool called name; a transient one is gone after it.
+	 * 0: stopped or already gone. */
+	int (*pool_destroy)(struct driver *d, const char *name, struct cause *c);
 	int (*vol_create)(struct driver *d, const char *pool, const char *xml,
 			  struct cause *c);
 	/* 0: deleted or already gone */

@@ -16,6 +16,7 @@
 #include "../common/timeutil.h"
 #include "../rpc/jsonrpc.h"
 #include "../rpc/sessiond-protocol.h"
+#include "storage.h"
 
 /* ---- parameters ----------------------------------------------------- */
 
@@ -153,12 +154,12 @@ static void m_daemon_info(struct rpc_call *call, void *arg)
 		if (!s->creating && caller_may_see(call, s->owner))
 			visible++;
 	}
-	rpc_call_reply(call, json_pack("{s:s, s:i, s:s, s:s, s:i, s:f, s:s, s:b, s:b}",
+	rpc_call_reply(call, json_pack("{s:s, s:i, s:s, s:s, s:i, s:f, s:s, s:s, s:b, s:b}",
 		"version", SESSIOND_VERSION, "protocol", SESSIOND_PROTOCOL_VERSION,
 		"uri", d->drv->ops->uri(d->drv), "driver", d->drv->ops->kind(d->drv),
 		"sessions", (int)visible, "uptime_s", mono_now() - d->started,
-		"daemon_id", d->core->daemon_id, "connected", d->core->connected,
-		"kvm", d->core->kvm_usable));
+		"daemon_id", d->core->daemon_id, "pool", storage_pool(d->core->storage),
+		"connected", d->core->connected, "kvm", d->core->kvm_usable));
 }
 
 /* ---- session.create / list / get ------------------------------------- */

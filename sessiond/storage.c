@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +37,9 @@
 struct storage {
 	struct driver *drv;
 	char prefix[16];                    /* "sd-1a2b3c4d" */
-	char *pool;
-	char *pool_path;                    /* local directory, or NULL */
+	char *pool;                         /* NULL until storage_init chooses */
+	char *pool_path;                    /* its directory */
+	bool path_strict;                   /* an existing pool must be over pool_path */
 	double scratch_gib;
 	pthread_mutex_t template_lock;
 	bool template_ready;
@@ -45,15 +47,16 @@ struct storage {
 };
 
 struct storage *storage_new(struct driver *drv, const char *prefix, const char *pool,
-			    const char *pool_path, double scratch_gib)
+			    const char *pool_path, bool path_strict, double scratch_gib)
 {
 	struct storage *st = calloc(1, sizeof *st);
 
-	if (st == NULL || (st->pool = strdup(pool)) == NULL)
+	if (st == NULL || (st->pool_path = strdup(pool_path)) == NULL ||
+	    (pool != NULL && (st->pool = strdup(pool)) == NULL))
 		fatal("out of memory");
 	st->drv = drv;
 	snprintf(st->prefix, sizeof st->prefix, "%s", prefix);
-	st->pool_path = pool_path ? strdup(pool_path) : NULL;
+	st->path_strict = path_strict;
 	st->scratch_gib = scratch_gib;
 	pthread_mutex_init(&st->template_lock, NULL);
 	return st;
@@ -79,19 +82,198 @@ bool storage_scratch_enabled(const struct storage *st)
 	return st->scratch_gib > 0;
 }
 
-int storage_init(struct storage *st, struct cause *c)
-{
-	char *xml = NULL;
+/* ---- the pool and who owns it ----------------------------------------- */
 
-	if (st->pool_path != NULL) {
-		if (mkdir_p(st->pool_path, 0711, c) < 0)
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static const char *pool_field(json_t *p, const char *key)
+{
+	const char *v = json_string_value(json_object_get(p, key));
+
+	return v != NULL ? v : "";
+}
+
+static json_t *pool_find(json_t *pools, const char *name)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(pools, i, p) {
+		if (strcmp(pool_field(p, "name"), name) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+/* A path as libvirt spells a pool's target: no "//", no trailing "/". */
+static void path_clean(const char *in, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (; *in != '\0' && n + 1 < len; in++)
+		if (!(*in == '/' && n > 0 && out[n - 1] == '/'))
+			out[n++] = *in;
+	if (n > 1 && out[n - 1] == '/')
+		n--;
+	out[n] = '\0';
+}
+
+/* The same directory: the same clean path, or the same inode (a symlink). */
+static bool same_dir(const char *a, const char *b)
+{
+	char ca[PATH_MAX], cb[PATH_MAX];
+	struct stat sa, sb;
+
+	if (a[0] == '\0' || b[0] == '\0')
+		return false;
+	path_clean(a, ca, sizeof ca);
+	path_clean(b, cb, sizeof cb);
+	if (strcmp(ca, cb) == 0)
+		return true;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* "sd-" and 8 hex digits: the pool of some sessiond's daemon id. */
+static bool derived_name(const char *name)
+{
+	if (strlen(name) != 11 || strncmp(name, "sd-", 3) != 0)
+		return false;
+	for (int i = 3; i < 11; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* Whether pool holds a persistent disk of this daemon. */
+static bool pool_has_own_disk(struct storage *st, const char *pool)
+{
+	json_t *names = NULL, *v;
+	char pfx[32];
+	struct cause e;
+	bool found = false;
+	size_t i;
+
+	snprintf(pfx, sizeof pfx, "%s-", st->prefix);
+	if (st->drv->ops->vol_list(st->drv, pool, pfx, &names, &e) < 0)
+		return false;
+	json_array_foreach(names, i, v) {
+		if (ends_with(json_string_value(v), "-disk.qcow2"))
+			found = true;
+	}
+	json_decref(names);
+	return found;
+}
+
+/* No name configured: the daemon's own, its prefix "sd-<8 hex>" like its
+ * domain names, so two daemons on one libvirtd never share a pool.  An
+ * installation from before, when every daemon's pool was "sessiond",
+ * keeps that pool while it is over this daemon's directory and holds its
+ * disks (core.c records the choice in the state directory). */
+static void pool_choose(struct storage *st, json_t *pools, const char *dir)
+{
+	json_t *legacy = pool_find(pools, STORAGE_LEGACY_POOL);
+	const char *name = st->prefix;
+
+	if (legacy != NULL && same_dir(pool_field(legacy, "path"), dir) &&
+	    pool_has_own_disk(st, STORAGE_LEGACY_POOL))
+		name = STORAGE_LEGACY_POOL;
+	if ((st->pool = strdup(name)) == NULL)
+		fatal("out of memory");
+}
+
+/* The pool of this daemon's name as libvirt has it: 0 use it, 1 make it
+ * (it was not usable and is gone now), -1 refuse to start.  A transient
+ * pool over another or a vanished directory is stale (a state directory
+ * moved, a pool_path changed): replaced.  A defined one is somebody's
+ * configuration: never used over another directory, never removed. */
+static int pool_check(struct storage *st, json_t *p, const char *dir, struct cause *c)
+{
+	const char *path = pool_field(p, "path");
+	struct stat sb;
+	bool elsewhere = st->path_strict && !same_dir(path, dir);
+	bool gone = path[0] != '\0' && stat(path, &sb) < 0;
+
+	if (json_is_true(json_object_get(p, "persistent"))) {
+		if (!elsewhere)
+			return 0;
+		/* The paths first: a cause is 512 bytes. */
+		cause_set(c, 0, "storage pool '%s' is defined over %s, not over this daemon's %s: "
+			  "refusing another directory's pool (undefine it, or configure that "
+			  "pool_path or another pool)", st->pool, path, dir);
+		return -1;
+	}
+	if (!elsewhere && !gone)
+		return 0;
+	log_warn("storage: replacing the transient pool %s: its target %s %s%s", st->pool,
+		 path, gone ? "is gone" : "is not ", gone ? "" : dir);
+	return st->drv->ops->pool_destroy(st->drv, st->pool, c) < 0 ? -1 : 1;
+}
+
+/* Before making the pool over dir: libvirt allows one pool per directory.
+ * A transient one named as sessiond names pools was left by an earlier
+ * daemon whose state directory was here (a reset state directory):
+ * removed.  Any other is somebody's: refuse. */
+static int dir_clear(struct storage *st, json_t *pools, const char *dir, struct cause *c)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(pools, i, p) {
+		const char *name = pool_field(p, "name");
+		if (strcmp(name, st->pool) == 0 || !same_dir(pool_field(p, "path"), dir))
+			continue;
+		if (json_is_true(json_object_get(p, "persistent")) ||
+		    !(derived_name(name) || strcmp(name, STORAGE_LEGACY_POOL) == 0)) {
+			cause_set(c, 0, "storage pool '%s' already uses %s (set pool = %s in "
+				  "sessiond.conf to use it, or remove it)", name, dir, name);
 			return -1;
-		xml = domxml_pool_dir(st->pool, st->pool_path, c);
-		if (xml == NULL)
+		}
+		log_warn("storage: removing the transient pool %s over %s, left by an earlier "
+			 "daemon", name, dir);
+		if (st->drv->ops->pool_destroy(st->drv, name, c) < 0)
 			return -1;
 	}
-	int rc = st->drv->ops->pool_ensure(st->drv, st->pool, xml, c);
+	return 0;
+}
+
+int storage_init(struct storage *st, struct cause *c)
+{
+	char dir[PATH_MAX], *xml = NULL;
+	json_t *pools = NULL, *mine;
+	int rc = -1;
+
+	if (mkdir_p(st->pool_path, 0711, c) < 0)
+		return -1;
+	if (realpath(st->pool_path, dir) == NULL) {
+		cause_set(c, 0, "%s: %s", st->pool_path, strerror(errno));
+		return -1;
+	}
+	if (st->drv->ops->pool_list(st->drv, &pools, c) < 0)
+		return -1;
+	if (st->pool == NULL)
+		pool_choose(st, pools, dir);
+	mine = pool_find(pools, st->pool);
+	int state = mine != NULL ? pool_check(st, mine, dir, c) : 1;
+	if (state < 0 || (state == 1 && dir_clear(st, pools, dir, c) < 0))
+		goto out;
+	if ((xml = domxml_pool_dir(st->pool, dir, c)) == NULL ||
+	    st->drv->ops->pool_ensure(st->drv, st->pool, xml, c) < 0)
+		goto out;
+	/* A pool made anew has no template: look again at the next start. */
+	pthread_mutex_lock(&st->template_lock);
+	st->template_ready = false;
+	pthread_mutex_unlock(&st->template_lock);
+	log_info("storage: pool %s (%s)", st->pool, state == 1 ? dir : pool_field(mine, "path"));
+	rc = 0;
+out:
 	free(xml);
+	json_decref(pools);
 	return rc;
 }
 
@@ -302,13 +484,6 @@ int storage_boot_delete(struct storage *st, const struct instance *inst,
 }
 
 /* ---- sweep ---------------------------------------------------------- */
-
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && strcmp(s + n - m, suffix) == 0;
-}
 
 static bool is_instance_volume(const char *name)
 {

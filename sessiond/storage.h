@@ -2,7 +2,8 @@
  * storage.h — the disks of sessions and instances, all through libvirt's
  * storage API (so the same code runs on the test driver, in memory).
  *
- *  - one pool (a dir pool under the state directory unless configured);
+ *  - one pool: a dir pool under the state directory unless configured,
+ *    named after the daemon ("sd-<8 hex>", like its domains);
  *  - a persistent disk per session: <prefix>-<session id>-disk.qcow2,
  *    created (or an existing one validated) at session.create, attached
  *    to every instance, removed with the session unless kept;
@@ -27,12 +28,23 @@
 struct driver;
 struct storage;
 
+/* The pool every daemon used before pools were named after the daemon. */
+#define STORAGE_LEGACY_POOL "sessiond"
+
+/* pool: the pool's name, or NULL for the daemon's own (chosen by the first
+ * storage_init).  pool_path: the directory of the pool; path_strict: an
+ * existing pool of that name must be over it (false: a configured pool is
+ * used wherever it is). */
 struct storage *storage_new(struct driver *drv, const char *prefix, const char *pool,
-			    const char *pool_path, double scratch_gib);
+			    const char *pool_path, bool path_strict, double scratch_gib);
 void storage_free(struct storage *st);
+/* NULL before the first storage_init. */
 const char *storage_pool(const struct storage *st);
 
-/* Makes sure the pool exists and is active. */
+/* Makes the pool usable (at start and after a reconnect): chooses its name
+ * the first time; makes sure a pool of that name is over pool_path (a
+ * stale transient one is replaced, a defined one elsewhere is an error);
+ * creates it (transient) when missing, starts it when inactive. */
 int storage_init(struct storage *st, struct cause *c);
 
 void storage_disk_name(const struct storage *st, const char *session_id,

@@ -16,6 +16,8 @@
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -456,6 +458,13 @@ static int virt_pool_ensure(struct driver *d, const char *name, const char *xml,
 	if (conn == NULL)
 		return -1;
 	virStoragePoolPtr p = virStoragePoolLookupByName(conn, name);
+	/* A refresh finds a pool whose directory is gone now, not at the
+	 * first volume call: libvirt then drops a transient pool (and stops
+	 * a persistent one), and it is made again below. */
+	if (p != NULL && virStoragePoolIsActive(p) == 1 && virStoragePoolRefresh(p, 0) < 0) {
+		virStoragePoolFree(p);
+		p = virStoragePoolLookupByName(conn, name);
+	}
 	if (p != NULL) {
 		if (virStoragePoolIsActive(p) == 0 && virStoragePoolCreate(p, 0) < 0)
 			virt_fail(c, "libvirt: start storage pool");
@@ -472,6 +481,87 @@ static int virt_pool_ensure(struct driver *d, const char *name, const char *xml,
 	}
 	if (p != NULL)
 		virStoragePoolFree(p);
+	virConnectClose(conn);
+	return rc;
+}
+
+/* The <target><path> of a pool's XML, or NULL. */
+static char *pool_target_path(const char *xml)
+{
+	xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "pool.xml", NULL,
+				      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	xmlNodePtr root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
+	char *path = NULL;
+
+	for (xmlNodePtr t = root != NULL ? root->children : NULL; t != NULL; t = t->next) {
+		if (t->type != XML_ELEMENT_NODE || !xmlStrEqual(t->name, BAD_CAST "target"))
+			continue;
+		for (xmlNodePtr n = t->children; n != NULL && path == NULL; n = n->next) {
+			if (n->type != XML_ELEMENT_NODE || !xmlStrEqual(n->name, BAD_CAST "path"))
+				continue;
+			xmlChar *text = xmlNodeGetContent(n);
+			path = strdup(text != NULL ? (const char *)text : "");
+			xmlFree(text);
+		}
+		break;
+	}
+	xmlFreeDoc(doc);
+	return path;
+}
+
+static int virt_pool_list(struct driver *d, json_t **out, struct cause *c)
+{
+	virConnectPtr conn = virt_conn(d, c);
+	virStoragePoolPtr *pools = NULL;
+	int n;
+
+	if (conn == NULL)
+		return -1;
+	n = virConnectListAllStoragePools(conn, &pools, 0);
+	if (n < 0) {
+		virt_fail(c, "libvirt: list storage pools");
+		virConnectClose(conn);
+		return -1;
+	}
+	*out = json_array();
+	for (int i = 0; i < n; i++) {
+		const char *name = virStoragePoolGetName(pools[i]);
+		/* No XML: the pool went away since the listing. */
+		char *xml = virStoragePoolGetXMLDesc(pools[i], 0);
+		char *path = xml != NULL ? pool_target_path(xml) : NULL;
+		if (name != NULL && xml != NULL)
+			json_array_append_new(*out, json_pack("{s:s, s:s, s:b, s:b}", "name", name,
+				"path", path != NULL ? path : "",
+				"persistent", virStoragePoolIsPersistent(pools[i]) == 1,
+				"active", virStoragePoolIsActive(pools[i]) == 1));
+		free(path);
+		free(xml);
+		virStoragePoolFree(pools[i]);
+	}
+	free(pools);
+	virConnectClose(conn);
+	return 0;
+}
+
+static int virt_pool_destroy(struct driver *d, const char *name, struct cause *c)
+{
+	virConnectPtr conn = virt_conn(d, c);
+	int rc = -1;
+
+	if (conn == NULL)
+		return -1;
+	virStoragePoolPtr p = virStoragePoolLookupByName(conn, name);
+	if (p == NULL) {
+		rc = last_error_is(VIR_ERR_NO_STORAGE_POOL) ? 0
+			: virt_fail(c, "libvirt: storage pool");
+	} else {
+		if (virStoragePoolIsActive(p) == 1 && virStoragePoolDestroy(p) < 0 &&
+		    !last_error_is(VIR_ERR_NO_STORAGE_POOL))
+			virt_fail(c, "libvirt: destroy storage pool");
+		else
+			rc = 0;
+		virStoragePoolFree(p);
+	}
 	virConnectClose(conn);
 	return rc;
 }
@@ -605,6 +695,8 @@ static const struct driver_ops virt_ops = {
 	.domain_info = virt_domain_info,
 	.domain_list = virt_domain_list,
 	.pool_ensure = virt_pool_ensure,
+	.pool_list = virt_pool_list,
+	.pool_destroy = virt_pool_destroy,
 	.vol_create = virt_vol_create,
 	.vol_delete = virt_vol_delete,
 	.vol_lookup = virt_vol_lookup,

@@ -45,16 +45,21 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$SANLOG/asan"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$SANLOG/ubsan:print_stacktrace=1"
 export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}log_path=$SANLOG/tsan"
 
-AT_EXIT=""
+AT_EXIT="" BEFORE_STOP=""
 # at_exit FUNCTION — runs FUNCTION at exit, after the daemons are stopped
-# and before the end checks and the removal of $T.  It must not call fail
-# (an exit there would skip the end checks).
+# and before the end checks and the removal of $T.  before_stop FUNCTION
+# runs it before the daemons are stopped (a frozen libvirtd must be thawed
+# first, or a daemon's exit waits on it).  Neither may call fail (an exit
+# there would skip the end checks).
 at_exit() { AT_EXIT="$AT_EXIT $1"; }
+before_stop() { BEFORE_STOP="$BEFORE_STOP $1"; }
 
 cleanup() {
 	_rc=$?
 	trap - EXIT
+	for _f in $BEFORE_STOP; do "$_f"; done
 	for _p in $DAEMONS_LIVE; do stop_daemon "$_p" >/dev/null 2>&1; done
+	stop_private_libvirtd
 	for _f in $AT_EXIT; do "$_f"; done
 	if ! end_checks >"$T/end-checks" 2>&1; then
 		cat "$T/end-checks"
@@ -134,11 +139,17 @@ start_daemon() {
 		--state-dir "$T/state" --uri "${SESSIOND_URI:-test:///default}" \
 		--config "$T/sessiond.conf" "$@" >>"$DAEMON_LOG" 2>&1 &
 	DAEMON_PID=$!
-	DAEMONS_LIVE="$DAEMONS_LIVE $DAEMON_PID"
-	DAEMONS_STARTED="$DAEMONS_STARTED $DAEMON_PID"
+	track_daemon "$DAEMON_PID"
 	wait_until "$DAEMON_START_BOUND" daemon_up || fail "sessiond did not come up within $DAEMON_START_BOUND s"
 	exited "$DAEMON_PID" && fail "sessiond exited as it started"
 	return 0
+}
+
+# track_daemon PID — a daemon the script started itself (as another user,
+# say): its end is checked like any other's.
+track_daemon() {
+	DAEMONS_LIVE="$DAEMONS_LIVE $1"
+	DAEMONS_STARTED="$DAEMONS_STARTED $1"
 }
 
 # daemon_up — it answers, or it is gone (no use waiting any longer).
@@ -158,6 +169,7 @@ reap_daemon() {
 	echo "$_rd_pid $_rd_want $DAEMON_STATUS $_rd_how" >>"$T/daemons"
 	DAEMONS_LIVE=$(echo " $DAEMONS_LIVE " | sed "s/ $_rd_pid / /")
 	[ "$_rd_pid" != "$DAEMON_PID" ] || DAEMON_PID=""
+	[ "$_rd_pid" != "$DAEMON_B_PID" ] || DAEMON_B_PID=""
 	[ -z "$_rd_how" ] && [ "$DAEMON_STATUS" = "$_rd_want" ]
 }
 
@@ -174,6 +186,55 @@ kill9_daemon() {
 	kill -KILL "$_kd_pid" 2>/dev/null
 	reap_daemon 137 "$_kd_pid"
 }
+
+# start_daemon_b STATE [flags...] — a second daemon beside the first, on
+# socket $T/b.sock with state directory STATE; ctl_b talks to it.
+DAEMON_B_PID=""
+start_daemon_b() {
+	b_state=$1
+	shift
+	${SESSIOND_WRAP:-} "$SESSIOND" --foreground --socket "$T/b.sock" --state-dir "$b_state" \
+		--uri "${SESSIOND_URI:-test:///default}" --config "$T/sessiond.conf" "$@" \
+		>>"$T/daemon-b.log" 2>&1 &
+	DAEMON_B_PID=$!
+	track_daemon "$DAEMON_B_PID"
+	wait_until "$DAEMON_START_BOUND" daemon_b_up ||
+		fail "the second sessiond did not come up: $(tail -n 5 "$T/daemon-b.log")"
+	exited "$DAEMON_B_PID" && fail "the second sessiond exited as it started: $(tail -n 5 "$T/daemon-b.log")"
+	return 0
+}
+daemon_b_up() { ctl_b list >/dev/null 2>&1 || exited "$DAEMON_B_PID"; }
+
+# stop_daemon_b — SIGTERM; must exit 0 (see stop_daemon).
+stop_daemon_b() { stop_daemon "$DAEMON_B_PID"; }
+
+ctl_b() { SESSIOND_SOCKET="$T/b.sock" "$SESSIONCTL" "$@"; }
+field_b() { (SESSIOND_SOCKET="$T/b.sock" && export SESSIOND_SOCKET && field "$@"); }
+
+# start_refused STATE LOG — a daemon that must refuse to start: waits
+# (bounded) until it exits or serves its socket ($T/refused.sock); fails
+# if it serves.  Sets REFUSED_RC to its exit status; its log is in LOG.
+# Its end is recorded as a planned one with the status it had (the caller
+# checks that status against sessiond(8)); a daemon that serves instead is
+# stopped and must exit 0 like any other.
+start_refused() {
+	${SESSIOND_WRAP:-} "$SESSIOND" --foreground --socket "$T/refused.sock" --state-dir "$1" \
+		--uri "${SESSIOND_URI:-test:///default}" --config "$T/sessiond.conf" >"$2" 2>&1 &
+	r_pid=$!
+	track_daemon "$r_pid"
+	wait_until "$DAEMON_START_BOUND" refused_settled "$r_pid" ||
+		fail "sessiond neither exited nor served in $DAEMON_START_BOUND s"
+	if ! exited "$r_pid"; then
+		stop_daemon "$r_pid"
+		fail "sessiond started where it must refuse: $(cat "$2")"
+	fi
+	wait "$r_pid"
+	REFUSED_RC=$?
+	echo "$r_pid $REFUSED_RC $REFUSED_RC" >>"$T/daemons"
+	DAEMONS_LIVE=$(echo " $DAEMONS_LIVE " | sed "s/ $r_pid / /")
+	[ ! -e "$T/refused.sock" ] || fail "the refusing sessiond made its socket"
+}
+refused_settled() { exited "$1" || [ -S "$T/refused.sock" ]; }
 
 # status_meaning STATUS — words for an exit status, as the shell reports it.
 status_meaning() {
@@ -256,6 +317,91 @@ ctl() { "$SESSIONCTL" "$@"; }
 field() { "$SESSIONCTL" status "$1" --json | jq -r "$2"; }
 
 state_is() { [ "$(field "$1" .state)" = "$2" ]; }
+
+# private_libvirtd — a libvirtd of this script's own, for what the
+# embedded test:///default cannot show (its state ends with the daemon's
+# process; this one's pools and domains outlive a daemon, and virsh sees
+# them): the test driver only (LIBVIRT_DRIVER_DIR is an empty directory),
+# socket and pid file under $T, nothing in /run touched.  The test driver
+# resets itself when its last connection closes, so one virsh stays
+# connected until cleanup (its answer to "uri" shows that it is).  Sets
+# PRIVATE_URI; cleanup stops both, after the daemons.  Skips without
+# libvirtd or virsh.
+PRIVATE_LIBVIRTD_PID="" PRIVATE_HOLDER_PID=""
+private_libvirtd() {
+	lvd=$(command -v libvirtd || echo /usr/sbin/libvirtd)
+	[ -x "$lvd" ] || skip "needs libvirtd (libvirt-daemon)"
+	command -v virsh >/dev/null 2>&1 || skip "needs virsh (libvirt-clients)"
+	mkdir -p "$T/libvirtd/drivers" "$T/libvirtd/sock"
+	cat >"$T/libvirtd/libvirtd.conf" <<-EOF
+	unix_sock_dir = "$T/libvirtd/sock"
+	listen_tls = 0
+	listen_tcp = 0
+	EOF
+	LIBVIRT_DRIVER_DIR="$T/libvirtd/drivers" HOME="$T/libvirtd" XDG_RUNTIME_DIR="$T/libvirtd" \
+		"$lvd" --config "$T/libvirtd/libvirtd.conf" --pid-file "$T/libvirtd/pid" \
+		>"$T/libvirtd/log" 2>&1 &
+	PRIVATE_LIBVIRTD_PID=$!
+	PRIVATE_URI="test+unix:///default?socket=$T/libvirtd/sock/libvirt-sock"
+	wait_until 30 virsh -c "$PRIVATE_URI" uri ||
+		fail "the private libvirtd does not answer: $(tail -n 5 "$T/libvirtd/log")"
+	mkfifo "$T/libvirtd/holder.in"
+	virsh -c "$PRIVATE_URI" <"$T/libvirtd/holder.in" >"$T/libvirtd/holder.out" 2>&1 &
+	PRIVATE_HOLDER_PID=$!
+	exec 9>"$T/libvirtd/holder.in"
+	echo uri >&9
+	wait_until 30 grep -q '^test+unix' "$T/libvirtd/holder.out" ||
+		fail "virsh did not connect to the private libvirtd: $(cat "$T/libvirtd/holder.out")"
+}
+
+stop_private_libvirtd() {
+	if [ -n "$PRIVATE_HOLDER_PID" ]; then
+		kill -TERM "$PRIVATE_HOLDER_PID" 2>/dev/null
+		wait "$PRIVATE_HOLDER_PID" 2>/dev/null
+		exec 9>&-
+		PRIVATE_HOLDER_PID=""
+	fi
+	[ -n "$PRIVATE_LIBVIRTD_PID" ] || return 0
+	kill -TERM "$PRIVATE_LIBVIRTD_PID" 2>/dev/null
+	wait "$PRIVATE_LIBVIRTD_PID" 2>/dev/null
+	PRIVATE_LIBVIRTD_PID=""
+}
+
+# ---- storage pools, as libvirt has them (through the caller's vsh) ------
+
+# daemon_pool SOCKET — the pool the daemon on SOCKET names in daemon.info.
+daemon_pool() {
+	SESSIOND_SOCKET=$1 "$TOOLS/rpcpipe" -t 5 '{"jsonrpc":"2.0","id":1,"method":"daemon.info"}' |
+		jq -r .result.pool
+}
+
+# pool_target POOL — the directory POOL is over; empty without such a pool.
+pool_target() { vsh pool-dumpxml "$1" 2>/dev/null | sed -n 's|.*<path>\(.*\)</path>.*|\1|p'; }
+pool_known() { vsh pool-info "$1" >/dev/null 2>&1; }
+
+# vols_in_dir POOL DIR MIN — every volume of POOL is a file in DIR, and
+# there are at least MIN of them.
+vols_in_dir() {
+	n=0
+	for p in $(vsh vol-list "$1" | awk '{print $2}'); do
+		case "$p" in
+		"$2"/*) n=$((n + 1)) ;;
+		*) fail "volume $p of pool $1 is not in $2" ;;
+		esac
+	done
+	[ "$n" -ge "$3" ] || fail "pool $1 has $n volume(s) in $2, expected at least $3"
+}
+
+# id_pool STATE — the pool name of the daemon id in STATE: sd-<8 hex>.
+id_pool() { echo "sd-$(cut -c1-8 "$1/daemon-id")"; }
+
+# new_state DIR — a state directory whose daemon id exists before the
+# daemon's first start; prints the pool name that id gives.
+new_state() {
+	mkdir -p "$1"
+	cat /proc/sys/kernel/random/uuid >"$1/daemon-id"
+	id_pool "$1"
+}
 
 # An empty config file so a user's own sessiond.conf never leaks in.
 : > "$T/sessiond.conf"

@@ -21,7 +21,7 @@ trap 'rm -rf "$R"' EXIT
 trap 'exit 130' INT TERM
 pass=0 failed=0 skipped=0 failures=""
 for t in "$@"; do
-	case "$t" in */lib.sh|*/run.sh) continue ;; esac
+	case "$t" in */lib.sh|*/lib-*.sh|*/run.sh) continue ;; esac
 	name=$(basename "$t" .sh)
 	rm -f "$R/report"
 	start=$(date +%s)

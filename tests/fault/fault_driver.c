@@ -18,6 +18,14 @@ struct fault {
 	struct fault_stats stats;
 	struct driver_events relay;
 	struct driver *outer;
+	pthread_mutex_t ledger_lock;        /* guards ledger */
+	json_t *ledger[FC__COUNT];          /* key -> count, per kind */
+};
+
+static const char *const call_names[FC__COUNT] = {
+	[FC_DOMAIN_START] = "domain_start", [FC_DOMAIN_STARTED] = "domain_started",
+	[FC_DOMAIN_DESTROYED] = "domain_destroyed", [FC_VOL_CREATE] = "vol_create",
+	[FC_VOL_CREATED] = "vol_created", [FC_VOL_DELETED] = "vol_deleted",
 };
 
 static struct fault *F(struct driver *d)
@@ -56,6 +64,40 @@ static struct fault_cfg cfg_of(struct fault *f)
 	struct fault_cfg c = f->cfg;
 	pthread_mutex_unlock(&f->lock);
 	return c;
+}
+
+/* ---- the ledger ------------------------------------------------------ */
+
+const char *fault_call_name(enum fault_call k)
+{
+	return (unsigned)k < FC__COUNT ? call_names[k] : "invalid";
+}
+
+static void note(struct fault *f, enum fault_call k, const char *key)
+{
+	if (key == NULL || key[0] == '\0')
+		return;
+	pthread_mutex_lock(&f->ledger_lock);
+	json_int_t n = json_integer_value(json_object_get(f->ledger[k], key));
+	json_object_set_new(f->ledger[k], key, json_integer(n + 1));
+	pthread_mutex_unlock(&f->ledger_lock);
+}
+
+/* The text of the first <tag> in an XML we generated. */
+static bool xml_text(const char *xml, const char *tag, char *out, size_t len)
+{
+	char open[32], close[32];
+
+	snprintf(open, sizeof open, "<%s>", tag);
+	snprintf(close, sizeof close, "</%s>", tag);
+	const char *p = strstr(xml, open);
+	const char *q = p ? strstr(p, close) : NULL;
+	size_t n = q ? (size_t)(q - p) - strlen(open) : 0;
+	if (q == NULL || n >= len)
+		return false;
+	memcpy(out, p + strlen(open), n);
+	out[n] = '\0';
+	return true;
 }
 
 /* ---- events: delayed on the libvirt event thread, then forwarded ----- */
@@ -106,26 +148,15 @@ static const char *f_uri(struct driver *d)
 	return F(d)->inner->ops->uri(F(d)->inner);
 }
 
-/* The uuid inside a domain XML we generated ("<uuid>…</uuid>"). */
-static bool xml_uuid(const char *xml, char *uuid, size_t len)
-{
-	const char *p = strstr(xml, "<uuid>");
-	const char *q = p ? strstr(p, "</uuid>") : NULL;
-
-	if (q == NULL || (size_t)(q - p - 6) >= len)
-		return false;
-	memcpy(uuid, p + 6, (size_t)(q - p - 6));
-	uuid[q - p - 6] = '\0';
-	return true;
-}
-
 static int f_domain_start(struct driver *d, const char *xml, struct cause *c)
 {
 	struct fault *f = F(d);
 	struct fault_cfg cfg = cfg_of(f);
-	char uuid[64];
+	char uuid[64] = "";
+	bool have_uuid = xml_text(xml, "uuid", uuid, sizeof uuid);
 
 	atomic_fetch_add(&f->stats.starts, 1);
+	note(f, FC_DOMAIN_START, uuid);
 	jitter(f, cfg.max_op_delay_us);
 	int forced = atomic_load(&f->fail_starts);
 	if ((forced > 0 && atomic_compare_exchange_strong(&f->fail_starts, &forced, forced - 1)) ||
@@ -135,7 +166,9 @@ static int f_domain_start(struct driver *d, const char *xml, struct cause *c)
 		return -1;
 	}
 	int rc = f->inner->ops->domain_start(f->inner, xml, c);
-	if (rc == 0 && chance(f, cfg.p_crash_in_start) && xml_uuid(xml, uuid, sizeof uuid)) {
+	if (rc == 0)
+		note(f, FC_DOMAIN_STARTED, uuid);
+	if (rc == 0 && chance(f, cfg.p_crash_in_start) && have_uuid) {
 		if (f->inner->ops->domain_destroy(f->inner, uuid, c) == 0)
 			atomic_fetch_add(&f->stats.crashes_in_start, 1);
 	}
@@ -163,7 +196,10 @@ static int f_domain_destroy(struct driver *d, const char *uuid, struct cause *c)
 	struct fault *f = F(d);
 
 	jitter(f, cfg_of(f).max_op_delay_us);
-	return f->inner->ops->domain_destroy(f->inner, uuid, c);
+	int rc = f->inner->ops->domain_destroy(f->inner, uuid, c);
+	if (rc == 0)
+		note(f, FC_DOMAIN_DESTROYED, uuid);
+	return rc;
 }
 
 static int f_domain_state(struct driver *d, const char *uuid, struct cause *c)
@@ -189,21 +225,41 @@ static int f_pool_ensure(struct driver *d, const char *name, const char *xml, st
 	return F(d)->inner->ops->pool_ensure(F(d)->inner, name, xml, c);
 }
 
+static int f_pool_list(struct driver *d, json_t **out, struct cause *c)
+{
+	return F(d)->inner->ops->pool_list(F(d)->inner, out, c);
+}
+
+static int f_pool_destroy(struct driver *d, const char *name, struct cause *c)
+{
+	return F(d)->inner->ops->pool_destroy(F(d)->inner, name, c);
+}
+
 static int f_vol_create(struct driver *d, const char *pool, const char *xml, struct cause *c)
 {
 	struct fault *f = F(d);
+	char name[256] = "";
 
+	xml_text(xml, "name", name, sizeof name);
+	note(f, FC_VOL_CREATE, name);
 	if (chance(f, cfg_of(f).p_vol_fail)) {
 		atomic_fetch_add(&f->stats.vol_fails, 1);
 		cause_set(c, 0, "libvirt: injected volume failure");
 		return -1;
 	}
-	return f->inner->ops->vol_create(f->inner, pool, xml, c);
+	int rc = f->inner->ops->vol_create(f->inner, pool, xml, c);
+	if (rc == 0)
+		note(f, FC_VOL_CREATED, name);
+	return rc;
 }
 
 static int f_vol_delete(struct driver *d, const char *pool, const char *name, struct cause *c)
 {
-	return F(d)->inner->ops->vol_delete(F(d)->inner, pool, name, c);
+	int rc = F(d)->inner->ops->vol_delete(F(d)->inner, pool, name, c);
+
+	if (rc == 0)
+		note(F(d), FC_VOL_DELETED, name);
+	return rc;
 }
 
 static int f_vol_lookup(struct driver *d, const char *pool, const char *name, char *path,
@@ -220,8 +276,8 @@ static int f_vol_list(struct driver *d, const char *pool, const char *prefix, js
 
 static const struct driver_ops fault_ops = {
 	f_open, f_close, f_kind, f_uri, f_domain_start, f_domain_shutdown, f_domain_destroy,
-	f_domain_state, f_domain_info, f_domain_list, f_pool_ensure, f_vol_create,
-	f_vol_delete, f_vol_lookup, f_vol_list,
+	f_domain_state, f_domain_info, f_domain_list, f_pool_ensure, f_pool_list,
+	f_pool_destroy, f_vol_create, f_vol_delete, f_vol_lookup, f_vol_list,
 };
 
 struct driver *fault_driver_new(struct driver *inner, const struct fault_cfg *cfg)
@@ -234,6 +290,9 @@ struct driver *fault_driver_new(struct driver *inner, const struct fault_cfg *cf
 	f->inner = inner;
 	f->outer = d;
 	pthread_mutex_init(&f->lock, NULL);
+	pthread_mutex_init(&f->ledger_lock, NULL);
+	for (int k = 0; k < FC__COUNT; k++)
+		f->ledger[k] = json_object();
 	f->cfg = *cfg;
 	f->rng = cfg->seed ? cfg->seed : 1;
 	f->relay.lifecycle = relay_lifecycle;
@@ -248,6 +307,9 @@ void fault_driver_free(struct driver *d)
 	if (d == NULL)
 		return;
 	pthread_mutex_destroy(&F(d)->lock);
+	pthread_mutex_destroy(&F(d)->ledger_lock);
+	for (int k = 0; k < FC__COUNT; k++)
+		json_decref(F(d)->ledger[k]);
 	free(F(d));
 	free(d);
 }
@@ -283,4 +345,57 @@ int fault_driver_crash(struct driver *d, const char *uuid)
 	if (rc == 0)
 		atomic_fetch_add(&f->stats.outside_crashes, 1);
 	return rc;
+}
+
+json_t *fault_driver_ledger(struct driver *d)
+{
+	struct fault *f = F(d);
+	json_t *all = json_object();
+
+	pthread_mutex_lock(&f->ledger_lock);
+	for (int k = 0; k < FC__COUNT; k++)
+		json_object_set_new(all, call_names[k], json_deep_copy(f->ledger[k]));
+	pthread_mutex_unlock(&f->ledger_lock);
+	return all;
+}
+
+void fault_driver_ledger_clear(struct driver *d)
+{
+	struct fault *f = F(d);
+
+	pthread_mutex_lock(&f->ledger_lock);
+	for (int k = 0; k < FC__COUNT; k++)
+		json_object_clear(f->ledger[k]);
+	pthread_mutex_unlock(&f->ledger_lock);
+}
+
+static bool instance_volume(const char *name)
+{
+	size_t n = strlen(name);
+
+	return (n > 14 && strcmp(name + n - 14, "-scratch.qcow2") == 0) ||
+	       (n > 11 && strcmp(name + n - 11, "-boot.qcow2") == 0);
+}
+
+int fault_driver_repeats(struct driver *d, char *why, size_t len)
+{
+	struct fault *f = F(d);
+	static const enum fault_call kinds[] = { FC_DOMAIN_DESTROYED, FC_VOL_DELETED };
+	const char *key;
+	json_t *v;
+	int n = 0;
+
+	pthread_mutex_lock(&f->ledger_lock);
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		json_object_foreach(f->ledger[kinds[i]], key, v) {
+			if (json_integer_value(v) < 2 ||
+			    (kinds[i] == FC_VOL_DELETED && !instance_volume(key)))
+				continue;
+			if (n++ == 0)
+				snprintf(why, len, "%s %s %lld times", call_names[kinds[i]], key,
+					 (long long)json_integer_value(v));
+		}
+	}
+	pthread_mutex_unlock(&f->ledger_lock);
+	return n;
 }

@@ -11,12 +11,21 @@
  * before handing an event on).  Crashes are real: the wrapped driver
  * destroys the domain, libvirt emits a real STOPPED/DESTROYED event.
  *
+ * It also keeps a ledger: per domain uuid and per volume name, how often
+ * the core asked for each operation and how often it succeeded.  The
+ * ledger is the seam's own record, kept where the calls leave the core,
+ * so a test can count teardowns without trusting the core's counters (a
+ * cleanup run twice destroys a domain and deletes a volume twice, even if
+ * every later call is a no-op in libvirt).  Calls the seam makes itself
+ * (crashes) are not the core's and are not in it.
+ *
  * Test-only: it lives in tests/ and is linked into test programs only; the
  * daemon binary never contains it.
  */
 #ifndef SESSIOND_FAULT_DRIVER_H
 #define SESSIOND_FAULT_DRIVER_H
 
+#include <jansson.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -37,6 +46,17 @@ struct fault_stats {
 	_Atomic long outside_crashes, vol_fails, events;
 };
 
+/* The ledger's kinds: the key is the domain uuid or the volume name. */
+enum fault_call {
+	FC_DOMAIN_START,                    /* domain_start asked */
+	FC_DOMAIN_STARTED,                  /* ... and the domain was made */
+	FC_DOMAIN_DESTROYED,                /* domain_destroy answered 0 */
+	FC_VOL_CREATE,                      /* vol_create asked */
+	FC_VOL_CREATED,                     /* ... and the volume was made */
+	FC_VOL_DELETED,                     /* vol_delete answered 0 */
+	FC__COUNT
+};
+
 struct driver *fault_driver_new(struct driver *inner, const struct fault_cfg *cfg);
 void fault_driver_free(struct driver *d);
 struct fault_stats *fault_driver_stats(struct driver *d);
@@ -47,5 +67,14 @@ void fault_driver_fail_starts(struct driver *d, int n);
 /* Destroys a domain behind the daemon's back (an outside crash); any
  * thread.  Returns 0 if it was destroyed. */
 int fault_driver_crash(struct driver *d, const char *uuid);
+/* A copy of the ledger: {"<kind name>": {"<key>": count, ...}, ...} with
+ * every kind present; the caller owns it. */
+json_t *fault_driver_ledger(struct driver *d);
+void fault_driver_ledger_clear(struct driver *d);
+const char *fault_call_name(enum fault_call k);
+/* Instance volumes ("...-scratch.qcow2", "...-boot.qcow2") deleted and
+ * domains destroyed more than once so far: how many, and the first in
+ * why.  A teardown runs once; these calls belong to it alone. */
+int fault_driver_repeats(struct driver *d, char *why, size_t len);
 
 #endif

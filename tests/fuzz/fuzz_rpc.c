@@ -51,6 +51,11 @@
  * fuzzer keeps the input.  Then it hangs up (EOF, as a closing socket
  * would, then rpc_conn_hangup() for the POLLHUP a pair cannot show),
  * lets the teardown run and checks the server dropped the connection.
+ * After every input, and before every !restart, no instance may have been
+ * torn down twice: neither by the core's own count nor by the fault
+ * seam's ledger of what the core asked libvirt for (a domain destroyed or
+ * an instance volume deleted twice); either aborts, whatever
+ * SESSIOND_FUZZ_TOLERATE says.
  *
  * The daemon ("world": config, core, server, state directory, and an
  * outside libvirt connection that keeps the test driver's domains across
@@ -206,6 +211,22 @@ static void run_for(int ms)
 	settle_all();
 }
 
+/* ---- exactly one teardown per instance --------------------------------- */
+
+/* The core counts a second teardown of an instance; the seam's ledger
+ * counts, independently, every domain destroy and instance volume delete
+ * the core asked for.  Either seeing one twice is a broken invariant. */
+static void check_teardowns(void)
+{
+	char why[200];
+
+	if (W.d.core != NULL && W.d.core->stats.double_teardowns != 0)
+		die("%ld instance(s) torn down twice (the core's count)",
+		    W.d.core->stats.double_teardowns);
+	if (fault_driver_repeats(W.d.drv, why, sizeof why) > 0)
+		die("an instance was torn down twice (the fault seam's ledger): %s", why);
+}
+
 /* ---- the world: config, core, server ----------------------------------- */
 
 static void loaded(struct core *core, void *arg)
@@ -269,6 +290,7 @@ static void world_up(void)
 	W.outside = virConnectOpen("test:///default");
 	if (W.outside == NULL)
 		die("cannot open test:///default");
+	fault_driver_ledger_clear(W.d.drv);        /* a new test driver state */
 	config_init(&W.d.cfg);
 	snprintf(path, sizeof path, "%s/state", W.dir);
 	cfg_set("state_dir", path);
@@ -573,6 +595,7 @@ static void restart(struct client *cl)
 	size_t n;
 
 	client_close(cl);
+	check_teardowns();
 	n = detached_tokens(ids, MAX_KEPT);
 	daemon_down();
 	daemon_up();
@@ -652,6 +675,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_replies(&cl);
 	}
 	client_close(&cl);
+	check_teardowns();
 	fault_driver_set(W.d.drv, &no_faults);
 	fault_driver_fail_starts(W.d.drv, 0);
 	return 0;

@@ -47,6 +47,9 @@ void harness_free(struct harness *h);
 /* Simulates a daemon restart: frees the core (VMs stay up) and loads a
  * new one from the same state directory, then waits for the load. */
 void harness_restart(struct harness *h);
+/* Starts a core again after the test freed it (core_free, h->core = NULL)
+ * and changed what it finds: 0, or -1 with c when core_new refused. */
+int harness_start(struct harness *h, struct cause *c);
 /* Runs the loop until pred() or timeout seconds; returns pred()'s value. */
 bool harness_wait(struct harness *h, double timeout, bool (*pred)(struct harness *, void *),
 		  void *arg);

@@ -4,7 +4,7 @@
  * thread destroying the daemon's domains behind its back through its own
  * libvirt connection.
  *
- *   race_stress [--ops N] [--seed S] [--sessions K] [--checkpoint M] [-v]
+ *   race_stress [--ops N] [--seed S] [--sessions K] [--checkpoint M] [--no-chaos] [-v]
  *
  * The windows it hunts (the ones the WSL idle-terminate work had to fix):
  * a lease arriving while the idle stop closes the gate; an idle stop
@@ -14,7 +14,9 @@
  *
  * Invariants, checked all the time:
  *  - every instance is torn down exactly once (the core counts double
- *    teardowns; at each checkpoint teardowns == instances started);
+ *    teardowns; at each checkpoint teardowns == instances started), and,
+ *    not trusting the core, as the seam's ledger and a libvirt observer
+ *    see it (below);
  *  - the gate's hold count equals the holds this program knows it holds
  *    (so it never goes negative or leaks);
  *  - no caller stays parked longer than PARK_BOUND_S;
@@ -24,6 +26,25 @@
  * and at every checkpoint (all holds released, faults off, quiescent): no
  * domain, scratch volume, instance object or index entry is left.
  *
+ * Teardowns counted outside the core, at every checkpoint, per instance:
+ * the fault seam's ledger (tests/fault) records every domain destroy and
+ * volume delete the core asked libvirt for, and an observer
+ * (tests/harness/observer.h) on a second connection to the same
+ * test:///default, open the whole run, sees every lifecycle event and
+ * lists the pool every 2 ms.  Each instance's domain must be destroyed
+ * exactly once and its scratch volume deleted exactly once (ledger); a
+ * domain that started must have been seen starting and stopping exactly
+ * once, and a scratch volume once gone must never be listed again
+ * (observer); nothing of the daemon's prefix may be left (observer's own
+ * listing).
+ *
+ * Chaos is required, not assumed: at the end every kind of injected fault
+ * (failed starts, crashes in a start, crashes in a stop, failed scratch
+ * volumes) and the outside kills must each have happened at least once,
+ * and the crasher's libvirt connection must have worked (a crasher that
+ * cannot list or destroy domains fails the run).  --no-chaos turns every
+ * fault and the crasher off, to show that such a run fails.
+ *
  * The operation sequence is a function of the seed (printed on failure;
  * rerun with --seed).  The threads (workers, libvirt events, the outside
  * crasher) make the interleaving differ between runs: a replay repeats
@@ -31,6 +52,7 @@
  */
 #include <event2/event.h>
 #include <getopt.h>
+#include <libvirt/virterror.h>
 #include <stdarg.h>
 #include <time.h>
 #include <pthread.h>
@@ -43,6 +65,8 @@
 #include "../../common/log.h"
 #include "../../common/timeutil.h"
 #include "../harness/harness.h"
+#include "../harness/observer.h"
+#include "../../sessiond/storage.h"
 
 #define MAX_SESSIONS 8
 #define MAX_LEASES 6
@@ -77,8 +101,13 @@ struct stress {
 	json_t *per_instance;               /* id -> {"running":n,"ends":n} */
 	_Atomic int chaos_on;
 	_Atomic int quit;
-	_Atomic long outside_kills;
+	_Atomic long outside_kills, outside_misses;
+	_Atomic int chaos_broken;           /* the crasher's connection failed */
+	char chaos_why[256];                /* written once, before chaos_broken */
+	struct observer *ob;
+	long audited;                       /* instances the observer audit checked */
 	long counts[16];
+	bool no_chaos;
 	bool verbose;
 };
 
@@ -147,6 +176,33 @@ static void on_event(struct harness *h, struct session *s, json_t *p)
 
 /* ---- the outside crasher ---------------------------------------------------------- */
 
+/* The crasher's connection failed: the main loop stops the run with why. */
+static void chaos_failed(const char *what)
+{
+	virErrorPtr e = virGetLastError();
+
+	if (atomic_load(&S.chaos_broken))
+		return;
+	snprintf(S.chaos_why, sizeof S.chaos_why, "the crasher cannot %s: %s", what,
+		 e != NULL && e->message != NULL ? e->message : "unknown libvirt error");
+	atomic_store(&S.chaos_broken, 1);
+}
+
+/* A destroy may lose to the daemon (the domain went first); any other
+ * error means the crasher does not crash anything. */
+static void chaos_destroy(virDomainPtr dom)
+{
+	if (virDomainDestroy(dom) == 0) {
+		atomic_fetch_add(&S.outside_kills, 1);
+		return;
+	}
+	virErrorPtr e = virGetLastError();
+	if (e != NULL && (e->code == VIR_ERR_NO_DOMAIN || e->code == VIR_ERR_OPERATION_INVALID))
+		atomic_fetch_add(&S.outside_misses, 1);
+	else
+		chaos_failed("destroy a domain");
+}
+
 static void *chaos_main(void *arg)
 {
 	struct harness *h = arg;
@@ -154,6 +210,10 @@ static void *chaos_main(void *arg)
 	unsigned r = S.seed * 2654435761u + 1;
 	char pfx[32];
 
+	if (conn == NULL) {
+		chaos_failed("connect");
+		return NULL;
+	}
 	snprintf(pfx, sizeof pfx, "%s-", h->core->prefix);
 	while (!atomic_load(&S.quit)) {
 		usleep(2000 + (r % 8000));
@@ -164,12 +224,13 @@ static void *chaos_main(void *arg)
 			continue;
 		virDomainPtr *doms = NULL;
 		int n = virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+		if (n < 0)
+			chaos_failed("list domains");
 		int pick = n > 0 ? (int)(r % (unsigned)n) : -1;
 		for (int i = 0; i < n; i++) {
 			const char *name = virDomainGetName(doms[i]);
-			if (i == pick && name != NULL && strncmp(name, pfx, strlen(pfx)) == 0 &&
-			    virDomainDestroy(doms[i]) == 0)
-				atomic_fetch_add(&S.outside_kills, 1);
+			if (i == pick && name != NULL && strncmp(name, pfx, strlen(pfx)) == 0)
+				chaos_destroy(doms[i]);
 			virDomainFree(doms[i]);
 		}
 		free(doms);
@@ -246,6 +307,8 @@ static void check_holds(void)
 	}
 	if (S.h->core->stats.double_teardowns != 0)
 		broken("%ld instance(s) torn down twice", S.h->core->stats.double_teardowns);
+	if (atomic_load(&S.chaos_broken))
+		broken("%s", S.chaos_why);
 }
 
 /* ---- operations ----------------------------------------------------------------------- */
@@ -372,9 +435,11 @@ static enum op_kind pick_op(void)
 
 /* ---- checkpoints ----------------------------------------------------------------------- */
 
+/* Each kind often enough that a 30,000-operation run (make check-tsan)
+ * sees it a dozen times or more: the end of the run requires every kind. */
 static const struct fault_cfg faults_on = {
-	.p_start_fail = 0.05, .p_crash_in_start = 0.05, .p_crash_in_stop = 0.05,
-	.p_vol_fail = 0.02, .max_op_delay_us = 300, .max_event_delay_us = 300,
+	.p_start_fail = 0.06, .p_crash_in_start = 0.08, .p_crash_in_stop = 0.4,
+	.p_vol_fail = 0.08, .max_op_delay_us = 300, .max_event_delay_us = 300,
 };
 
 static bool all_settled(struct harness *h, void *arg)
@@ -406,6 +471,138 @@ static void drop_everything(void)
 	}
 }
 
+/* ---- the outside audit: the ledger and the observer ------------------------------- */
+
+static json_int_t ledger_count(json_t *ledger, enum fault_call k, const char *key)
+{
+	return json_integer_value(json_object_get(json_object_get(ledger, fault_call_name(k)),
+						   key));
+}
+
+static void observed_one(const struct observer_inst *in, void *arg)
+{
+	json_object_set_new(arg, in->id, json_pack("{s:i, s:i, s:b, s:b}", "started",
+		in->started, "stopped", in->stopped, "seen", in->vol_seen, "back", in->vol_back));
+}
+
+/* What the observer saw, per instance id. */
+static json_t *observed(void)
+{
+	json_t *all = json_object();
+
+	observer_foreach(S.ob, observed_one, all);
+	return all;
+}
+
+/* The instance id in "<prefix>-<id>-scratch.qcow2", or NULL. */
+static const char *scratch_id(const char *name, char *id)
+{
+	size_t pl = strlen(S.h->core->prefix) + 1, n = strlen(name);
+
+	if (n != pl + 36 + strlen("-scratch.qcow2") || strcmp(name + pl + 36, "-scratch.qcow2") != 0)
+		return NULL;
+	snprintf(id, 37, "%s", name + pl);
+	return id;
+}
+
+/* Every domain the core made has been seen starting and stopping. */
+static bool events_in(struct harness *h, void *arg)
+{
+	json_t *started = json_object_get(arg, fault_call_name(FC_DOMAIN_STARTED));
+	json_t *seen = observed();
+	const char *id;
+	json_t *v;
+	bool all = true;
+
+	(void)h;
+	json_object_foreach(started, id, v) {
+		json_t *o = json_object_get(seen, id);
+		if (json_integer_value(json_object_get(o, "started")) < 1 ||
+		    json_integer_value(json_object_get(o, "stopped")) < 1)
+			all = false;
+	}
+	json_decref(seen);
+	return all;
+}
+
+/* Every id any source names: the ledger's starts and scratch volumes, and
+ * the observer's records. */
+static json_t *all_ids(json_t *ledger, json_t *seen)
+{
+	json_t *ids = json_object(), *v;
+	const char *key;
+	char id[37];
+
+	json_object_foreach(json_object_get(ledger, fault_call_name(FC_DOMAIN_START)), key, v)
+		json_object_set(ids, key, json_true());
+	json_object_foreach(json_object_get(ledger, fault_call_name(FC_VOL_CREATE)), key, v) {
+		if (scratch_id(key, id) != NULL)
+			json_object_set(ids, id, json_true());
+	}
+	json_object_foreach(seen, key, v)
+		json_object_set(ids, key, json_true());
+	return ids;
+}
+
+/* One instance, after its teardown: destroyed once, scratch deleted once
+ * (the seam saw the calls), started and stopped once, its scratch volume
+ * never back (the observer saw libvirt). */
+static void audit_one(const char *id, json_t *ledger, json_t *o, bool scratch)
+{
+	char vol[128];
+	json_int_t n;
+
+	snprintf(vol, sizeof vol, "%s-%s-scratch.qcow2", S.h->core->prefix, id);
+	if ((n = ledger_count(ledger, FC_DOMAIN_DESTROYED, id)) != 1)
+		broken("instance %s: its domain was destroyed %lld times (seam ledger)", id,
+		       (long long)n);
+	if ((n = ledger_count(ledger, FC_VOL_DELETED, vol)) != (scratch ? 1 : 0))
+		broken("instance %s: scratch volume %s deleted %lld times (seam ledger)", id, vol,
+		       (long long)n);
+	json_int_t made = ledger_count(ledger, FC_DOMAIN_STARTED, id);
+	json_int_t up = json_integer_value(json_object_get(o, "started"));
+	json_int_t down = json_integer_value(json_object_get(o, "stopped"));
+	if (made > 1 || up != made || down != made)
+		broken("instance %s: domain made %lld times, libvirt events: %lld started, "
+		       "%lld stopped (observer)", id, (long long)made, (long long)up, (long long)down);
+	if (json_is_true(json_object_get(o, "back")))
+		broken("instance %s: scratch volume %s listed again after it was gone (observer)",
+		       id, vol);
+}
+
+/* Quiescent, faults off: every instance since the last checkpoint is torn
+ * down.  Checks them against the ledger and the observer, then forgets
+ * them. */
+static void audit_teardowns(void)
+{
+	json_t *ledger = fault_driver_ledger(S.h->drv), *seen, *ids, *left = NULL, *v;
+	bool scratch = storage_scratch_enabled(S.h->core->storage);
+	const char *id;
+
+	if (!harness_wait(S.h, 30, events_in, ledger))
+		broken("the observer did not see every domain start and stop within 30 s");
+	if (observer_poll(S.ob) < 0 || observer_leftovers(S.ob, &left) < 0) {
+		char why[256];
+		long e, p, pe;
+		observer_health(S.ob, &e, &p, &pe, why, sizeof why);
+		broken("the observer cannot list libvirt: %s", why);
+	}
+	if (json_array_size(left) > 0)
+		broken("left behind in libvirt (observer): %s", json_string_value(json_array_get(left, 0)));
+	seen = observed();
+	ids = all_ids(ledger, seen);
+	json_object_foreach(ids, id, v) {
+		audit_one(id, ledger, json_object_get(seen, id), scratch);
+		S.audited++;
+	}
+	json_decref(left);
+	json_decref(ids);
+	json_decref(seen);
+	json_decref(ledger);
+	observer_reset(S.ob);
+	fault_driver_ledger_clear(S.h->drv);
+}
+
 /* All holds gone, faults off: everything must drain to nothing. */
 static void checkpoint(void)
 {
@@ -421,9 +618,7 @@ static void checkpoint(void)
 	struct core_stats *st = &h->core->stats;
 	if (st->teardowns != st->instances_started)
 		broken("%ld instances started, %ld torn down", st->instances_started, st->teardowns);
-	int doms = harness_domains(h), vols = harness_volumes(h);
-	if (doms != 0 || vols != 0)
-		broken("left behind: %d domain(s), %d instance volume(s)", doms, vols);
+	audit_teardowns();
 	if (instance_index_count() != 0 || instance_live_count() != 0)
 		broken("left behind: %zu indexed, %ld live instance object(s)",
 		       instance_index_count(), instance_live_count());
@@ -440,10 +635,41 @@ static void checkpoint(void)
 		struct cause c;
 		session_reset(S.sessions[i], &c);
 	}
+	if (S.no_chaos)
+		return;
 	struct fault_cfg on = faults_on;
 	on.seed = rnd();
 	fault_driver_set(h->drv, &on);
 	atomic_store(&S.chaos_on, 1);
+}
+
+/* The chaos the run exists for happened, each kind at least once, and
+ * the observer watched it. */
+static void require_chaos(void)
+{
+	struct fault_stats *fs = fault_driver_stats(S.h->drv);
+	const struct {
+		const char *what;
+		long n;
+	} kinds[] = {
+		{ "injected start failures", atomic_load(&fs->start_fails) },
+		{ "crashes injected during a start", atomic_load(&fs->crashes_in_start) },
+		{ "crashes injected during a stop", atomic_load(&fs->crashes_in_stop) },
+		{ "injected scratch volume failures", atomic_load(&fs->vol_fails) },
+		{ "domains killed from outside", atomic_load(&S.outside_kills) },
+	};
+	long events, polls, poll_errors;
+	char why[256];
+
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		if (kinds[i].n == 0)
+			broken("no %s in the whole run: it proves nothing about them%s", kinds[i].what,
+			       S.no_chaos ? " (--no-chaos)" : "; run more operations");
+	}
+	observer_health(S.ob, &events, &polls, &poll_errors, why, sizeof why);
+	if (events == 0 || polls == 0 || poll_errors != 0 || S.audited == 0)
+		broken("the observer saw %ld events in %ld listings (%ld failed%s%s) and audited %ld"
+		       " instances", events, polls, poll_errors, why[0] ? ": " : "", why, S.audited);
 }
 
 /* ---- main --------------------------------------------------------------------------------- */
@@ -473,6 +699,7 @@ int main(int argc, char **argv)
 		{ "ops", required_argument, NULL, 'n' }, { "seed", required_argument, NULL, 's' },
 		{ "sessions", required_argument, NULL, 'k' },
 		{ "checkpoint", required_argument, NULL, 'c' },
+		{ "no-chaos", no_argument, NULL, 'N' },
 		{ "verbose", no_argument, NULL, 'v' }, { NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -487,18 +714,19 @@ int main(int argc, char **argv)
 		case 's': S.seed = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'k': S.nsessions = atoi(optarg); break;
 		case 'c': S.checkpoint_every = atol(optarg); break;
+		case 'N': S.no_chaos = true; break;
 		case 'v': S.verbose = true; break;
 		default:
 			fprintf(stderr, "usage: race_stress [--ops N] [--seed S] [--sessions K] "
-				"[--checkpoint M] [-v]\n");
+				"[--checkpoint M] [--no-chaos] [-v]\n");
 			return 2;
 		}
 	}
 	if (S.nsessions < 1 || S.nsessions > MAX_SESSIONS || S.checkpoint_every < 1)
 		return 2;
 	S.rng = S.seed ? S.seed : 1;
-	printf("race_stress: seed %u, %ld operations, %d sessions, checkpoint every %ld\n",
-	       S.seed, S.ops, S.nsessions, S.checkpoint_every);
+	printf("race_stress: seed %u, %ld operations, %d sessions, checkpoint every %ld%s\n",
+	       S.seed, S.ops, S.nsessions, S.checkpoint_every, S.no_chaos ? ", NO chaos" : "");
 	fflush(stdout);
 
 	struct harness_opts o = { .fault = true, .scratch_gib = 1 };
@@ -508,12 +736,19 @@ int main(int argc, char **argv)
 	S.h->on_event = on_event;
 	S.per_instance = json_object();
 	list_init(&S.conn);
+	char err[256];
+	struct observer_opts oo = { .uri = S.h->opts.uri, .pool = S.h->cfg.pool,
+				    .prefix = S.h->core->prefix, .poll_ms = 2 };
+	S.ob = observer_new(&oo, err, sizeof err);
+	if (S.ob == NULL)
+		fatal("race_stress: observer: %s", err);
 	struct fault_cfg off = { 0 };
 	fault_driver_set(S.h->drv, &off);
 	setup_sessions();
-	fault_driver_set(S.h->drv, &o.fcfg);
+	if (!S.no_chaos)
+		fault_driver_set(S.h->drv, &o.fcfg);
 	pthread_t chaos;
-	atomic_store(&S.chaos_on, 1);
+	atomic_store(&S.chaos_on, !S.no_chaos);
 	pthread_create(&chaos, NULL, chaos_main, S.h);
 
 	double t0 = mono_now();
@@ -540,6 +775,9 @@ int main(int argc, char **argv)
 	}
 	atomic_store(&S.quit, 1);
 	pthread_join(chaos, NULL);
+	if (atomic_load(&S.chaos_broken))
+		broken("%s", S.chaos_why);
+	require_chaos();
 
 	struct core_stats *st = &S.h->core->stats;
 	struct fault_stats *fs = fault_driver_stats(S.h->drv);
@@ -548,9 +786,14 @@ int main(int argc, char **argv)
 	       " failed starts %ld)\n", st->instances_started, st->teardowns, st->expected_stops,
 	       st->spontaneous_exits, st->start_failures);
 	printf("  injected: start failures %ld, crashes in start %ld, crashes in stop %ld,"
-	       " volume failures %ld; outside kills %ld\n", atomic_load(&fs->start_fails),
-	       atomic_load(&fs->crashes_in_start), atomic_load(&fs->crashes_in_stop),
-	       atomic_load(&fs->vol_fails), atomic_load(&S.outside_kills));
+	       " volume failures %ld; outside kills %ld (%ld more found the domain gone)\n",
+	       atomic_load(&fs->start_fails), atomic_load(&fs->crashes_in_start),
+	       atomic_load(&fs->crashes_in_stop), atomic_load(&fs->vol_fails),
+	       atomic_load(&S.outside_kills), atomic_load(&S.outside_misses));
+	long events, polls, poll_errors;
+	observer_health(S.ob, &events, &polls, &poll_errors, NULL, 0);
+	printf("  outside view: %ld instances audited (destroyed once, scratch deleted once);"
+	       " observer %ld lifecycle events, %ld pool listings\n", S.audited, events, polls);
 	printf("  ops:");
 	for (int i = 0; i < OP__COUNT; i++)
 		printf(" %s %ld", op_names[i], S.counts[i]);
@@ -559,5 +802,6 @@ int main(int argc, char **argv)
 		session_unref(S.sessions[i]);
 	json_decref(S.per_instance);
 	harness_free(S.h);
+	observer_free(S.ob);                /* after the event thread stopped */
 	return 0;
 }

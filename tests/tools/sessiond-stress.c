@@ -4,7 +4,8 @@
  *   sessiond-stress --socket PATH --uri LIBVIRT_URI [--clients N] [--sessions K]
  *                   [--duration S | --ops N] [--kill-interval-ms M] [--grace S]
  *                   [--seed X] [--pool NAME] [--timeout S] [--settle S]
- *                   [--think-ms M] [--depth D] [--settings JSON] [--json] [-v]
+ *                   [--think-ms M] [--depth D] [--settings JSON]
+ *                   [--libvirtd-log FILE] [--json] [-v]
  *
  * It creates K sessions of its own (a tiny grace, crash policies
  * alternating terminate/restart, names "stress-<pid>-<tag>-<i>" so it never
@@ -35,7 +36,21 @@
  *     libvirt (daemon-wide when these are the only sessions root sees,
  *     else those of its own sessions), and after the deletes no persistent
  *     disk of its sessions;
- *   - the daemon still answers daemon.info on a new connection.
+ *   - the daemon still answers daemon.info on a new connection;
+ *   - chaos happened: the killer destroyed running domains and instances
+ *     crashed of it (a run without kills fails), and the killer's libvirt
+ *     connection worked (a listing or a destroy failing for another reason
+ *     than "the domain is already gone" fails);
+ *   - teardowns, counted outside the daemon: an observer with a libvirt
+ *     connection of its own (tests/harness/observer.h) sees every lifecycle
+ *     event and lists the pool every 5 ms; each instance's domain must have
+ *     started and stopped at most once and ended stopped, one that reached
+ *     "running" must have been seen starting, its scratch volume once gone
+ *     never listed again; with --libvirtd-log (the log of the libvirtd the
+ *     daemon uses, with libvirt.storage at debug level) each scratch volume
+ *     the daemon created must have been looked up for deletion exactly
+ *     once (the daemon's delete is a lookup by name, then the delete), so a
+ *     teardown run twice, or a scratch volume never deleted, fails.
  * It prints a summary (or one JSON object with --json) and exits 0 when
  * every check passed, 1 when one failed, 2 on a usage or setup error.
  *
@@ -60,6 +75,7 @@
 #include "../../common/htab.h"
 #include "../../common/timeutil.h"
 #include "../../rpc/sessiond-client.h"
+#include "../harness/observer.h"
 
 #define MAX_TOKENS 4                        /* per client connection */
 #define MAX_DEPTH 16                        /* requests in flight per client */
@@ -79,6 +95,7 @@ struct opts {
 	int depth;                          /* requests in flight per client */
 	unsigned seed;
 	json_t *settings;                   /* merged into every session.create */
+	const char *libvirtd_log;           /* the libvirtd's debug log, or NULL */
 	bool json, verbose;
 };
 
@@ -96,12 +113,14 @@ static const char usage_text[] =
 	"  --kill-interval-ms M   mean pause between outside kills; 0: no kills (default 50)\n"
 	"  --grace S              the sessions' grace period (default 0.05)\n"
 	"  --seed X               seed of the operation mix (default: time and pid)\n"
-	"  --pool NAME            the daemon's storage pool (default sessiond)\n"
+	"  --pool NAME            the daemon's storage pool (default: the one daemon.info names)\n"
 	"  --timeout S            bound on every reply (default 30)\n"
 	"  --settle S             bound on quiescence and deletes (default 60)\n"
 	"  --think-ms M           mean pause between a client's operations (default 2)\n"
 	"  --depth D              requests in flight per client, 1-16 (default 4)\n"
 	"  --settings JSON        extra session.create settings, e.g. a kernel for QEMU\n"
+	"  --libvirtd-log FILE    the libvirtd's log (libvirt.storage at debug): count\n"
+	"                         each scratch volume's deletes\n"
 	"  --json                 print the summary as one JSON object\n"
 	"  -v, --verbose          print every failure as it happens\n"
 	"\n"
@@ -159,6 +178,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{ "think-ms", required_argument, NULL, 'm' },
 		{ "depth", required_argument, NULL, 'D' },
 		{ "settings", required_argument, NULL, 'j' },
+		{ "libvirtd-log", required_argument, NULL, 'L' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -166,7 +186,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	};
 	int ch;
 
-	*o = (struct opts){ .pool = "sessiond", .clients = 8, .sessions = 4, .kill_ms = 50,
+	*o = (struct opts){ .clients = 8, .sessions = 4, .kill_ms = 50,
 			    .grace = 0.05, .timeout = 30, .settle = 60, .think_ms = 2, .depth = 4,
 			    .seed = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16) };
 	while ((ch = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -186,6 +206,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'm': o->think_ms = (int)number_arg("--think-ms", optarg, 0, 60000); break;
 		case 'D': o->depth = (int)number_arg("--depth", optarg, 1, MAX_DEPTH); break;
 		case 'j': settings_arg(o, optarg); break;
+		case 'L': o->libvirtd_log = optarg; break;
 		case 'J': o->json = true; break;
 		case 'v': o->verbose = true; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
@@ -272,7 +293,7 @@ struct stats {
 /* The checks, each reported ok or with its failures. */
 enum check {
 	C_REPLY, C_CONN, C_AGREE, C_ORDER, C_END, C_SETTLE, C_DOMAINS, C_VOLUMES, C_DISKS,
-	C_DELETE, C_ALIVE, C_KILLER, C__COUNT
+	C_DELETE, C_ALIVE, C_KILLER, C_CHAOS, C_OBSERVER, C_OBSERVED, C_DELETES, C__COUNT
 };
 
 static const char *const check_names[C__COUNT] = {
@@ -288,6 +309,10 @@ static const char *const check_names[C__COUNT] = {
 	"every session deleted",
 	"daemon alive: daemon.info answers",
 	"the killer's libvirt connection worked",
+	"chaos happened: running domains killed, instances crashed of it",
+	"the observer's libvirt connection worked",
+	"observer: every domain started and stopped at most once, scratch never back",
+	"each scratch volume deleted exactly once (libvirtd's log)",
 };
 
 /* ---- the shared run ------------------------------------------------- */
@@ -316,6 +341,7 @@ struct inst {
 struct run {
 	struct opts o;
 	char prefix[32];                    /* the daemon's: "sd-1a2b3c4d" */
+	char pool[256];                     /* its pool, from daemon.info */
 	char tag[48];                       /* "stress-<pid>-<hex>-" */
 	struct sess *sess;
 	int nsess;
@@ -340,6 +366,12 @@ struct run {
 	int nfailure_text;
 	struct stats total;
 	bool strict;                        /* daemon-wide leftovers checks */
+
+	struct observer *ob;                /* teardowns seen from outside */
+	long audited;                       /* instances the observer audit checked */
+	long obs_events, obs_polls, obs_poll_errors;
+	long log_created, log_deletes;      /* scratch volumes in libvirtd's log */
+	bool log_read;
 };
 
 static struct run R;
@@ -788,6 +820,15 @@ static void mark_killed(const char *domain, int k)
 	pthread_mutex_unlock(&R.lock);
 }
 
+/* A destroy that failed because the domain went first (the daemon
+ * stopped it meanwhile); any other failure means the killer kills nothing. */
+static bool destroy_lost(void)
+{
+	virErrorPtr e = virGetLastError();
+
+	return e != NULL && (e->code == VIR_ERR_NO_DOMAIN || e->code == VIR_ERR_OPERATION_INVALID);
+}
+
 /* Lists the running domains and destroys one of ours, if any runs. */
 static void kill_one(virConnectPtr conn, unsigned *rng)
 {
@@ -814,8 +855,10 @@ static void kill_one(virConnectPtr conn, unsigned *rng)
 		if (i == pick && virDomainDestroy(mine[i]) == 0) {
 			atomic_fetch_add(&R.kills, 1);
 			mark_killed(name, domain_session(name));
-		} else if (i == pick) {
+		} else if (i == pick && destroy_lost()) {
 			atomic_fetch_add(&R.kill_misses, 1);   /* gone before we got to it */
+		} else if (i == pick) {
+			fail(C_KILLER, "killer: destroy %s: %s", name, virt_error());
 		}
 		virDomainFree(mine[i]);
 	}
@@ -1263,7 +1306,16 @@ static int learn_daemon(struct client *ctl)
 	}
 	/* The daemon's domain prefix (core.c): "sd-" and 8 hex of its id. */
 	snprintf(R.prefix, sizeof R.prefix, "sd-%.8s", id);
+	const char *pool = json_string_value(json_object_get(info, "pool"));
+	if (R.o.pool == NULL && pool != NULL)
+		snprintf(R.pool, sizeof R.pool, "%s", pool);
+	if (R.o.pool == NULL)
+		R.o.pool = R.pool;
 	json_decref(info);
+	if (R.o.pool[0] == '\0') {
+		fprintf(stderr, "sessiond-stress: daemon.info names no pool (give --pool)\n");
+		return -1;
+	}
 	return 0;
 }
 
@@ -1561,6 +1613,215 @@ static void check_alive(void)
 	add_stats(&R.total, &probe.st);
 }
 
+/* ---- teardowns seen from outside ------------------------------------- */
+
+/* "<prefix>-<uuid>-scratch.qcow2" of the daemon: the uuid, or NULL. */
+static const char *scratch_uuid(const char *name, char *id)
+{
+	size_t pl = strlen(R.prefix) + 1, n = name ? strlen(name) : 0;
+
+	if (n != pl + 36 + strlen("-scratch.qcow2") || strncmp(name, R.prefix, pl - 1) != 0 ||
+	    name[pl - 1] != '-' || strcmp(name + pl + 36, "-scratch.qcow2") != 0)
+		return NULL;
+	snprintf(id, 37, "%s", name + pl);
+	return id;
+}
+
+static void count_in(json_t *counts, const char *key)
+{
+	json_object_set_new(counts, key,
+			    json_integer(json_integer_value(json_object_get(counts, key)) + 1));
+}
+
+/* The libvirtd's debug log, per instance uuid of the daemon's scratch
+ * volumes: created (virStorageVolCreateXML, whose XML on the next lines
+ * names it) and looked up by name (virStorageVolLookupByName: the
+ * daemon's delete looks a volume up, then deletes it; nothing else of the
+ * daemon looks up a scratch volume by name).  -1 if it cannot be read. */
+static int read_libvirtd_log(const char *path, json_t *created, json_t *deletes)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096], id[37];
+	bool in_create = false;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL) {
+		const char *p;
+		bool stamped = line[0] >= '0' && line[0] <= '9' && strstr(line, ": debug : ") != NULL;
+		if (stamped)
+			in_create = strstr(line, " virStorageVolCreateXML:") != NULL;
+		if (stamped && strstr(line, " virStorageVolLookupByName:") != NULL &&
+		    (p = strstr(line, ", name=")) != NULL) {
+			line[strcspn(line, "\n")] = '\0';
+			if (scratch_uuid(p + 7, id) != NULL)
+				count_in(deletes, id);
+		} else if (in_create && (p = strstr(line, "<name>")) != NULL) {
+			char *q = strstr(p, "</name>");
+			if (q != NULL) {
+				*q = '\0';
+				if (scratch_uuid(p + 6, id) != NULL)
+					count_in(created, id);
+			}
+			in_create = false;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+static void observed_one(const struct observer_inst *in, void *arg)
+{
+	json_object_set_new(arg, in->id, json_pack("{s:s, s:i, s:i, s:b, s:b}", "session",
+		in->session, "started", in->started, "stopped", in->stopped, "seen", in->vol_seen,
+		"back", in->vol_back));
+}
+
+/* Everything the observer saw, per instance uuid. */
+static json_t *observed(void)
+{
+	json_t *all = json_object();
+
+	observer_foreach(R.ob, observed_one, all);
+	return all;
+}
+
+/* Instance uuid -> true for the instances this run may judge: those of
+ * its sessions (the watcher's, and domains named with their ids), every
+ * one of the daemon's when the scope is daemon-wide. */
+static json_t *our_instances(json_t *seen)
+{
+	json_t *ours = json_object(), *v;
+	const char *id;
+
+	pthread_mutex_lock(&R.lock);
+	for (int i = 0; i < R.nsess; i++) {
+		json_object_foreach(seen, id, v) {
+			const char *sid = json_string_value(json_object_get(v, "session"));
+			if (R.strict || (sid != NULL && sid[0] != '\0' &&
+					 strncmp(R.sess[i].id, sid, strlen(sid)) == 0))
+				json_object_set(ours, id, json_true());
+		}
+	}
+	pthread_mutex_unlock(&R.lock);
+	return ours;
+}
+
+static void add_watched(struct htab_node *n, void *arg)
+{
+	json_object_set(arg, htab_entry(n, struct inst, node)->id, json_true());
+}
+
+/* Every instance that reached running was seen starting and every domain
+ * seen starting was seen stopping. */
+static bool observer_caught_up(json_t *reached)
+{
+	json_t *seen = observed(), *v;
+	const char *id;
+	bool all = observer_all_stopped(R.ob);
+
+	json_object_foreach(reached, id, v) {
+		if (json_integer_value(json_object_get(json_object_get(seen, id), "started")) < 1)
+			all = false;
+	}
+	json_decref(seen);
+	return all;
+}
+
+static void reached_one(struct htab_node *n, void *arg)
+{
+	struct inst *in = htab_entry(n, struct inst, node);
+
+	if (in->running > 0)
+		json_object_set(arg, in->id, json_true());
+}
+
+/* One instance of ours, after the deletes. */
+static void audit_one(const char *id, json_t *o, bool reached, json_t *created, json_t *deletes)
+{
+	json_int_t up = json_integer_value(json_object_get(o, "started"));
+	json_int_t down = json_integer_value(json_object_get(o, "stopped"));
+	json_int_t made = json_integer_value(json_object_get(created, id));
+	json_int_t gone = json_integer_value(json_object_get(deletes, id));
+
+	if (up > 1 || down != up)
+		fail(C_OBSERVED, "instance %s: its domain started %lld and stopped %lld times", id,
+		     (long long)up, (long long)down);
+	if (reached && up == 0)
+		fail(C_OBSERVED, "instance %s reached running, but libvirt never showed its domain"
+		     " start", id);
+	if (json_is_true(json_object_get(o, "back")))
+		fail(C_OBSERVED, "instance %s: its scratch volume was listed again after it was gone",
+		     id);
+	if (R.log_read && (gone > 1 || (made > 0 && gone != 1)))
+		fail(C_DELETES, "instance %s: scratch volume created %lld, deleted %lld times", id,
+		     (long long)made, (long long)gone);
+}
+
+/* After the deletes: every instance of ours is torn down.  The observer
+ * (and libvirtd's log) tell whether each was torn down once. */
+static void audit_outside(void)
+{
+	json_t *reached = json_object(), *watched = json_object(), *seen, *ours, *v;
+	json_t *created = json_object(), *deletes = json_object();
+	const char *id;
+	char why[256];
+
+	pthread_mutex_lock(&R.lock);
+	htab_each(&R.instances, reached_one, reached);
+	htab_each(&R.instances, add_watched, watched);
+	pthread_mutex_unlock(&R.lock);
+	for (double end = mono_now() + R.o.settle; !observer_caught_up(reached);) {
+		if (mono_now() > end) {
+			fail(C_OBSERVED, "the observer did not see every domain start and stop within"
+			     " %g s", R.o.settle);
+			break;
+		}
+		nap(POLL_S, NULL);
+	}
+	observer_poll(R.ob);
+	if (R.o.libvirtd_log != NULL) {
+		R.log_read = read_libvirtd_log(R.o.libvirtd_log, created, deletes) == 0;
+		if (!R.log_read)
+			fail(C_DELETES, "cannot read %s", R.o.libvirtd_log);
+	}
+	seen = observed();
+	ours = our_instances(seen);
+	json_object_update(ours, watched);
+	json_object_foreach(ours, id, v) {
+		audit_one(id, json_object_get(seen, id), json_object_get(reached, id) != NULL,
+			  created, deletes);
+		R.audited++;
+		R.log_created += json_integer_value(json_object_get(created, id)) > 0;
+		R.log_deletes += json_integer_value(json_object_get(deletes, id));
+	}
+	/* A log that names none of our scratch volumes is not the daemon's
+	 * libvirtd's, or lacks the debug filter: it would prove nothing. */
+	if (R.log_read && json_object_size(reached) > 0 && R.log_created == 0)
+		fail(C_DELETES, "%s names no scratch volume of ours (log_filters=\"1:libvirt.storage\"?)",
+		     R.o.libvirtd_log);
+	observer_health(R.ob, &R.obs_events, &R.obs_polls, &R.obs_poll_errors, why, sizeof why);
+	if (R.obs_polls == 0 || R.obs_poll_errors > 0 ||
+	    (json_object_size(reached) > 0 && R.obs_events == 0))
+		fail(C_OBSERVER, "observer: %ld events, %ld listings, %ld failed%s%s", R.obs_events,
+		     R.obs_polls, R.obs_poll_errors, why[0] ? ": " : "", why);
+	json_decref(reached);
+	json_decref(watched);
+	json_decref(seen);
+	json_decref(ours);
+	json_decref(created);
+	json_decref(deletes);
+}
+
+/* The chaos the run exists for happened: kills, and crashes of them. */
+static void require_chaos(const struct inst_tally *t)
+{
+	if (atomic_load(&R.kills) == 0 || t->killed_crashed == 0)
+		fail(C_CHAOS, "%ld domains killed from outside, %ld instances crashed of it%s",
+		     atomic_load(&R.kills), t->killed_crashed,
+		     R.o.kill_ms == 0 ? " (--kill-interval-ms 0)" : "");
+}
+
 /* ---- the summary ---------------------------------------------------- */
 
 static void add_stats(struct stats *into, const struct stats *s)
@@ -1696,6 +1957,13 @@ static void print_summary(const struct inst_tally *t)
 	printf("instances: %ld seen, %ld reached running, %ld ended (stopped %ld, crashed %ld);"
 	       " %ld killed, %ld of them ended crashed\n", R.ninst, t->running, t->ended,
 	       t->stopped, t->crashed, t->killed, t->killed_crashed);
+	printf("outside view: %ld instances audited; observer %ld lifecycle events, %ld pool"
+	       " listings; ", R.audited, R.obs_events, R.obs_polls);
+	if (R.log_read)
+		printf("libvirtd log: %ld scratch volumes created, %ld deletes\n", R.log_created,
+		       R.log_deletes);
+	else
+		printf("deletes not counted (no --libvirtd-log)\n");
 	printf("stops by reason:");
 	const char *key;
 	json_t *v;
@@ -1809,12 +2077,24 @@ int main(int argc, char **argv)
 	R.t0 = mono_now();
 	init_sessions();
 	virSetErrorFunc(NULL, silent_error);
+	if (client_connect(&ctl) < 0 || learn_daemon(&ctl) < 0) {
+		fprintf(stderr, "sessiond-stress: cannot set up against %s\n", R.o.socket);
+		return 2;
+	}
+	/* The observer registers libvirt's event loop: before any connection. */
+	char err[256];
+	struct observer_opts oo = { .uri = R.o.uri, .pool = R.o.pool, .prefix = R.prefix,
+				    .event_thread = true, .poll_ms = 5 };
+	if ((R.ob = observer_new(&oo, err, sizeof err)) == NULL) {
+		fprintf(stderr, "sessiond-stress: observer on %s: %s\n", R.o.uri, err);
+		return 2;
+	}
 	if ((k.conn = virConnectOpen(R.o.uri)) == NULL) {
 		fprintf(stderr, "sessiond-stress: libvirt %s: %s\n", R.o.uri, virt_error());
 		return 2;
 	}
 	k.rng = R.o.seed ^ 0x9e3779b9u;
-	if (client_connect(&ctl) < 0 || learn_daemon(&ctl) < 0 || watcher_start(&w) < 0) {
+	if (watcher_start(&w) < 0) {
 		fprintf(stderr, "sessiond-stress: cannot set up against %s\n", R.o.socket);
 		return 2;
 	}
@@ -1832,11 +2112,19 @@ int main(int argc, char **argv)
 
 	atomic_store(&R.stop_watch, 1);
 	pthread_join(w.thread, NULL);
+	audit_outside();
 	htab_each(&R.instances, tally_one, &t);
+	require_chaos(&t);
 	add_stats(&R.total, &ctl.st);
 	add_stats(&R.total, &w.cl.st);
 	if (R.o.json) {
 		json_t *j = summary_json(&t);
+		json_object_set_new(j, "outside", json_pack("{s:I, s:I, s:I, s:I, s:b, s:I, s:I}",
+			"audited", (json_int_t)R.audited, "observer_events", (json_int_t)R.obs_events,
+			"observer_listings", (json_int_t)R.obs_polls,
+			"observer_listings_failed", (json_int_t)R.obs_poll_errors,
+			"libvirtd_log_read", R.log_read, "scratch_created", (json_int_t)R.log_created,
+			"scratch_deletes", (json_int_t)R.log_deletes));
 		json_dumpf(j, stdout, JSON_INDENT(2));
 		printf("\n");
 		json_decref(j);
@@ -1850,6 +2138,7 @@ int main(int argc, char **argv)
 	sdc_close(ctl.c);
 	sdc_close(w.cl.c);
 	virConnectClose(k.conn);
+	observer_free(R.ob);
 	free(clients);
 	free(R.sess);
 	json_decref(R.o.settings);
