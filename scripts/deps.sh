@@ -13,7 +13,8 @@ pkgs_build="gcc make pkg-config libevent-dev libvirt-dev libjansson-dev uuid-dev
 pkgs_run="libvirt0"
 pkgs_check="libvirt-daemon libvirt-clients mandoc spin valgrind jq util-linux acl
 	procps psmisc"
-pkgs_e2e="qemu-system-x86 qemu-utils busybox-static cpio e2fsprogs"
+pkgs_e2e="libvirt-daemon libvirt-clients qemu-system-x86 qemu-utils busybox-static cpio
+	e2fsprogs jq util-linux gzip"
 pkgs_fuzz="clang libclang-rt-14-dev"
 
 want=""

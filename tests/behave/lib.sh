@@ -19,8 +19,9 @@
 #   SESSIOND_WRAP  optional command prefix for the daemon (valgrind: its
 #              --log-file must be %q{SESSIOND_SANLOG}/vg.%p.log, as
 #              tests/valgrind-check.sh sets it, so each script sees its own)
-#   BEHAVE_REPORT  optional file: the end checks write one line there
-#              (run.sh requires it, so a script whose checks did not run fails)
+#   BEHAVE_REPORT  optional file: the end checks add one line there (one
+#              per run of lib.sh: a script may run itself more than once);
+#              run.sh requires it, so a script whose checks did not run fails
 set -u
 
 : "${BUILD:=build}"
@@ -66,7 +67,7 @@ cleanup() {
 		show_daemon_log
 		[ "$_rc" != 0 ] && [ "$_rc" != 77 ] || _rc=1
 	fi
-	[ -z "${BEHAVE_REPORT:-}" ] || end_summary >"$BEHAVE_REPORT"
+	[ -z "${BEHAVE_REPORT:-}" ] || end_summary >>"$BEHAVE_REPORT"
 	if [ "${KEEP_TMP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
 	exit "$_rc"
 }

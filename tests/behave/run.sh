@@ -21,7 +21,7 @@ trap 'rm -rf "$R"' EXIT
 trap 'exit 130' INT TERM
 pass=0 failed=0 skipped=0 failures=""
 for t in "$@"; do
-	case "$t" in */lib.sh|*/lib-*.sh|*/run.sh) continue ;; esac
+	case "$t" in */lib.sh|*/lib-*.sh|*/run.sh|*/libvirtd.sh) continue ;; esac
 	name=$(basename "$t" .sh)
 	rm -f "$R/report"
 	start=$(date +%s)
@@ -39,7 +39,7 @@ FAIL: lib.sh's end checks did not run (a script must not replace its EXIT trap: 
 		fi ;;
 	esac
 	case $rc in
-	0) pass=$((pass + 1)); echo "PASS  $name (${secs}s; $(cat "$R/report"))" ;;
+	0) pass=$((pass + 1)); echo "PASS  $name (${secs}s; $(paste -s -d ';' "$R/report"))" ;;
 	77) skipped=$((skipped + 1)); echo "SKIP  $name: $(echo "$out" | grep -m1 '^SKIP' | cut -c7-)" ;;
 	*) failed=$((failed + 1)); failures="$failures $name"; echo "FAIL  $name (exit $rc, ${secs}s)"; echo "$out" | sed 's/^/      /' ;;
 	esac

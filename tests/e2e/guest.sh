@@ -19,7 +19,10 @@
 #   - with e2e.fill=MIB, fills that much of its memory (bench/e2e.sh);
 #   - unless e2e.acpi=off, powers off when the ACPI power button is pressed
 #     (virDomainShutdown), so the graceful stop path can be exercised too;
-#   - prints the ready line "SESSIOND-GUEST-READY uptime=<s>" on ttyS0 last.
+#   - prints the ready line "SESSIOND-GUEST-READY uptime=<s>" on ttyS0;
+#   - with e2e.heartbeat=SECS, then prints "E2E heartbeat boot_id=<id>
+#     uptime=<s>" every SECS seconds, so a test can tell this boot going on
+#     from a new one (tests/e2e/08-daemon-sigterm-adopt.sh).
 #
 # Needs root only for apt-get download's cache dir; uses apt-get download,
 # dpkg-deb, cpio, gzip and the busybox-static binary.
@@ -128,7 +131,17 @@ fi
 
 read up idle </proc/uptime
 echo "SESSIOND-GUEST-READY uptime=$up"
-while :; do sleep 3600; done
+BEAT=$(arg e2e.heartbeat 0)
+BOOT=$(cat /proc/sys/kernel/random/boot_id)
+while :; do
+	if [ "$BEAT" -gt 0 ]; then
+		read up idle </proc/uptime
+		echo "E2E heartbeat boot_id=$BOOT uptime=$up"
+		sleep "$BEAT"
+	else
+		sleep 3600
+	fi
+done
 EOF
 	chmod 755 "$1"
 }
@@ -148,9 +161,17 @@ mod_resolve() {
 	RESOLVED="$RESOLVED $2"
 }
 
+# download DIR PACKAGE — apt-get download; on a fresh box the package
+# lists may be empty, so once more after apt-get update.
+download() {
+	(cd "$1" && apt-get download -q -o APT::Sandbox::User=root "$2" >&2) && return 0
+	log "apt-get download $2 failed; apt-get update, then again"
+	apt-get update -q >&2 && (cd "$1" && apt-get download -q -o APT::Sandbox::User=root "$2" >&2)
+}
+
 kernel_package() {
 	# linux-image-amd64 is a metapackage: the kernel is its dependency.
-	(cd "$1" && apt-get download -q -o APT::Sandbox::User=root linux-image-amd64 >&2)
+	download "$1" linux-image-amd64 || return 1
 	meta=$(ls "$1"/linux-image-amd64_*.deb | head -n 1)
 	dpkg-deb -f "$meta" Depends | tr ',' '\n' | sed -n 's/^ *\(linux-image-[0-9][^ ]*\).*/\1/p' |
 		head -n 1
@@ -164,7 +185,7 @@ build() {
 	[ -n "$pkg" ] || { log "cannot tell the kernel package of linux-image-amd64"; exit 1; }
 	if ! ls "$CACHE/debs/${pkg}_"*.deb >/dev/null 2>&1; then
 		log "downloading $pkg"
-		(cd "$CACHE/debs" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >&2)
+		download "$CACHE/debs" "$pkg"
 	fi
 	dpkg-deb -x "$(ls "$CACHE/debs/${pkg}_"*.deb | head -n 1)" "$work/k"
 	vmlinuz=$(ls "$work"/k/boot/vmlinuz-* | head -n 1)

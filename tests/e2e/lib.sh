@@ -11,28 +11,49 @@
 #     must not share the default pool "sessiond") and lives where a user's
 #     would, in STATE/pool: QEMU runs as libvirt-qemu and reaches it
 #     through the 0711 state directory the daemon creates;
-#   - cleanup, even on failure: the daemon, then every domain with this
-#     daemon's prefix (a daemon leaves its VMs up when it exits, by
-#     design), the pool's volumes and the pool.
+#   - cleanup, even on failure (e2e_cleanup): what a user would do last,
+#     through the daemon (release every token, delete every session), then
+#     the daemon stops, then the scratch template (a cache the daemon
+#     keeps by design) and the pool go if nothing else is in the pool;
+#   - then tests/e2e/leftovers.sh checks, through libvirt, that nothing is
+#     left: no domain or volume with the daemon's prefix, not its pool.
+#     Under tests/e2e/run.sh that check is run.sh's, after each scenario
+#     (E2E_RECORD names the record file this library writes the pool and
+#     prefix to); a scenario run alone does it itself and fails on it.
+#
+# As root, what is missing here is a failure (tests/e2e/run.sh installs the
+# packages as root: scripts/deps.sh e2e); only a scenario run as another
+# user skips.
 #
 # Environment (set by tests/e2e/run.sh; a scenario run alone gets them
-# itself): BUILD, GUEST_KERNEL, GUEST_INITRD, GUEST_CMDLINE, GUEST_READY.
+# itself): BUILD, GUEST_KERNEL, GUEST_INITRD, GUEST_CMDLINE, GUEST_READY,
+# E2E_RECORD.
 E2E_DIR=${E2E_DIR:-$(cd "$(dirname "$0")" && pwd)}
 . "$E2E_DIR/../behave/lib.sh"
+. "$E2E_DIR/virsh.sh"
 
-URI=qemu:///system
 export SESSIOND_URI=$URI
 
 [ "$(id -u)" = 0 ] || skip "needs root (qemu:///system)"
-command -v virsh >/dev/null 2>&1 || skip "virsh is not installed"
-command -v qemu-img >/dev/null 2>&1 || skip "qemu-img is not installed"
-timeout 10 virsh -c "$URI" uri >/dev/null 2>&1 || skip "no libvirtd answers on $URI (start it: tests/e2e/libvirtd.sh start)"
+command -v virsh >/dev/null 2>&1 || fail "virsh is not installed (scripts/deps.sh e2e)"
+command -v qemu-img >/dev/null 2>&1 || fail "qemu-img is not installed (scripts/deps.sh e2e)"
+timeout 10 virsh -c "$URI" uri >/dev/null 2>&1 || fail "no libvirtd answers on $URI (start it: tests/e2e/libvirtd.sh start)"
 if [ -z "${GUEST_KERNEL:-}" ]; then
 	eval "$(sh "$E2E_DIR/guest.sh")" || fail "cannot build the guest"
 fi
 
+# Alone, this scenario keeps its own record and checks it at exit.
+E2E_ALONE=0
+if [ -z "${E2E_RECORD:-}" ]; then
+	E2E_ALONE=1
+	E2E_RECORD="$T.record"
+	: >"$E2E_RECORD"
+	sh "$E2E_DIR/leftovers.sh" note-pools "$E2E_RECORD"
+fi
+
 POOL="sd-e2e-$(basename "$T" | tr -c 'A-Za-z0-9\n' '-')"
 PREFIX=""                           # sd-<daemon id>, once the daemon ran
+echo "pool $POOL" >>"$E2E_RECORD"
 
 cat >"$T/sessiond.conf" <<EOF
 uri = $URI
@@ -48,37 +69,59 @@ ready_timeout = 120s
 stop_timeout = 10s
 EOF
 
-vsh() { timeout 60 virsh -q -c "$URI" "$@"; }
-
 # The daemon id is created at its first start; domains are "sd-<8>-...".
 e2e_prefix() {
 	[ -n "$PREFIX" ] && return 0
 	[ -f "$T/state/daemon-id" ] || return 1
 	PREFIX="sd-$(cut -c1-8 "$T/state/daemon-id")-"
+	echo "prefix $PREFIX" >>"$E2E_RECORD"
 }
 
-# pool_remove POOL — its volumes, then the pool (running or defined), if any.
-pool_remove() {
-	vsh pool-info "$1" >/dev/null 2>&1 || return 0
-	for v in $(vsh vol-list "$1" 2>/dev/null | awk '{print $1}'); do
-		vsh vol-delete --pool "$1" "$v" >/dev/null 2>&1
+# e2e_teardown — the user's last word: every token released, every
+# session deleted (which stops its VM and deletes its disks).
+e2e_teardown() {
+	daemon_alive || return 0
+	for tok in $(timeout 30 "$SESSIONCTL" list --json | jq -r '.sessions[].holds[]? | select(.kind == "token") | .id'); do
+		timeout 30 "$SESSIONCTL" release "$tok" >/dev/null || echo "e2e: cleanup: release $tok failed"
 	done
-	vsh pool-destroy "$1" >/dev/null 2>&1
-	vsh pool-undefine "$1" >/dev/null 2>&1
-	return 0
+	for n in $(timeout 30 "$SESSIONCTL" list --json | jq -r '.sessions[].name'); do
+		timeout 120 "$SESSIONCTL" delete "$n" >/dev/null || echo "e2e: cleanup: delete $n failed"
+	done
 }
 
-e2e_cleanup() {
-	stop_daemon >/dev/null 2>&1
+# e2e_pool_done — the scratch template is a cache the daemon keeps; with
+# it gone, an empty pool is this scenario's to remove.  Anything else in
+# it stays for the leftover check to name.
+e2e_pool_done() {
+	vsh pool-info "$POOL" >/dev/null 2>&1 || return 0
 	if e2e_prefix; then
-		for d in $(vsh list --all --name 2>/dev/null); do
-			case "$d" in "$PREFIX"*) vsh destroy "$d" >/dev/null 2>&1 ;; esac
+		for v in $(vol_names "$POOL"); do
+			case "$v" in "${PREFIX}template-"*g.qcow2) vsh vol-delete --pool "$POOL" "$v" >/dev/null ;; esac
 		done
 	fi
-	pool_remove "$POOL"
-	if [ "${KEEP_TMP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
+	[ -z "$(vol_names "$POOL")" ] && pool_remove "$POOL"
 }
-trap e2e_cleanup EXIT
+
+# e2e_cleanup — teardown through the daemon, daemon stop (SIGTERM: exit
+# status 0), pool; alone, also the leftover check.  Returns 1 if the
+# daemon did not exit cleanly or something was left behind.
+e2e_cleanup() {
+	ok=0
+	e2e_teardown
+	if [ -n "$DAEMON_PID" ]; then
+		stop_daemon
+		rc=$?
+		[ $rc = 0 ] || { echo "FAIL: sessiond exited with status $rc (SIGTERM at cleanup)"; ok=1; }
+	fi
+	e2e_prefix
+	e2e_pool_done
+	if [ "${KEEP_TMP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
+	[ "$E2E_ALONE" = 1 ] || return $ok
+	sh "$E2E_DIR/leftovers.sh" check "$E2E_RECORD" || { echo "FAIL: the scenario left the above behind"; ok=1; }
+	rm -f "$E2E_RECORD"
+	return $ok
+}
+trap 'e2e_cleanup || exit 1' EXIT
 # A timeout (SIGTERM) or ^C must clean up too: exit runs the EXIT trap.
 trap 'exit 1' INT TERM HUP
 cleanup() { e2e_cleanup; }

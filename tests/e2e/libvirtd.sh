@@ -13,11 +13,17 @@
 #   stop     The caller stops being a user.  When no user is left and start
 #            started libvirtd, stop it and virtlogd (by pid) and put
 #            /dev/kvm back as start found it.
-#   kill     SIGKILL of the libvirtd we started (QEMU processes live on), for
-#            tests/e2e/07-libvirtd-restart.sh.  Refused (exit 77) while
-#            another user shares it, or when it is not ours.
-#   restart  libvirtd -d again after kill, and wait until it answers; a
-#            start in the meantime waits for this instead of starting one.
+#   kill     SIGKILL of the system libvirtd (QEMU processes live on), for
+#            tests/e2e/07-libvirtd-restart.sh: the one start started, or the
+#            one it found (its program, arguments and environment are kept
+#            from /proc for restart).  Refused (exit 77) while another user
+#            shares it.
+#   restart  start it again after kill and wait until it answers: ours with
+#            libvirtd -d; a found one as it was (its systemd unit when
+#            systemd runs it, else the same command line and environment,
+#            detached), so it is left running as it was found.  A start in
+#            the meantime waits for this instead of starting one, and a
+#            start after a killer that died first brings the found one back.
 #   status   prints "started", "found" or "none".
 #
 # Users: a caller is ${SESSIOND_E2E_USER:-the calling shell's pid}
@@ -182,6 +188,39 @@ stop_pid() {
 	return 0
 }
 
+# ---- a found libvirtd -------------------------------------------------------
+
+# system_pid — the running system libvirtd (its default pid file as root).
+system_pid() {
+	p=$(pid_of_file /run/libvirtd.pid)
+	[ -n "$p" ] && [ "$(basename "$(readlink "/proc/$p/exe")")" = libvirtd ] && echo "$p"
+}
+
+# remember PID — what it takes to start the found libvirtd again: its
+# systemd unit, or its environment and command line (NUL-separated).
+remember() {
+	rm -f "$STATE.unit" "$STATE.exec"
+	if [ -d /run/systemd/system ] && grep -q '/libvirtd\.service$' "/proc/$1/cgroup" 2>/dev/null; then
+		echo libvirtd.service >"$STATE.unit"
+	else
+		cat "/proc/$1/environ" "/proc/$1/cmdline" >"$STATE.exec"
+	fi
+}
+
+# relaunch — start the found libvirtd again, as remembered.
+relaunch() {
+	if [ -f "$STATE.unit" ]; then
+		systemctl start "$(cat "$STATE.unit")" 8>&- || return 1
+	else
+		[ -s "$STATE.exec" ] || { say "nothing remembered to restart the found libvirtd with"; return 1; }
+		# env -i VAR=... PROGRAM ARGS...: with -d it detaches itself;
+		# without, setsid and the background keep it running after us.
+		(cd / && setsid xargs -0 -a "$STATE.exec" env -i </dev/null >/dev/null 2>&1 8>&- &)
+	fi
+	wait_answer 60 || { say "the found libvirtd did not answer within 60 s of its restart"; return 1; }
+	say "restarted the libvirtd found running (pid $(system_pid))"
+}
+
 # ---- commands ------------------------------------------------------------
 
 do_start() {
@@ -199,6 +238,11 @@ do_start() {
 		lock || return 1
 		load
 	done
+	# Its killer died before the restart: the box gets its libvirtd back.
+	if [ "$MODE" = found ] && [ -n "$OUTAGE" ] && ! answers; then
+		relaunch || return 1
+		OUTAGE="" LIBVIRTD=""
+	fi
 	if command -v virsh >/dev/null 2>&1 && answers; then
 		if [ -z "$MODE" ]; then
 			MODE=found
@@ -239,13 +283,19 @@ do_stop() {
 		kvm_restore
 		say "stopped the libvirtd we started"
 	fi
-	rm -f "$STATE"
+	rm -f "$STATE" "$STATE.unit" "$STATE.exec"
 }
 
 do_kill() {
 	lock || return 1
 	load
-	[ "$MODE" = started ] || { echo "SKIP: libvirtd was not started by tests/e2e/libvirtd.sh"; return 77; }
+	case "$MODE" in
+	started) ;;
+	found) LIBVIRTD=$(system_pid)
+	       [ -n "$LIBVIRTD" ] || { say "cannot tell the found libvirtd's pid (/run/libvirtd.pid)"; return 1; }
+	       remember "$LIBVIRTD" || return 1 ;;
+	*) say "no libvirtd in use: run start first"; return 1 ;;
+	esac
 	others=$(users_but_me)
 	[ -z "$others" ] || { echo "SKIP: libvirtd is shared with other users (pids$others)"; return 77; }
 	alive "$LIBVIRTD" || { say "libvirtd (pid $LIBVIRTD) is not running"; return 1; }
@@ -258,13 +308,18 @@ do_kill() {
 do_restart() {
 	lock || return 1
 	load
-	[ "$MODE" = started ] || { say "libvirtd was not started by us"; return 1; }
+	case "$MODE" in started|found) ;; *) say "no libvirtd in use: run start first"; return 1 ;; esac
 	if alive "$LIBVIRTD"; then
 		kill -KILL "$LIBVIRTD"
-		while alive "$LIBVIRTD"; do sleep 0.05; done
+		wait_gone "$LIBVIRTD"
 	fi
 	# A SIGKILLed libvirtd leaves its pid file; libvirtd -d replaces it.
-	start_libvirtd || { save; return 1; }
+	if [ "$MODE" = started ]; then
+		start_libvirtd || { save; return 1; }
+	else
+		relaunch || { save; return 1; }
+		LIBVIRTD=""
+	fi
 	OUTAGE=""
 	save
 }
