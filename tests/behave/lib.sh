@@ -116,15 +116,18 @@ exited() {
 
 # ---- Daemons --------------------------------------------------------------
 #
-# start_daemon starts one (several may run at once; DAEMON_PID is the
-# latest).  Each ends through one of:
+# start_daemon starts one (several may run at once: DAEMON_PID is the
+# latest; start_daemon_b starts a second on its own socket, start_refused
+# one that must refuse to start, and track_daemon registers one a script
+# started its own way).  Each ends through one of:
 #   stop_daemon [PID]            SIGTERM; must exit 0
 #   kill9_daemon [PID]           SIGKILL; must die of it (status 137)
 #   reap_daemon STATUS [PID]     waits for an exit the script caused some
 #                                other way; must be STATUS
-# Each returns 0 if the daemon ended as it must, sets DAEMON_STATUS, and
-# records the outcome in $T/daemons; the EXIT path stops every daemon still
-# running and fails the script for any outcome that was not as planned.
+# Each returns 0 if the daemon ended as it must (else its exit status, or
+# 1 for a status of 0), sets DAEMON_STATUS, and records the outcome in
+# $T/daemons; the EXIT path stops every daemon still running and fails the
+# script for any outcome that was not as planned.
 # A daemon gets DAEMON_START_BOUND seconds to answer, and DAEMON_EXIT_BOUND
 # to exit, then is killed and counted as failed: hang guards, generous
 # (valgrind on a loaded machine takes over 30 s to start the daemon).
@@ -171,7 +174,9 @@ reap_daemon() {
 	DAEMONS_LIVE=$(echo " $DAEMONS_LIVE " | sed "s/ $_rd_pid / /")
 	[ "$_rd_pid" != "$DAEMON_PID" ] || DAEMON_PID=""
 	[ "$_rd_pid" != "$DAEMON_B_PID" ] || DAEMON_B_PID=""
-	[ -z "$_rd_how" ] && [ "$DAEMON_STATUS" = "$_rd_want" ]
+	[ -z "$_rd_how" ] && [ "$DAEMON_STATUS" = "$_rd_want" ] && return 0
+	[ "$DAEMON_STATUS" = 0 ] && return 1
+	return "$DAEMON_STATUS"
 }
 
 stop_daemon() {
