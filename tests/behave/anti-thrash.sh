@@ -28,7 +28,7 @@ start_daemon
 ctl create thrash --grace 8s >/dev/null || fail "create thrash"
 
 # The event stream, on its own connection, from before the first start.
-"$TOOLS/rpcpipe" -n -1 -t 120 \
+"$TOOLS/rpcpipe" -n -1 -t "$CLIENT_DEADLINE" \
 	'{"jsonrpc":"2.0","id":"w","method":"session.watch","params":{"name":"thrash"}}' \
 	>"$T/events" 2>"$T/watch.err" &
 WATCH=$!

@@ -48,7 +48,7 @@ check_too_large() {
 
 start_daemon
 ctl create keep --grace 60s >/dev/null || fail "create keep"
-"$TOOLS/rpcpipe" -n -1 -t 300 '{"jsonrpc":"2.0","id":"w","method":"session.watch"}' \
+"$TOOLS/rpcpipe" -n -1 -t "$CLIENT_DEADLINE" '{"jsonrpc":"2.0","id":"w","method":"session.watch"}' \
 	>"$T/watch" 2>/dev/null &
 WATCH=$!
 wait_until 30 grep -q '"id":"w","result"' "$T/watch" || fail "session.watch not answered"

@@ -98,6 +98,13 @@ skip() {
 	exit 77
 }
 
+# CLIENT_DEADLINE — the -t of a background client that must outlive the
+# script's work (a watcher, a holder): run.sh's bound on the whole script.
+# A shorter one is a timing assumption a loaded machine breaks (and a
+# watcher gone at its deadline makes "the connection ended" true for
+# nothing).  The daemon's exit ends such a client anyway.
+CLIENT_DEADLINE=${BEHAVE_TIMEOUT:-900}
+
 # wait_until SECONDS CMD... — polls CMD every 50 ms; fails after SECONDS.
 wait_until() {
 	_wu_end=$(( $(date +%s%N) / 1000000 + $1 * 1000 ))

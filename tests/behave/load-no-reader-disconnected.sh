@@ -16,7 +16,7 @@ fds_back() { [ "$(fds)" -le "$fd0" ]; }
 
 start_daemon --verbose
 ctl create keep --grace 60s >/dev/null || fail "create keep"
-"$TOOLS/rpcpipe" -n -1 -t 120 '{"jsonrpc":"2.0","id":"w","method":"session.watch"}' \
+"$TOOLS/rpcpipe" -n -1 -t "$CLIENT_DEADLINE" '{"jsonrpc":"2.0","id":"w","method":"session.watch"}' \
 	>"$T/watch" 2>/dev/null &
 WATCH=$!
 wait_until 5 grep -q '"id":"w","result"' "$T/watch" || fail "session.watch not answered"

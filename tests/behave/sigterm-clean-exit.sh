@@ -17,7 +17,7 @@ before=$(ctl list --json | jq -c '[.sessions[] | {name, id, start_count, grace_s
 "$SESSIONCTL" hold one >"$T/hold.out" 2>"$T/hold.err" &
 HOLDER=$!
 wait_until 10 grep -q '^holding' "$T/hold.out" || fail "hold did not start"
-"$TOOLS/rpcpipe" -n -1 -t 30 '{"jsonrpc":"2.0","id":"w","method":"session.watch"}' >"$T/events" 2>&1 &
+"$TOOLS/rpcpipe" -n -1 -t "$CLIENT_DEADLINE" '{"jsonrpc":"2.0","id":"w","method":"session.watch"}' >"$T/events" 2>&1 &
 WATCH=$!
 wait_until 5 grep -q '"id":"w","result"' "$T/events" || fail "watch not answered"
 
