@@ -215,6 +215,86 @@ run_rpc() {
 	grep -v '^RESULT' "$OUT/rpc.txt"
 }
 
+# ---- 4. misbehaving clients: the figures the behaviour tests do not assert --
+
+# The behaviour scripts check what the daemon does about misbehaving
+# clients (tests/behave/badinput-oversized-frame.sh, load-no-reader-
+# disconnected.sh, load-fd-exhaustion.sh, load-trickle-no-slowdown.sh);
+# what it costs is measured here, on a daemon of its own (test:///default,
+# private socket and state directory under $OUT).
+abuse_daemon() {
+	A="$OUT/abuse"
+	rm -rf "$A"
+	mkdir -p "$A"
+	: >"$A/conf"
+	"$BUILD/sessiond" --foreground --socket "$A/sock" --state-dir "$A/state" \
+		--uri test:///default --config "$A/conf" >"$A/log" 2>&1 &
+	ABUSE_PID=$!
+	for _ in $(seq 100); do
+		SESSIOND_SOCKET="$A/sock" "$BUILD/sessionctl" list >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+abuse_stop() {
+	kill -TERM "$ABUSE_PID" 2>/dev/null
+	wait "$ABUSE_PID" 2>/dev/null
+}
+
+hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# peak_growth LABEL N CMD... — N copies of CMD at once against a fresh
+# daemon; prints its peak RSS before and after, and the bytes each sent.
+peak_growth() {
+	label=$1 n=$2
+	shift 2
+	abuse_daemon || { echo "  $label: SKIP (the daemon did not start)"; return; }
+	h0=$(hwm_kib "$ABUSE_PID")
+	pids=""
+	for i in $(seq "$n"); do
+		"$@" -s "$A/sock" >/dev/null 2>"$A/c.$i" &
+		pids="$pids $!"
+	done
+	for p in $pids; do wait "$p"; done
+	h1=$(hwm_kib "$ABUSE_PID")
+	sent=$(sed -n 's/.*sent=\([0-9]*\)\/.*/\1/p' "$A"/c.* | sort -n | awk '{ a[NR] = $1 } END { if (NR) printf "%d..%d", a[1], a[NR] }')
+	abuse_stop
+	printf "  %-44s peak RSS %6d -> %6d KiB (+%d KiB); each sent %s bytes before the hang-up\n" \
+		"$label" "$h0" "$h1" $((h1 - h0)) "${sent:-?}"
+	echo "RESULT abuse $(echo "$label" | tr ' ' _) hwm_growth_kib=$((h1 - h0)) sent=${sent:-0}" >>"$OUT/abuse.txt"
+}
+
+run_abuse() {
+	section "misbehaving clients: the daemon's memory and CPU"
+	if [ ! -x "$BUILD/tests/tools/rawrpc" ] || [ ! -x "$BUILD/tests/tools/loadclients" ]; then
+		echo "SKIP: $BUILD/tests/tools not built (make tests)"
+		return
+	fi
+	: >"$OUT/abuse.txt"
+	R="$BUILD/tests/tools/rawrpc"
+	peak_growth "8 clients, one 4 MiB frame each" 8 "$R" -t 60 -E -n 1 -z 4194304
+	peak_growth "4 clients sending 1 MB requests, never reading" 4 "$R" -t 60 -R -N 0 -z 1000000
+	if have prlimit; then
+		abuse_daemon || return
+		lim=$(( $(ls "/proc/$ABUSE_PID/fd" | wc -l) + 24 ))
+		prlimit --pid "$ABUSE_PID" --nofile=$lim:
+		"$BUILD/tests/tools/loadclients" -s "$A/sock" -m stall -c 100 -H 5 -b 60 -p "$ABUSE_PID" \
+			>"$A/stall" 2>&1
+		line=$(grep -m1 stall_cpu_ms "$A/stall")
+		abuse_stop
+		cpu=$(echo "$line" | sed -n 's/.*stall_cpu_ms=\([0-9]*\).*/\1/p')
+		busy=$(echo "$line" | sed -n 's/.*stall_busy_ms=\([0-9]*\).*/\1/p')
+		wall=$(echo "$line" | sed -n 's/.* stall_ms=\([0-9]*\).*/\1/p')
+		printf "  %-44s CPU %s ms, loop busy %s ms, of %s ms\n" \
+			"out of descriptors, 100 clients waiting" "${cpu:-?}" "${busy:-?}" "${wall:-?}"
+		echo "RESULT abuse fd_stall cpu_ms=${cpu:-0} busy_ms=${busy:-0} wall_ms=${wall:-0}" >>"$OUT/abuse.txt"
+	else
+		echo "  out of descriptors: SKIP (prlimit not installed)"
+	fi
+}
+
 # ---- summary ----------------------------------------------------------------
 
 val() { # val FILE PATTERN KEY
@@ -265,6 +345,15 @@ summary() {
 				"$r B (trim $rt, heap $h)" "<= 4096 B: $met"
 		done
 	fi
+	if [ -s "$OUT/abuse.txt" ]; then
+		g=$(val "$OUT/abuse.txt" "RESULT abuse 8_clients" hwm_growth_kib)
+		[ -n "$g" ] && printf "%-50s %-32s %s\n" "peak RSS growth, 8 x 4 MiB frames" "$g KiB" "bounded (< 64 MiB)"
+		g=$(val "$OUT/abuse.txt" "RESULT abuse 4_clients" hwm_growth_kib)
+		[ -n "$g" ] && printf "%-50s %-32s %s\n" "peak RSS growth, 4 non-reading clients" "$g KiB" "bounded (< 160 MiB)"
+		c=$(val "$OUT/abuse.txt" "RESULT abuse fd_stall" cpu_ms)
+		w=$(val "$OUT/abuse.txt" "RESULT abuse fd_stall" wall_ms)
+		[ -n "$c" ] && printf "%-50s %-32s %s\n" "CPU while out of descriptors" "$c ms of $w ms" "< 1/4 of the time"
+	fi
 	R="$OUT/rpc.txt"
 	if [ -f "$R" ]; then
 		grep '^RESULT rpc' "$R" | while read -r _ _ pl c rest; do
@@ -302,6 +391,7 @@ machine
 run_lease
 run_scale
 run_rpc
+run_abuse
 run_e2e
 summary
 if [ -f "$OUT/e2e.txt" ]; then

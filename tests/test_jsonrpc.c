@@ -61,11 +61,36 @@ static void test_bad_frames(void **state)
 	assert_int_equal(CODE("{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"m\"}"), RPC_ERR_INVALID_REQUEST);
 	assert_int_equal(CODE("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"params\":3}"),
 			 RPC_ERR_INVALID_REQUEST);
-	/* Bad UTF-8 and NUL inside a string. */
-	assert_int_equal(error_code_of("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xff\"}", 37),
-			 RPC_ERR_PARSE);
-	assert_int_equal(error_code_of("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\\u0000b\"}", 43),
-			 RPC_ERR_PARSE);
+	/* Bad UTF-8 inside a string. */
+	assert_int_equal(CODE("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xff\"}"), RPC_ERR_PARSE);
+}
+
+/*
+ * A NUL in a string is a parse error (sessiond-protocol(7), Framing),
+ * whether escaped or raw: C code downstream would see "a" where the
+ * client sent "a\0b".  Each frame is passed whole (its real length), and
+ * the same frame with U+0001 in place of the NUL must parse, so the
+ * error can only come from the NUL.
+ */
+static void test_nul_in_string(void **state)
+{
+	static const char esc_nul[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\\u0000b\"}";
+	static const char esc_one[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\\u0001b\"}";
+	static const char key_nul[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"params\":{\"a\\u0000b\":1}}";
+	static const char raw_byte[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\0b\"}";
+	struct rpc_request req;
+	json_t *reply = NULL;
+
+	(void)state;
+	assert_int_equal(error_code_of(esc_nul, sizeof esc_nul - 1), RPC_ERR_PARSE);
+	assert_int_equal(error_code_of(key_nul, sizeof key_nul - 1), RPC_ERR_PARSE);
+	assert_int_equal(error_code_of(raw_byte, sizeof raw_byte - 1), RPC_ERR_PARSE);
+	/* The control: one code point up, the frame is a valid request. */
+	assert_int_equal(rpc_parse_request(esc_one, sizeof esc_one - 1, &req, &reply), 0);
+	assert_null(reply);
+	assert_int_equal(strlen(req.method), 3);
+	assert_memory_equal(req.method, "a\001b", 3);
+	rpc_request_clear(&req);
 }
 
 static void test_oversized(void **state)
@@ -155,6 +180,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_requests),
 		cmocka_unit_test(test_bad_frames),
+		cmocka_unit_test(test_nul_in_string),
 		cmocka_unit_test(test_oversized),
 		cmocka_unit_test(test_error_keeps_id),
 		cmocka_unit_test(test_encode_and_incoming),

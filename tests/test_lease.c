@@ -8,7 +8,10 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../lease/lease.h"
@@ -90,58 +93,173 @@ static void test_gate_holds_across_close(void **state)
 	assert_true(lease_gate_leave(&g));
 }
 
+/*
+ * The idle-close race, in rounds.  In each round two racers enter and
+ * leave the open gate (pausing a random few cycles inside and outside)
+ * until an enter finds it closed, while the closer (the loop's part)
+ * tries snapshot + lease_gate_close_idle() until one succeeds.  A barrier
+ * starts every round and the closer waits until both racers are in their
+ * loops, so the close races real enters and leaves.
+ *
+ * Checked with an observer that does not trust the gate: the racers count
+ * their own holds in `inside` (after a successful enter, before the
+ * leave), so inside <= the gate's count at every instant, and after a
+ * close wins `inside` must be 0 (and, the gate being closed, stay 0).
+ * They also count their successful enters: an enter (or an enter and its
+ * leave) between the closer's snapshot and its close must make the close
+ * fail, so after a winning close the round's count is what it was when
+ * the snapshot was taken.
+ * A refused close needs a racer still running: once both are done the
+ * word is still, and the next close must win.  No enter succeeds once the
+ * closer has published the close.  Both outcomes must have happened:
+ * closes refused because of a racer, and closes won while racers were
+ * still entering (an enter then found the gate closed).
+ */
+#define RACE_ROUNDS 200
+#define RACE_MAX_PAIRS 1000000          /* a bound only, never reached */
+
 struct gate_race {
 	struct lease_gate g;
-	_Atomic int go;
+	pthread_barrier_t start, end;
+	_Atomic int quit;
+	_Atomic int started;                /* racers in their loop this round */
+	_Atomic int running;                /* racers not yet done this round */
+	_Atomic int closed;                 /* the closer's close won */
+	_Atomic int inside;                 /* holds as the racers count them */
+	_Atomic long entered;               /* successful enters this round */
 	_Atomic long entered_after_close;
-	_Atomic int closed;
+	_Atomic long found_closed;          /* enters that found the gate closed */
 };
+
+static void spin(unsigned n)
+{
+	for (volatile unsigned i = 0; i < n; i++)
+		;
+}
+
+static void gate_race_round(struct gate_race *r, unsigned *seed)
+{
+	atomic_fetch_add(&r->started, 1);
+	for (long i = 0; i < RACE_MAX_PAIRS; i++) {
+		int closed_before = atomic_load(&r->closed);
+		if (lease_gate_enter(&r->g) == LEASE_GATE_WAS_CLOSED) {
+			atomic_fetch_add(&r->found_closed, 1);
+			break;
+		}
+		if (closed_before)
+			atomic_fetch_add(&r->entered_after_close, 1);
+		atomic_fetch_add(&r->entered, 1);
+		atomic_fetch_add(&r->inside, 1);
+		spin(rand_r(seed) % 8);
+		atomic_fetch_sub(&r->inside, 1);
+		lease_gate_leave(&r->g);
+		spin(rand_r(seed) % 1024);
+	}
+	atomic_fetch_sub(&r->running, 1);
+}
 
 static void *gate_racer(void *arg)
 {
 	struct gate_race *r = arg;
+	unsigned seed = (unsigned)(uintptr_t)&seed;
 
-	while (!atomic_load(&r->go))
-		;
-	for (int i = 0; i < 200000; i++) {
-		int closed_before = atomic_load(&r->closed);
-		if (lease_gate_enter(&r->g) != LEASE_GATE_WAS_CLOSED) {
-			if (closed_before)
-				atomic_fetch_add(&r->entered_after_close, 1);
-			lease_gate_leave(&r->g);
-		}
+	for (;;) {
+		pthread_barrier_wait(&r->start);
+		if (atomic_load(&r->quit))
+			return NULL;
+		gate_race_round(r, &seed);
+		pthread_barrier_wait(&r->end);
 	}
-	return NULL;
 }
 
-/* Two threads hammer enter/leave while the main thread tries idle closes:
- * a close only ever succeeds on a word with 0 holds, and once closed no
- * enter succeeds. */
+struct race_count {
+	long won_racing;   /* closes that won while a racer was running */
+	long held;         /* refused: the snapshot had holds */
+	long moved;        /* refused: the word moved between snapshot and close */
+};
+
+/* One round on the closer's side.  Like the idle timer, it takes its
+ * snapshot and closes a little later: a random few cycles, or (one time
+ * in four) once a racer has entered since, so a release or an enter in
+ * between must make the close fail. */
+static void gate_close_round(struct gate_race *r, struct race_count *c, unsigned *seed)
+{
+	long refused = 0;
+
+	lease_gate_open(&r->g);
+	atomic_store(&r->closed, 0);
+	atomic_store(&r->started, 0);
+	atomic_store(&r->running, 2);
+	atomic_store(&r->entered, 0);
+	pthread_barrier_wait(&r->start);
+	while (atomic_load(&r->started) < 2)
+		sched_yield();
+	for (;;) {
+		bool racing = atomic_load(&r->running) > 0;
+		uint64_t snap = lease_gate_snapshot(&r->g);
+		long entered = atomic_load(&r->entered);
+		if (lease_gate_holds_of(snap) == 0 && rand_r(seed) % 4 == 0) {
+			/* Line an enter up between snapshot and close (on any
+			 * number of CPUs): this close must lose. */
+			while (atomic_load(&r->entered) == entered && atomic_load(&r->running) > 0)
+				sched_yield();
+		} else {
+			spin(rand_r(seed) % 256);
+		}
+		if (lease_gate_close_idle(&r->g, snap)) {
+			atomic_store(&r->closed, 1);
+			assert_int_equal(lease_gate_holds_of(snap), 0);
+			assert_int_equal(atomic_load(&r->inside), 0);
+			pthread_barrier_wait(&r->end);
+			assert_false(lease_gate_is_open(&r->g));
+			assert_int_equal(lease_gate_holds(&r->g), 0);
+			assert_int_equal(atomic_load(&r->inside), 0);
+			/* Every enter of the round came before the snapshot. */
+			assert_int_equal(atomic_load(&r->entered), entered);
+			c->won_racing += racing;
+			return;
+		}
+		/* Refused with both racers done: nothing moves the word now. */
+		assert_true(racing);
+		if (lease_gate_holds_of(snap) != 0)
+			c->held++;
+		else
+			c->moved++;
+		/* Let a racer preempted while holding run (2 CPUs, 3 threads). */
+		if (++refused % 64 == 0)
+			usleep(10);
+	}
+}
+
 static void test_gate_threads(void **state)
 {
 	struct gate_race r;
+	struct race_count c = {0};
 	pthread_t t[2];
-	int closes = 0;
+	unsigned seed = 1;
 
 	(void)state;
 	memset(&r, 0, sizeof r);
 	lease_gate_init(&r.g);
-	lease_gate_open(&r.g);
+	pthread_barrier_init(&r.start, NULL, 3);
+	pthread_barrier_init(&r.end, NULL, 3);
 	for (int i = 0; i < 2; i++)
-		pthread_create(&t[i], NULL, gate_racer, &r);
-	atomic_store(&r.go, 1);
-	for (int i = 0; i < 100000 && closes == 0; i++) {
-		uint64_t snap = lease_gate_snapshot(&r.g);
-		if (lease_gate_close_idle(&r.g, snap)) {
-			assert_int_equal(lease_gate_holds_of(snap), 0);
-			atomic_store(&r.closed, 1);
-			closes++;
-		}
-	}
+		assert_int_equal(pthread_create(&t[i], NULL, gate_racer, &r), 0);
+	for (int round = 0; round < RACE_ROUNDS; round++)
+		gate_close_round(&r, &c, &seed);
+	atomic_store(&r.quit, 1);
+	pthread_barrier_wait(&r.start);
 	for (int i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&r.start);
+	pthread_barrier_destroy(&r.end);
+	printf("gate race: %d rounds: %ld closes won while racing; refused %ld times with "
+	       "holds, %ld times because the word moved; %ld enters found the gate closed\n",
+	       RACE_ROUNDS, c.won_racing, c.held, c.moved, (long)atomic_load(&r.found_closed));
 	assert_int_equal(atomic_load(&r.entered_after_close), 0);
-	assert_int_equal(lease_gate_holds(&r.g), 0);
+	assert_true(c.won_racing > 0);
+	assert_true(c.moved > 0);
+	assert_true(atomic_load(&r.found_closed) > 0);
 }
 
 /* ---- lease points --------------------------------------------------- */

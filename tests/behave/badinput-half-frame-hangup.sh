@@ -26,7 +26,7 @@ hangup() {
 }
 
 start_daemon
-"$TOOLS/rpcpipe" -n -1 -t 120 '{"jsonrpc":"2.0","id":"w","method":"session.watch"}' \
+"$TOOLS/rpcpipe" -n -1 -t "$CLIENT_DEADLINE" '{"jsonrpc":"2.0","id":"w","method":"session.watch"}' \
 	>"$T/watch" 2>/dev/null &
 WATCH=$!
 wait_until 5 grep -q '"id":"w","result"' "$T/watch" || fail "session.watch not answered"

@@ -22,7 +22,7 @@
 # HOME and XDG_RUNTIME_DIR in that directory too).
 #
 # CHAOS_DURATION (seconds, default 30) makes a longer run when the script
-# is run by hand (run.sh bounds a script at 300 s); CHAOS_ARGS adds
+# is run by hand (run.sh bounds a script, BEHAVE_TIMEOUT); CHAOS_ARGS adds
 # sessiond-stress options (CHAOS_ARGS="--kill-interval-ms 0" turns the
 # kills off, which must fail the run).
 . "$(dirname "$0")/lib.sh"
@@ -60,12 +60,8 @@ stop_libvirtd() {
 	LIBVIRTD_PID=""
 }
 
-chaos_cleanup() {
-	stop_daemon >/dev/null 2>&1
-	stop_libvirtd
-	cleanup
-}
-trap chaos_cleanup EXIT
+# At exit, after lib.sh has stopped (and checked) the daemon.
+at_exit stop_libvirtd
 
 start_libvirtd
 SESSIOND_URI=$URI start_daemon

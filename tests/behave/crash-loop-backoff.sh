@@ -19,7 +19,7 @@ libvirtd_start
 SESSIOND_URI=$LV_URI start_daemon
 ctl create cl --crash-policy restart --grace 60s >/dev/null || fail "create cl"
 
-"$TOOLS/rpcpipe" -n -1 -t 250 \
+"$TOOLS/rpcpipe" -n -1 -t "$CLIENT_DEADLINE" \
 	'{"jsonrpc":"2.0","id":2,"method":"session.watch","params":{"name":"cl"}}' \
 	'{"jsonrpc":"2.0","id":1,"method":"token.acquire","params":{"name":"cl","reason":"crash-loop holder"}}' \
 	>"$T/holder" 2>/dev/null &

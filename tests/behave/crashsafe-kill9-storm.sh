@@ -159,12 +159,12 @@ if [ $VIA = libvirtd ]; then
 	exec 3>"$T/virsh.in"
 	echo "list" >&3
 fi
+# At exit, after lib.sh has stopped (and checked) the daemon.
 storm_cleanup() {
 	[ $VIA = libvirtd ] && exec 3>&-
-	cleanup
-	private_libvirtd_stop
+	return 0
 }
-trap storm_cleanup EXIT
+at_exit storm_cleanup
 
 start_daemon
 PREFIX="sd-$(cut -c1-8 "$T/state/daemon-id")"

@@ -28,7 +28,7 @@
 libvirtd_start
 SESSIOND_URI=$LV_URI start_daemon
 P=$(lv_prefix)
-"$TOOLS/rpcpipe" -n -1 -t 280 '{"jsonrpc":"2.0","id":"w","method":"session.watch"}' >"$T/events" 2>/dev/null &
+"$TOOLS/rpcpipe" -n -1 -t "$CLIENT_DEADLINE" '{"jsonrpc":"2.0","id":"w","method":"session.watch"}' >"$T/events" 2>/dev/null &
 WATCH=$!
 wait_until 10 grep -q '"id":"w","result"' "$T/events" || fail "the watch was not answered"
 

@@ -12,7 +12,7 @@ holds_empty() { [ "$(field "$1" '.holds | length')" = 0 ]; }
 
 start_daemon
 ctl create pinned --grace 1s >/dev/null || fail "create pinned"
-"$TOOLS/rpcpipe" -n -1 -t 60 \
+"$TOOLS/rpcpipe" -n -1 -t "$CLIENT_DEADLINE" \
 	'{"jsonrpc":"2.0","id":"w","method":"session.watch","params":{"name":"pinned"}}' \
 	>"$T/events" 2>"$T/watch.err" &
 WATCH=$!

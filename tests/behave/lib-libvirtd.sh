@@ -14,7 +14,7 @@
 # while the daemon runs, and create nothing through vsh before it starts.
 #
 #   libvirtd_start      start it and wait until it answers; sets LV_URI
-#   libvirtd_stop       stop it (idempotent; the EXIT trap calls it)
+#   libvirtd_stop       stop it (idempotent; called at exit)
 #   libvirtd_freeze     SIGSTOP it: every libvirt call of the daemon blocks
 #   libvirtd_thaw       SIGCONT it
 #   vsh ARGS...         virsh -q on LV_URI
@@ -82,13 +82,12 @@ lv_objects() {
 	vsh "list --all --name; vol-list sessiond" | awk -v p="$p-" 'index($1, p) == 1 { print $1 }'
 }
 
-# The daemon first (it is a client of the libvirtd; a frozen libvirtd is
-# thawed, or the daemon's exit would wait on it), then the libvirtd, then
-# lib.sh's cleanup.
-lv_cleanup() {
-	[ -n "$LV_PID" ] && kill -CONT "$LV_PID" 2>/dev/null
-	stop_daemon >/dev/null 2>&1
-	libvirtd_stop
-	cleanup
+# At exit, lib.sh stops (and checks) the daemon first: it is a client of
+# the libvirtd, so a frozen libvirtd is thawed before, or the daemon's exit
+# would wait on it; then the libvirtd goes.
+lv_thaw_at_exit() {
+	[ -z "$LV_PID" ] || kill -CONT "$LV_PID" 2>/dev/null
+	return 0
 }
-trap lv_cleanup EXIT
+before_stop lv_thaw_at_exit
+at_exit libvirtd_stop

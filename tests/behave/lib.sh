@@ -6,9 +6,22 @@
 # the reason on stdout).  Waiting is always for a condition with a bound
 # (wait_until), never a bare sleep.
 #
+# How every daemon ends is checked here, in the EXIT path, so that no
+# script can forget it (see "Daemons" below): each daemon a script started
+# must have exited as planned (0 after SIGTERM, sessiond(8) EXIT STATUS;
+# 137 after kill -9), and no process of the script may have written a
+# sanitizer or valgrind report.  Any of that fails the script, however it
+# ended, and the report is printed.  A script needing more at exit
+# registers a function with at_exit; it never sets an EXIT trap itself.
+#
 # Environment (set by tests/behave/run.sh):
 #   BUILD      the build directory (binaries in $BUILD, tools in $BUILD/tests/tools)
-#   SESSIOND_WRAP  optional command prefix for the daemon (valgrind)
+#   SESSIOND_WRAP  optional command prefix for the daemon (valgrind: its
+#              --log-file must be %q{SESSIOND_SANLOG}/vg.%p.log, as
+#              tests/valgrind-check.sh sets it, so each script sees its own)
+#   BEHAVE_REPORT  optional file: the end checks add one line there (one
+#              per run of lib.sh: a script may run itself more than once);
+#              run.sh requires it, so a script whose checks did not run fails
 set -u
 
 : "${BUILD:=build}"
@@ -22,20 +35,61 @@ export SESSIOND_SOCKET="$T/sock"
 DAEMON_PID=""
 DAEMON_LOG="$T/daemon.log"
 
+# Sanitizer reports of every process the script starts (daemon, sessionctl,
+# tools: all are instrumented in a sanitizer build) go to files in $SANLOG
+# rather than to a stderr nobody reads; valgrind's too (SESSIOND_WRAP).
+# World-writable: tools also run as uid nobody.
+SANLOG="$T/san"
+mkdir -m 1777 "$SANLOG"
+export SESSIOND_SANLOG="$SANLOG"
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$SANLOG/asan"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$SANLOG/ubsan:print_stacktrace=1"
+export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}log_path=$SANLOG/tsan"
+
+AT_EXIT="" BEFORE_STOP=""
+# at_exit FUNCTION — runs FUNCTION at exit, after the daemons are stopped
+# and before the end checks and the removal of $T.  before_stop FUNCTION
+# runs it before the daemons are stopped (a frozen libvirtd must be thawed
+# first, or a daemon's exit waits on it).  Neither may call fail (an exit
+# there would skip the end checks).
+at_exit() { AT_EXIT="$AT_EXIT $1"; }
+before_stop() { BEFORE_STOP="$BEFORE_STOP $1"; }
+
 cleanup() {
-	stop_daemon >/dev/null 2>&1
-	stop_daemon_b >/dev/null 2>&1
+	_rc=$?
+	trap - EXIT
+	for _f in $BEFORE_STOP; do "$_f"; done
+	for _p in $DAEMONS_LIVE; do stop_daemon "$_p" >/dev/null 2>&1; done
 	stop_private_libvirtd
+	for _f in $AT_EXIT; do "$_f"; done
+	if ! end_checks >"$T/end-checks" 2>&1; then
+		cat "$T/end-checks"
+		show_daemon_log
+		[ "$_rc" != 0 ] && [ "$_rc" != 77 ] || _rc=1
+	fi
+	[ -z "${BEHAVE_REPORT:-}" ] || end_summary >>"$BEHAVE_REPORT"
 	if [ "${KEEP_TMP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
+	exit "$_rc"
 }
 trap cleanup EXIT
+# A timeout or ^C ends the script through the EXIT path too.
+trap 'fail "terminated by SIGTERM (a timeout?)"' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
 
-fail() {
-	echo "FAIL: $*"
+LOG_SHOWN=0
+show_daemon_log() {
+	[ $LOG_SHOWN = 0 ] || return 0
+	LOG_SHOWN=1
 	if [ -f "$DAEMON_LOG" ]; then
 		echo "--- daemon log (last 40 lines) ---"
 		tail -n 40 "$DAEMON_LOG"
 	fi
+}
+
+fail() {
+	echo "FAIL: $*"
+	show_daemon_log
 	exit 1
 }
 
@@ -44,17 +98,51 @@ skip() {
 	exit 77
 }
 
+# CLIENT_DEADLINE — the -t of a background client that must outlive the
+# script's work (a watcher, a holder): run.sh's bound on the whole script.
+# A shorter one is a timing assumption a loaded machine breaks (and a
+# watcher gone at its deadline makes "the connection ended" true for
+# nothing).  The daemon's exit ends such a client anyway.
+CLIENT_DEADLINE=${BEHAVE_TIMEOUT:-900}
+
 # wait_until SECONDS CMD... — polls CMD every 50 ms; fails after SECONDS.
 wait_until() {
-	limit=$1
+	_wu_end=$(( $(date +%s%N) / 1000000 + $1 * 1000 ))
 	shift
-	end=$(( $(date +%s%N) / 1000000 + limit * 1000 ))
 	while ! "$@" >/dev/null 2>&1; do
-		[ $(( $(date +%s%N) / 1000000 )) -lt $end ] || return 1
+		[ $(( $(date +%s%N) / 1000000 )) -lt $_wu_end ] || return 1
 		sleep 0.05
 	done
 	return 0
 }
+
+# exited PID — the process is gone or a zombie (a zombie still answers kill -0).
+exited() {
+	! kill -0 "$1" 2>/dev/null || [ "$(sed 's/^.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+
+# ---- Daemons --------------------------------------------------------------
+#
+# start_daemon starts one (several may run at once: DAEMON_PID is the
+# latest; start_daemon_b starts a second on its own socket, start_refused
+# one that must refuse to start, and track_daemon registers one a script
+# started its own way).  Each ends through one of:
+#   stop_daemon [PID]            SIGTERM; must exit 0
+#   kill9_daemon [PID]           SIGKILL; must die of it (status 137)
+#   reap_daemon STATUS [PID]     waits for an exit the script caused some
+#                                other way; must be STATUS
+# Each returns 0 if the daemon ended as it must (else its exit status, or
+# 1 for a status of 0), sets DAEMON_STATUS, and records the outcome in
+# $T/daemons; the EXIT path stops every daemon still running and fails the
+# script for any outcome that was not as planned.
+# A daemon gets DAEMON_START_BOUND seconds to answer, and DAEMON_EXIT_BOUND
+# to exit, then is killed and counted as failed: hang guards, generous
+# (valgrind on a loaded machine takes over 30 s to start the daemon).
+DAEMON_START_BOUND=${DAEMON_START_BOUND:-120}
+DAEMON_EXIT_BOUND=${DAEMON_EXIT_BOUND:-120}
+DAEMON_STATUS=""
+DAEMONS_LIVE=""
+DAEMONS_STARTED=""
 
 # start_daemon [extra sessiond flags...] — foreground daemon, waits for the socket.
 start_daemon() {
@@ -62,17 +150,54 @@ start_daemon() {
 		--state-dir "$T/state" --uri "${SESSIOND_URI:-test:///default}" \
 		--config "$T/sessiond.conf" "$@" >>"$DAEMON_LOG" 2>&1 &
 	DAEMON_PID=$!
-	wait_until 30 "$SESSIONCTL" list || fail "sessiond did not come up"
+	track_daemon "$DAEMON_PID"
+	wait_until "$DAEMON_START_BOUND" daemon_up || fail "sessiond did not come up within $DAEMON_START_BOUND s"
+	exited "$DAEMON_PID" && fail "sessiond exited as it started"
+	return 0
 }
 
-# stop_daemon — SIGTERM and wait; returns the daemon's exit status.
+# track_daemon PID — a daemon the script started itself (as another user,
+# say): its end is checked like any other's.
+track_daemon() {
+	DAEMONS_LIVE="$DAEMONS_LIVE $1"
+	DAEMONS_STARTED="$DAEMONS_STARTED $1"
+}
+
+# daemon_up — it answers, or it is gone (no use waiting any longer).
+daemon_up() { "$SESSIONCTL" list >/dev/null 2>&1 || exited "$DAEMON_PID"; }
+
+reap_daemon() {
+	_rd_want=$1
+	_rd_pid=${2:-$DAEMON_PID}
+	[ -n "$_rd_pid" ] || return 0
+	_rd_how=""
+	if ! wait_until "$DAEMON_EXIT_BOUND" exited "$_rd_pid"; then
+		_rd_how="still running $DAEMON_EXIT_BOUND s later, killed"
+		kill -KILL "$_rd_pid" 2>/dev/null
+	fi
+	wait "$_rd_pid"
+	DAEMON_STATUS=$?
+	echo "$_rd_pid $_rd_want $DAEMON_STATUS $_rd_how" >>"$T/daemons"
+	DAEMONS_LIVE=$(echo " $DAEMONS_LIVE " | sed "s/ $_rd_pid / /")
+	[ "$_rd_pid" != "$DAEMON_PID" ] || DAEMON_PID=""
+	[ "$_rd_pid" != "$DAEMON_B_PID" ] || DAEMON_B_PID=""
+	[ -z "$_rd_how" ] && [ "$DAEMON_STATUS" = "$_rd_want" ] && return 0
+	[ "$DAEMON_STATUS" = 0 ] && return 1
+	return "$DAEMON_STATUS"
+}
+
 stop_daemon() {
-	[ -n "$DAEMON_PID" ] || return 0
-	kill -TERM "$DAEMON_PID" 2>/dev/null
-	wait "$DAEMON_PID"
-	rc=$?
-	DAEMON_PID=""
-	return $rc
+	_sd_pid=${1:-$DAEMON_PID}
+	[ -n "$_sd_pid" ] || return 0
+	kill -TERM "$_sd_pid" 2>/dev/null
+	reap_daemon 0 "$_sd_pid"
+}
+
+kill9_daemon() {
+	_kd_pid=${1:-$DAEMON_PID}
+	[ -n "$_kd_pid" ] || return 0
+	kill -KILL "$_kd_pid" 2>/dev/null
+	reap_daemon 137 "$_kd_pid"
 }
 
 # start_daemon_b STATE [flags...] — a second daemon beside the first, on
@@ -85,17 +210,16 @@ start_daemon_b() {
 		--uri "${SESSIOND_URI:-test:///default}" --config "$T/sessiond.conf" "$@" \
 		>>"$T/daemon-b.log" 2>&1 &
 	DAEMON_B_PID=$!
-	wait_until 30 ctl_b list || fail "the second sessiond did not come up: $(tail -n 5 "$T/daemon-b.log")"
+	track_daemon "$DAEMON_B_PID"
+	wait_until "$DAEMON_START_BOUND" daemon_b_up ||
+		fail "the second sessiond did not come up: $(tail -n 5 "$T/daemon-b.log")"
+	exited "$DAEMON_B_PID" && fail "the second sessiond exited as it started: $(tail -n 5 "$T/daemon-b.log")"
+	return 0
 }
+daemon_b_up() { ctl_b list >/dev/null 2>&1 || exited "$DAEMON_B_PID"; }
 
-stop_daemon_b() {
-	[ -n "$DAEMON_B_PID" ] || return 0
-	kill -TERM "$DAEMON_B_PID" 2>/dev/null
-	wait "$DAEMON_B_PID"
-	rc=$?
-	DAEMON_B_PID=""
-	return $rc
-}
+# stop_daemon_b — SIGTERM; must exit 0 (see stop_daemon).
+stop_daemon_b() { stop_daemon "$DAEMON_B_PID"; }
 
 ctl_b() { SESSIOND_SOCKET="$T/b.sock" "$SESSIONCTL" "$@"; }
 field_b() { (SESSIOND_SOCKET="$T/b.sock" && export SESSIOND_SOCKET && field "$@"); }
@@ -103,32 +227,101 @@ field_b() { (SESSIOND_SOCKET="$T/b.sock" && export SESSIOND_SOCKET && field "$@"
 # start_refused STATE LOG — a daemon that must refuse to start: waits
 # (bounded) until it exits or serves its socket ($T/refused.sock); fails
 # if it serves.  Sets REFUSED_RC to its exit status; its log is in LOG.
+# Its end is recorded as a planned one with the status it had (the caller
+# checks that status against sessiond(8)); a daemon that serves instead is
+# stopped and must exit 0 like any other.
 start_refused() {
 	${SESSIOND_WRAP:-} "$SESSIOND" --foreground --socket "$T/refused.sock" --state-dir "$1" \
 		--uri "${SESSIOND_URI:-test:///default}" --config "$T/sessiond.conf" >"$2" 2>&1 &
 	r_pid=$!
-	wait_until 60 refused_settled "$r_pid" || fail "sessiond neither exited nor served in 60 s"
-	if kill -0 "$r_pid" 2>/dev/null; then
-		kill -TERM "$r_pid"
-		wait "$r_pid"
+	track_daemon "$r_pid"
+	wait_until "$DAEMON_START_BOUND" refused_settled "$r_pid" ||
+		fail "sessiond neither exited nor served in $DAEMON_START_BOUND s"
+	if ! exited "$r_pid"; then
+		stop_daemon "$r_pid"
 		fail "sessiond started where it must refuse: $(cat "$2")"
 	fi
 	wait "$r_pid"
 	REFUSED_RC=$?
+	echo "$r_pid $REFUSED_RC $REFUSED_RC" >>"$T/daemons"
+	DAEMONS_LIVE=$(echo " $DAEMONS_LIVE " | sed "s/ $r_pid / /")
 	[ ! -e "$T/refused.sock" ] || fail "the refusing sessiond made its socket"
 }
-refused_settled() { ! kill -0 "$1" 2>/dev/null || [ -S "$T/refused.sock" ]; }
+refused_settled() { exited "$1" || [ -S "$T/refused.sock" ]; }
 
-# kill9_daemon — SIGKILL, as a crash would.
-kill9_daemon() {
-	[ -n "$DAEMON_PID" ] || return 0
-	kill -KILL "$DAEMON_PID" 2>/dev/null
-	wait "$DAEMON_PID" 2>/dev/null
-	DAEMON_PID=""
+# status_meaning STATUS — words for an exit status, as the shell reports it.
+status_meaning() {
+	case $1 in
+	0) echo "clean exit" ;;
+	1) echo "fatal error (or a sanitizer's error exit)" ;;
+	2) echo "usage or configuration error" ;;
+	23) echo "LeakSanitizer found leaks" ;;
+	99) echo "valgrind found errors" ;;
+	127) echo "not a child of this shell" ;;
+	137) echo "killed by SIGKILL" ;;
+	13[0-9] | 1[4-9][0-9]) echo "killed by signal $(($1 - 128))" ;;
+	*) echo "exit status $1" ;;
+	esac
+}
+
+# is_report FILE — a sanitizer log, or a valgrind log with anything but
+# the warnings valgrind prints for a clean program.
+is_report() {
+	case "$1" in
+	*/vg.*.log) grep -v -E '^==[0-9]+== +Warning: (set address range perms|noted but unhandled ioctl|client switching stacks)' \
+			"$1" | grep -q . ;;
+	*) [ -s "$1" ] ;;
+	esac
+}
+
+# end_checks — every daemon ended as planned, no report anywhere; prints
+# what is wrong and returns 1.
+end_checks() {
+	_ec_bad=0
+	if [ -f "$T/daemons" ]; then
+		while read -r _ec_pid _ec_want _ec_got _ec_how; do
+			[ "$_ec_got" = "$_ec_want" ] && [ -z "$_ec_how" ] && continue
+			echo "FAIL: daemon $_ec_pid ended with status $_ec_got ($(status_meaning "$_ec_got")${_ec_how:+, $_ec_how}), expected $_ec_want ($(status_meaning "$_ec_want"))"
+			_ec_bad=1
+		done <"$T/daemons"
+	fi
+	for _ec_f in "$SANLOG"/*; do
+		[ -f "$_ec_f" ] && is_report "$_ec_f" || continue
+		echo "FAIL: report in $(basename "$_ec_f"):"
+		sed 's/^/    /' "$_ec_f" | head -n 400
+		_ec_bad=1
+	done
+	case "${SESSIOND_WRAP:-}" in
+	*valgrind*)
+		for _ec_pid in $DAEMONS_STARTED; do
+			[ -f "$SANLOG/vg.$_ec_pid.log" ] && continue
+			echo "FAIL: no valgrind log for daemon $_ec_pid (SESSIOND_WRAP without --log-file=%q{SESSIOND_SANLOG}/vg.%p.log?)"
+			_ec_bad=1
+		done ;;
+	esac
+	return $_ec_bad
+}
+
+# end_summary — one line for run.sh: how the daemons ended.
+end_summary() {
+	_es_n=0 _es_term=0 _es_kill=0 _es_other=0
+	if [ -f "$T/daemons" ]; then
+		while read -r _es_pid _es_want _es_got _es_how; do
+			_es_n=$((_es_n + 1))
+			case $_es_want in
+			0) _es_term=$((_es_term + 1)) ;;
+			137) _es_kill=$((_es_kill + 1)) ;;
+			*) _es_other=$((_es_other + 1)) ;;
+			esac
+		done <"$T/daemons"
+	fi
+	_es_line="daemons checked: $_es_n ($_es_term exit 0 on SIGTERM, $_es_kill kill -9"
+	[ $_es_other = 0 ] || _es_line="$_es_line, $_es_other other planned ends"
+	echo "$_es_line)"
 }
 
 daemon_alive() {
-	[ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null
+	[ -n "$DAEMON_PID" ] && ! exited "$DAEMON_PID"
 }
 
 ctl() { "$SESSIONCTL" "$@"; }
@@ -145,7 +338,8 @@ state_is() { [ "$(field "$1" .state)" = "$2" ]; }
 # socket and pid file under $T, nothing in /run touched.  The test driver
 # resets itself when its last connection closes, so one virsh stays
 # connected until cleanup (its answer to "uri" shows that it is).  Sets
-# PRIVATE_URI; cleanup stops both.  Skips without libvirtd or virsh.
+# PRIVATE_URI; cleanup stops both, after the daemons.  Skips without
+# libvirtd or virsh.
 PRIVATE_LIBVIRTD_PID="" PRIVATE_HOLDER_PID=""
 private_libvirtd() {
 	lvd=$(command -v libvirtd || echo /usr/sbin/libvirtd)

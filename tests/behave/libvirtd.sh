@@ -13,7 +13,9 @@
 #                           Fails the script when libvirtd is not installed
 #                           (libvirt-daemon: scripts/deps.sh check) or does
 #                           not answer within 30 s.
-#   private_libvirtd_stop   SIGTERM and wait (call it from the EXIT trap).
+#   private_libvirtd_stop   SIGTERM and wait; private_libvirtd_start makes
+#                           it an at_exit hook (lib.sh runs it once the
+#                           daemons, its clients, are stopped and checked).
 PRIVATE_LIBVIRTD_PID=""
 PRIVATE_LIBVIRTD_URI=""
 
@@ -37,6 +39,7 @@ private_libvirtd_start() {
 	LIBVIRT_DRIVER_DIR="$d/drivers" libvirtd --config "$d/libvirtd.conf" \
 		--pid-file "$d/pid" >"$d/log" 2>&1 &
 	PRIVATE_LIBVIRTD_PID=$!
+	at_exit private_libvirtd_stop
 	PRIVATE_LIBVIRTD_URI="test+unix:///default?socket=$d/sock/libvirt-sock"
 	wait_until 30 private_libvirtd_answers ||
 		fail "the private libvirtd did not answer on $PRIVATE_LIBVIRTD_URI: $(tail -n 5 "$d/log")"

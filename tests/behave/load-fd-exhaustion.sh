@@ -2,13 +2,16 @@
 # load-fd-exhaustion — a daemon out of file descriptors keeps serving and
 # does not spin.  Its open-file limit is lowered (prlimit) to what it uses
 # plus 24, and 100 clients connect at once: some are served, the rest wait
-# in the listen backlog.  Meanwhile the daemon's CPU time (utime + stime
-# from /proc/PID/stat) stays under a quarter of the wall time (a busy loop
-# on the readable listening socket would be all of it), it logs the
-# shortage once per episode rather than every retry, and a connection it
-# already had is still answered; a create it cannot save either fails
-# cleanly or is kept, as its reply says.  Once clients hang up, every
-# waiting one is answered, and the daemon works as before.
+# in the listen backlog.  Meanwhile the daemon's event loop does not spin:
+# its thread is busy (on a CPU or waiting for one, /proc/PID/task/PID/
+# schedstat) less than half of the 15 s stall, where a busy loop on the
+# readable listening socket would be busy all of it however loaded the
+# machine is (its CPU time is printed, a figure); it logs the shortage
+# once per episode rather than every retry (each "pausing accept" line
+# follows an "accepting connections again", never another "pausing"),
+# and a connection it already had is still answered; a create it cannot
+# save either fails cleanly or is kept, as its reply says.  Once clients
+# hang up, every waiting one is answered, and the daemon works as before.
 . "$(dirname "$0")/lib.sh"
 
 command -v prlimit >/dev/null || skip "needs prlimit (util-linux)"
@@ -36,13 +39,15 @@ cat "$T/load.out"
 [ $rc = 0 ] || fail "loadclients exited $rc: $(grep FAIL "$T/load.out" | head -5)"
 
 # No busy loop while out of descriptors.
-cpu=$(sed -n 's/.*stall_cpu_ms=\([0-9]*\) .*/\1/p' "$T/load.out")
-wall=$(sed -n 's/.*stall_ms=\([0-9]*\).*/\1/p' "$T/load.out")
-[ -n "$cpu" ] && [ -n "$wall" ] || fail "no CPU figures from loadclients"
-[ $((cpu * 4)) -lt "$wall" ] || fail "the daemon used $cpu ms of CPU in $wall ms out of descriptors"
+busy=$(sed -n 's/.*stall_busy_ms=\([0-9]*\) .*/\1/p' "$T/load.out")
+wall=$(sed -n 's/.* stall_ms=\([0-9]*\).*/\1/p' "$T/load.out")
+[ -n "$busy" ] && [ -n "$wall" ] || fail "no busy-time figures from loadclients (schedstat)"
+[ $((busy * 2)) -lt "$wall" ] || fail "the daemon's loop was busy $busy ms of the $wall ms out of descriptors: it spins"
 grep -q "Too many open files; pausing accept" "$DAEMON_LOG" || fail "the daemon did not run out of descriptors"
-n=$(grep -c "pausing accept" "$DAEMON_LOG")
-[ "$n" -lt 20 ] || fail "the shortage was logged $n times (once per retry, not per episode)"
+# Once per episode: an episode ends with an accepted connection.
+twice=$(grep -o -e "pausing accept" -e "accepting connections again" "$DAEMON_LOG" | uniq -c |
+	awk '$2 == "pausing" && $1 > 1 { print $1 }' | head -n 1)
+[ -z "$twice" ] || fail "the shortage was logged $twice times in a row (per retry, not per episode)"
 
 # The create made while out of descriptors: its reply and the state agree.
 if jq -e 'select(.id == 3) | .result' "$T/early" >/dev/null; then

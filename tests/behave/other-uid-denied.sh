@@ -26,10 +26,10 @@ ctl create rootsess --grace 60s >/dev/null || fail "create rootsess"
 roottok=$(ctl hold rootsess --ttl 60s --detach) || fail "root's hold"
 
 # Both watch everything, from before root's session changes.
-"$TOOLS/rpcpipe" -n -1 -t 60 '{"jsonrpc":"2.0","id":"w","method":"session.watch"}' \
+"$TOOLS/rpcpipe" -n -1 -t "$CLIENT_DEADLINE" '{"jsonrpc":"2.0","id":"w","method":"session.watch"}' \
 	>"$T/root.events" 2>/dev/null &
 RW=$!
-as_nobody "$TOOLS/rpcpipe" -n -1 -t 60 '{"jsonrpc":"2.0","id":"w","method":"session.watch"}' \
+as_nobody "$TOOLS/rpcpipe" -n -1 -t "$CLIENT_DEADLINE" '{"jsonrpc":"2.0","id":"w","method":"session.watch"}' \
 	>"$T/nobody.events" 2>/dev/null &
 NW=$!
 wait_until 5 grep -q '"id":"w","result"' "$T/root.events" || fail "root's watch not answered"

@@ -12,8 +12,9 @@
 # SIGTERM exits 0 and removes the socket.
 #
 # The user is a throwaway one (useradd, removed at exit), so its
-# /tmp/sessiond-UID cannot be anyone else's.  The daemon runs without
-# SESSIOND_WRAP: valgrind's log directory belongs to root.
+# /tmp/sessiond-UID cannot be anyone else's.  The daemon runs under
+# SESSIOND_WRAP too (valgrind writes its log as that user into lib.sh's
+# world-writable $T/san), and lib.sh checks how each of its runs ended.
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" = 0 ] || skip "needs root"
@@ -25,15 +26,15 @@ UHOME="$T/home"
 URUN="$T/run-user"
 TMPSOCK=""
 
+# At exit, once lib.sh has stopped (and checked) the daemon.
 per_user_cleanup() {
-	stop_daemon >/dev/null 2>&1
 	[ -n "$TMPSOCK" ] && rm -rf "$(dirname "$TMPSOCK")"
 	if id "$U" >/dev/null 2>&1 && ! userdel "$U"; then
 		echo "per-user-daemon-default-paths: could not remove the user $U"
 	fi
-	cleanup
+	return 0
 }
-trap per_user_cleanup EXIT
+at_exit per_user_cleanup
 
 # /etc/passwd may be locked by another useradd for a moment.
 wait_until 30 useradd --system --no-create-home --user-group --shell /usr/sbin/nologin \
@@ -55,9 +56,11 @@ conf() {
 # daemon ENV... — the daemon as the user, on its defaults only.
 daemon() {
 	: >"$DAEMON_LOG"
-	# Not through a function: $! must be the daemon (setpriv and env exec).
-	$AS_USER "$@" "$SESSIOND" --foreground >>"$DAEMON_LOG" 2>&1 &
+	# Not through a function: $! must be the daemon (setpriv, env and
+	# valgrind exec).
+	$AS_USER "$@" ${SESSIOND_WRAP:-} "$SESSIOND" --foreground >>"$DAEMON_LOG" 2>&1 &
 	DAEMON_PID=$!
+	track_daemon "$DAEMON_PID"
 }
 socket_up() { [ -S "$1" ] && daemon_alive; }
 # ctl_as ENV... -- ARGS... — sessionctl as the user, finding the socket itself.
@@ -72,7 +75,7 @@ check_paths() {
 	sock=$1 state=$2 grace=$3
 	shift 3
 	daemon "$@"
-	wait_until 30 socket_up "$sock" || fail "no socket at $sock: $(tail -n 5 "$DAEMON_LOG")"
+	wait_until "$DAEMON_START_BOUND" socket_up "$sock" || fail "no socket at $sock: $(tail -n 5 "$DAEMON_LOG")"
 	grep -q "listening on $sock (state $state)" "$DAEMON_LOG" ||
 		fail "the daemon does not say it listens on $sock with state $state: $(cat "$DAEMON_LOG")"
 	[ "$(stat -c %U "$state/daemon-id")" = "$U" ] || fail "no daemon-id of $U in $state"
@@ -102,7 +105,7 @@ end_daemon "$TMPSOCK"
 
 # 3. The first paths again: the session made there is loaded again.
 daemon XDG_RUNTIME_DIR="$URUN"
-wait_until 30 socket_up "$URUN/sessiond/sessiond.sock" || fail "no socket on the restart: $(tail -n 5 "$DAEMON_LOG")"
+wait_until "$DAEMON_START_BOUND" socket_up "$URUN/sessiond/sessiond.sock" || fail "no socket on the restart: $(tail -n 5 "$DAEMON_LOG")"
 [ "$(ctl_as XDG_RUNTIME_DIR="$URUN" -- list --json | jq -r '[.sessions[].name] | join(",")')" = g42 ] ||
 	fail "the restarted daemon did not load g42 from ~/.local/state/sessiond: $(ctl_as XDG_RUNTIME_DIR="$URUN" -- list)"
 end_daemon "$URUN/sessiond/sessiond.sock"

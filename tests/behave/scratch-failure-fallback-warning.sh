@@ -24,7 +24,7 @@ n_running() { [ "$(running_events | wc -l)" -ge "$1" ]; }
 # Ephemeral: the pool holds no persistent disk that the failure would
 # take with it; the scratch disk is all that is at stake.
 ctl create eph --storage ephemeral --grace 60s >/dev/null || fail "create eph"
-"$TOOLS/rpcpipe" -n -1 -t 120 '{"jsonrpc":"2.0","id":"w","method":"session.watch","params":{"name":"eph"}}' \
+"$TOOLS/rpcpipe" -n -1 -t "$CLIENT_DEADLINE" '{"jsonrpc":"2.0","id":"w","method":"session.watch","params":{"name":"eph"}}' \
 	>"$T/events" 2>/dev/null &
 WATCH=$!
 wait_until 10 grep -q '"id":"w","result"' "$T/events" || fail "the watch was not answered"

@@ -56,9 +56,10 @@ ctl start x.json >/dev/null || fail "start x.json"
 ctl hold daemon-id --ttl 10m --detach >/dev/null || fail "hold daemon-id"
 [ "$(cat "$T/state/daemon-id")" = "$daemon_id0" ] || fail "the daemon-id file changed"
 
-# Nothing new outside the state directory but what this script made.
+# Nothing new outside the state directory but what this script made (and
+# the sanitizer or valgrind logs lib.sh collects in san/).
 new=$(cd "$T" && find . -newer marker ! -path './state' ! -path './state/*' ! -path . \
-	! -name sock ! -name daemon.log ! -path ./cwd | sort)
+	! -name sock ! -name daemon.log ! -path ./cwd ! -path ./san ! -path './san/*' | sort)
 [ -z "$new" ] || fail "files appeared outside the state directory: $new"
 [ -z "$(ls -A "$T/cwd")" ] || fail "files appeared in the daemon's working directory: $(ls -A "$T/cwd")"
 [ -z "$(ls -A "$T/beside")" ] || fail "files appeared beside the state directory: $(ls -A "$T/beside")"

@@ -28,7 +28,7 @@ start_daemon
 as_nobody "$SESSIONCTL" list >/dev/null 2>&1 || skip "nobody cannot reach the socket under $T"
 ctl create rootsess --grace 60s >/dev/null || fail "create rootsess"
 dtok=$(ctl hold rootsess --ttl 10m --detach) || fail "root's detached hold"
-"$TOOLS/rpcpipe" -n -1 -t 60 '{"jsonrpc":"2.0","id":1,"method":"token.acquire","params":{"name":"rootsess","reason":"bound"}}' \
+"$TOOLS/rpcpipe" -n -1 -t "$CLIENT_DEADLINE" '{"jsonrpc":"2.0","id":1,"method":"token.acquire","params":{"name":"rootsess","reason":"bound"}}' \
 	>"$T/bound" 2>/dev/null &
 BOUND=$!
 wait_until 10 grep -q '"token"' "$T/bound" || fail "root's bound token not acquired"

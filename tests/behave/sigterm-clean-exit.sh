@@ -6,9 +6,6 @@
 # outlives its connection and the daemon) is still held by it.
 . "$(dirname "$0")/lib.sh"
 
-# A zombie still answers kill -0: ask /proc whether it has exited.
-exited() { ! kill -0 "$1" 2>/dev/null || [ "$(sed 's/^.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
-
 start_daemon
 ctl create one --grace 30s >/dev/null || fail "create one"
 ctl create two --grace never --storage ephemeral >/dev/null || fail "create two"
@@ -20,17 +17,13 @@ before=$(ctl list --json | jq -c '[.sessions[] | {name, id, start_count, grace_s
 "$SESSIONCTL" hold one >"$T/hold.out" 2>"$T/hold.err" &
 HOLDER=$!
 wait_until 10 grep -q '^holding' "$T/hold.out" || fail "hold did not start"
-"$TOOLS/rpcpipe" -n -1 -t 30 '{"jsonrpc":"2.0","id":"w","method":"session.watch"}' >"$T/events" 2>&1 &
+"$TOOLS/rpcpipe" -n -1 -t "$CLIENT_DEADLINE" '{"jsonrpc":"2.0","id":"w","method":"session.watch"}' >"$T/events" 2>&1 &
 WATCH=$!
 wait_until 5 grep -q '"id":"w","result"' "$T/events" || fail "watch not answered"
 
-pid=$DAEMON_PID
-kill -TERM "$pid"
-wait_until 10 exited "$pid" || fail "the daemon did not exit within 10 s of SIGTERM"
-wait "$pid"
-rc=$?
-DAEMON_PID=""
-[ $rc = 0 ] || fail "the daemon exited $rc after SIGTERM, not 0"
+kill -TERM "$DAEMON_PID"
+wait_until 30 exited "$DAEMON_PID" || fail "the daemon did not exit within 30 s of SIGTERM"
+reap_daemon 0 || fail "the daemon exited $DAEMON_STATUS after SIGTERM, not 0"
 [ ! -e "$SESSIOND_SOCKET" ] || fail "the socket file $SESSIOND_SOCKET is still there"
 grep -q 'exited cleanly' "$DAEMON_LOG" || fail "no clean-exit line in the log"
 

@@ -21,7 +21,11 @@
  * -m stall: for a daemon out of descriptors.  N connections each send
  *    daemon.info.  For -H SECONDS (default 3) it only watches: some must
  *    be answered (accepted) and some not (waiting in the listen backlog);
- *    with -p PID it prints the CPU time PID used over that stall.  Then the
+ *    with -p PID it prints the CPU time PID used over that stall
+ *    (stall_cpu_ms, a figure) and how long PID's main thread, the event
+ *    loop, was busy: on a CPU or waiting for one (stall_busy_ms, from
+ *    /proc/PID/task/PID/schedstat).  A loop that spins is busy all the
+ *    time however loaded the machine is; one that sleeps is not.  Then the
  *    answered connections hang up, and so does each further one once
  *    answered: every one must be answered within -b SECONDS, as the daemon
  *    accepts again whenever it has descriptors.
@@ -589,6 +593,22 @@ static double cpu_ms(int pid)
 	return (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* Time PID's main thread spent on a CPU plus waiting on a run queue, in
+ * milliseconds, or -1. */
+static double busy_ms(int pid)
+{
+	char path[64];
+	unsigned long long run = 0, wait = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/schedstat", pid, pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	int n = fscanf(f, "%llu %llu", &run, &wait);
+	fclose(f);
+	return n == 2 ? (double)(run + wait) / 1e6 : -1;
+}
+
 static bool never(void)
 {
 	return false;
@@ -612,13 +632,16 @@ static int mode_stall(void)
 			return 1;
 	}
 	double hold = opt.hold < 0 ? 3 : opt.hold;
-	double c0 = opt.pid ? cpu_ms(opt.pid) : 0, t0 = now_s();
+	double c0 = opt.pid ? cpu_ms(opt.pid) : 0, b0 = opt.pid ? busy_ms(opt.pid) : 0;
+	double t0 = now_s();
 	run_until(never, t0 + hold);
-	double c1 = opt.pid ? cpu_ms(opt.pid) : 0, t1 = now_s();
+	double c1 = opt.pid ? cpu_ms(opt.pid) : 0, b1 = opt.pid ? busy_ms(opt.pid) : 0;
+	double t1 = now_s();
 	int answered = count_answered();
 	say("stall: %d of %d connections answered in %.1f s", answered, opt.n, t1 - t0);
 	if (opt.pid)
-		say("stall_cpu_ms=%.0f stall_ms=%.0f", c1 - c0, (t1 - t0) * 1000);
+		say("stall_cpu_ms=%.0f stall_busy_ms=%.0f stall_ms=%.0f", c1 - c0,
+		    b0 < 0 || b1 < 0 ? -1.0 : b1 - b0, (t1 - t0) * 1000);
 	if (answered == 0 || answered == opt.n) {
 		failf("expected some but not all of %d connections answered while out of "
 		      "descriptors, got %d", opt.n, answered);
