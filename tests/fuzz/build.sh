@@ -3,8 +3,8 @@
 # with clang, -fsanitize=fuzzer,address,undefined, into BUILD_DIR
 # (default build-fuzz) as BUILD_DIR/fuzz_rpc.
 #
-# The project sources the harness needs (common, lease, idle, sessiond
-# minus main.c, rpc/jsonrpc.c, rpc/server.c, and the fault seam
+# The project sources the harness needs (every library folder, daemon/
+# minus main.c, rpc/ minus the client, and the fault seam
 # tests/fault/fault_driver.c) are compiled here again with
 # coverage instrumentation: the gcc-built objects of "make" cannot be
 # reused.  Objects are rebuilt only when a source or any header is newer.
@@ -29,15 +29,14 @@ CFLAGS="-std=c11 -D_GNU_SOURCE -DSESSIOND_VERSION=\"0.1.0-fuzz\" -O1 -g $SAN \
 	-Wall -Wextra -Wno-unused-parameter $pkg_cflags ${EXTRA_CFLAGS:-}"
 
 cd "$top"
-srcs="common/log.c common/timeutil.c common/htab.c common/cause.c common/fileio.c
-lease/lease.c lease/instance.c lease/token.c idle/idle.c rpc/jsonrpc.c rpc/server.c
-tests/fault/fault_driver.c"
-for f in sessiond/*.c; do
-	[ "$f" = sessiond/main.c ] || srcs="$srcs $f"
+srcs="tests/fault/fault_driver.c"
+for f in common/*.c settings/*.c lease/*.c idle/*.c virt/*.c session/*.c daemon/*.c rpc/*.c; do
+	case "$f" in daemon/main.c|rpc/client.c) ;; *) srcs="$srcs $f" ;; esac
 done
 
 mkdir -p "$out/obj"
-newest_h=$(ls -t common/*.h lease/*.h idle/*.h rpc/*.h sessiond/*.h tests/fault/*.h | head -n 1)
+newest_h=$(ls -t common/*.h settings/*.h lease/*.h idle/*.h virt/*.h session/*.h daemon/*.h \
+	rpc/*.h tests/fault/*.h | head -n 1)
 
 # One object per source, in parallel; fuzzer-no-link: coverage without a main.
 todo=""

@@ -249,7 +249,7 @@ static void daemon_up(void)
 	struct cause c;
 	bool done = false;
 
-	W.d.core = core_new(W.d.base, &W.d.cfg, W.d.drv, &c);
+	W.d.core = core_new(W.d.base, &W.d.cfg.core, W.d.drv, &c);
 	if (W.d.core == NULL)
 		die("core_new: %s", c.msg);
 	core_set_hooks(W.d.core, &dispatch_core_hooks, &W.d);
@@ -258,8 +258,8 @@ static void daemon_up(void)
 		turn(TICK_US);
 	if (!done)
 		die("core_load did not finish");
-	W.d.srv = rpc_server_new(W.d.base, W.d.cfg.socket_path, daemon_methods, daemon_nmethods,
-				 &dispatch_server_ops, &W.d, W.d.cfg.max_connections, &c);
+	W.d.srv = rpc_server_new(W.d.base, W.d.cfg.socket_path, &dispatch_server_ops, &W.d,
+				 W.d.cfg.max_connections, &c);
 	if (W.d.srv == NULL)
 		die("rpc_server_new: %s", c.msg);
 	W.d.started = mono_now();
@@ -434,16 +434,11 @@ static bool check_response(json_t *m, const char *line, size_t n)
 	return true;
 }
 
-static void check_line(const char *line, size_t n)
+/* One reply object: a response or a notification. */
+static void check_message(json_t *m, const char *line, size_t n)
 {
-	json_error_t e;
-	json_t *m = json_loadb(line, n, JSON_REJECT_DUPLICATES, &e);
-
-	if (m == NULL) {
-		bad_reply("not-json", e.text, line, n);
-		return;
-	}
 	json_t *ver = json_object_get(m, "jsonrpc");
+
 	if (!json_is_object(m))
 		bad_reply("not-object", "not a JSON object", line, n);
 	else if (!json_is_string(ver) || strcmp(json_string_value(ver), "2.0") != 0)
@@ -452,6 +447,28 @@ static void check_line(const char *line, size_t n)
 		check_notification(m, line, n);
 	else
 		check_response(m, line, n);
+}
+
+/* A line is one reply object, or a batch's replies: a non-empty array of
+ * them (JSON-RPC 2.0 section 6). */
+static void check_line(const char *line, size_t n)
+{
+	json_error_t e;
+	json_t *m = json_loadb(line, n, JSON_REJECT_DUPLICATES, &e);
+	size_t i;
+	json_t *v;
+
+	if (m == NULL) {
+		bad_reply("not-json", e.text, line, n);
+		return;
+	}
+	if (!json_is_array(m))
+		check_message(m, line, n);
+	else if (json_array_size(m) == 0)
+		bad_reply("not-object", "an empty array", line, n);
+	else
+		json_array_foreach(m, i, v)
+			check_message(v, line, n);
 	json_decref(m);
 }
 
