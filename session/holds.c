@@ -77,28 +77,41 @@ static struct list_node *next_lease(struct session *s, struct list_node *pos, ui
 	return NULL;
 }
 
+/* A page of holds stops before its JSON passes this, whatever its limit:
+ * a reason is 256 bytes, but up to 1,536 in JSON (control characters are
+ * \u00XX), and 1,000 of them would not fit in a frame. */
+#define HOLDS_PAGE_BYTES (512 * 1024)
+
 /* Both lists merged by seq; a hold that lives through a whole listing is
- * listed once, whatever comes and goes meanwhile. */
+ * listed once, whatever comes and goes meanwhile.  With a limit, a page
+ * also ends before HOLDS_PAGE_BYTES (never empty: one hold is far less). */
 json_t *holds_json(struct session *s, uint64_t after, size_t limit, uint64_t *next)
 {
 	json_t *a = json_array();
 	struct list_node *t = next_token(s, s->tokens.next, after);
 	struct list_node *l = next_lease(s, s->leases.next, after);
+	size_t bytes = 0;
 
 	*next = 0;
 	while (t != NULL || l != NULL) {
 		struct token *tk = t ? list_entry(t, struct token, session_node) : NULL;
 		struct session_lease *sl = l ? list_entry(l, struct session_lease, node) : NULL;
-		if (limit > 0 && json_array_size(a) == limit) {
-			*next = after;
-			break;
+		bool is_token = tk != NULL && (sl == NULL || tk->seq < sl->seq);
+		json_t *h = is_token ? token_hold(tk) : session_lease_hold(sl);
+		if (limit > 0) {
+			bytes += json_dumpb(h, NULL, 0, JSON_COMPACT) + 1;
+			if (json_array_size(a) == limit ||
+			    (bytes > HOLDS_PAGE_BYTES && json_array_size(a) > 0)) {
+				json_decref(h);
+				*next = after;
+				break;
+			}
 		}
-		if (tk != NULL && (sl == NULL || tk->seq < sl->seq)) {
-			json_array_append_new(a, token_hold(tk));
+		json_array_append_new(a, h);
+		if (is_token) {
 			after = tk->seq;
 			t = next_token(s, t->next, after);
 		} else {
-			json_array_append_new(a, session_lease_hold(sl));
 			after = sl->seq;
 			l = next_lease(s, l->next, after);
 		}
@@ -144,13 +157,11 @@ static void lease_done(struct lease *l, const struct cause *err, void *arg)
 void holds_lease_acquire(struct session *s, struct session_lease *sl, const char *reason,
 			 uid_t uid, pid_t pid, session_lease_cb cb, void *arg)
 {
-	uuid_t u;
-
 	lease_init(&sl->lease);
 	list_init(&sl->node);
 	sl->s = s;
-	uuid_generate_random(u);
-	uuid_unparse_lower(u, sl->id);
+	sl->seq = holds_next_seq(s);
+	prng_uuid(&s->core->ids, sl->id);
 	str_copy(sl->reason, sizeof sl->reason, reason);
 	sl->uid = uid;
 	sl->pid = pid;

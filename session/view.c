@@ -21,6 +21,16 @@ static json_t *text_or_null(const char *t)
 
 #define VIEW_HOLDS_MAX 100
 
+/* When the VM stops if nothing holds it first: null while something
+ * does (the tracker disarms its timer a loop turn after the first hold,
+ * and a reply built in between must not show a stop that cannot come). */
+static json_t *deadline_json(struct session *s)
+{
+	double deadline = idle_deadline(&s->idle);
+
+	return deadline > 0 && !holds_any(s) ? time_json(mono_to_wall(deadline)) : json_null();
+}
+
 static json_t *instance_json(struct session *s)
 {
 	if (s->inst == NULL)
@@ -32,7 +42,6 @@ static json_t *instance_json(struct session *s)
 
 json_t *view_session(struct session *s)
 {
-	double deadline = idle_deadline(&s->idle);
 	json_t *o = fields_to_json(settings_table, &s->set, FIELD_VIEW);
 
 	json_object_update_new(o, json_pack("{s:s, s:s, s:i, s:s, s:i, s:o}",
@@ -42,8 +51,7 @@ json_t *view_session(struct session *s)
 	json_object_set_new(o, "last_stop_reason", text_or_null(s->last_stop_reason));
 	json_object_set_new(o, "last_stop_detail", text_or_null(s->last_stop_detail));
 	json_object_set_new(o, "failed_reason", text_or_null(s->failed_reason));
-	json_object_set_new(o, "idle_deadline",
-			    deadline > 0 ? time_json(mono_to_wall(deadline)) : json_null());
+	json_object_set_new(o, "idle_deadline", deadline_json(s));
 	uint64_t next;
 	json_object_set_new(o, "holds", holds_json(s, 0, VIEW_HOLDS_MAX, &next));
 	json_object_set_new(o, "holds_count", json_integer((json_int_t)holds_count(s)));
@@ -59,7 +67,6 @@ json_t *view_session(struct session *s)
  * last stop reason). */
 json_t *view_summary(struct session *s)
 {
-	double deadline = idle_deadline(&s->idle);
 	json_t *inst = s->inst == NULL ? json_null()
 		: json_pack("{s:s, s:s}", "id", s->inst->id, "domain", s->inst->domain);
 
@@ -67,6 +74,6 @@ json_t *view_summary(struct session *s)
 		"name", s->name, "id", s->id, "owner_uid", (int)s->owner,
 		"state", state_name(s->state), "start_count", (int)s->start_count,
 		"instance", inst, "holds_count", (json_int_t)holds_count(s),
-		"idle_deadline", deadline > 0 ? time_json(mono_to_wall(deadline)) : json_null(),
+		"idle_deadline", deadline_json(s),
 		"last_stop_reason", text_or_null(s->last_stop_reason));
 }

@@ -9,10 +9,8 @@
  * sees everything and acts on another user's session with "owner_uid".
  *
  * The daemon is real: the method table, the server and the core on
- * libvirt's embedded test driver (tests/harness).  Each client is one end
- * of a socketpair whose other end the server serves as if accepted from a
- * given uid (rpc_server_add_bev), so requests go through the server's
- * framing and dispatch as a socket client's would.
+ * libvirt's embedded test driver, with clients on socketpairs served as if
+ * accepted from a given uid (tests/harness/rpcworld.h).
  *
  * The method table is walked: every method in rpc_methods[] must have a
  * row in the expectations table below (a new method without one fails
@@ -29,37 +27,20 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <errno.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "../common/fileio.h"
 #include "../common/timeutil.h"
 #include "../rpc/sessiond-protocol.h"
 #include "../daemon/daemon.h"
 #include "harness/harness.h"
+#include "harness/rpcworld.h"
 
 #define OWNER_UID 1001
 #define OTHER_UID 1002
 #define NO_TOKEN "00000000-0000-0000-0000-000000000000"
-
-/* ---- a client on a socketpair -------------------------------------------- */
-
-struct client {
-	int fd;
-	uid_t uid;
-	char *buf;                          /* bytes read, not yet a whole line */
-	size_t len, cap;
-	json_t *replies;                    /* id (as a string) -> response */
-	json_t *notes;                      /* notifications, in order */
-	long next_id;
-};
 
 struct world {
 	struct harness *h;
@@ -67,81 +48,6 @@ struct world {
 	struct client owner, other, root;
 	char token[64];                     /* the owner's token, or NO_TOKEN */
 };
-
-static void client_open(struct world *w, struct client *cl, uid_t uid)
-{
-	int sv[2];
-
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	assert_int_equal(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
-	evutil_make_socket_nonblocking(sv[1]);
-	struct bufferevent *bev = bufferevent_socket_new(w->d.base, sv[1], BEV_OPT_CLOSE_ON_FREE);
-	assert_non_null(bev);
-	assert_non_null(rpc_server_add_bev(w->d.srv, bev, uid, 4242));
-	*cl = (struct client){ .fd = sv[0], .uid = uid, .replies = json_object(),
-			       .notes = json_array() };
-}
-
-static void client_close(struct client *cl)
-{
-	if (cl->fd >= 0)
-		close(cl->fd);
-	cl->fd = -1;
-	free(cl->buf);
-	json_decref(cl->replies);
-	json_decref(cl->notes);
-	cl->buf = NULL;
-	cl->replies = cl->notes = NULL;
-}
-
-/* Reads what the server sent; sorts whole lines into replies and notes. */
-static void client_pump(struct client *cl)
-{
-	for (;;) {
-		if (cl->cap - cl->len < 65536) {
-			cl->cap = cl->cap ? cl->cap * 2 : 131072;
-			cl->buf = realloc(cl->buf, cl->cap);
-			assert_non_null(cl->buf);
-		}
-		ssize_t r = read(cl->fd, cl->buf + cl->len, cl->cap - cl->len);
-		if (r <= 0)
-			break;
-		cl->len += (size_t)r;
-	}
-	char *start = cl->buf, *nl;
-	while (cl->len > 0 && (nl = memchr(start, '\n', cl->len - (size_t)(start - cl->buf))) != NULL) {
-		json_error_t e;
-		json_t *m = json_loadb(start, (size_t)(nl - start), 0, &e);
-		if (m == NULL)
-			fail_msg("not JSON from the server: %.*s", (int)(nl - start), start);
-		if (json_object_get(m, "method") != NULL) {
-			json_array_append_new(cl->notes, m);
-		} else {
-			char key[32];
-			snprintf(key, sizeof key, "%lld",
-				 (long long)json_integer_value(json_object_get(m, "id")));
-			json_object_set_new(cl->replies, key, m);
-		}
-		start = nl + 1;
-	}
-	size_t used = (size_t)(start - cl->buf);
-	memmove(cl->buf, start, cl->len - used);
-	cl->len -= used;
-}
-
-struct wait_reply {
-	struct client *cl;
-	char key[32];
-};
-
-static bool reply_came(struct harness *h, void *arg)
-{
-	struct wait_reply *wr = arg;
-
-	(void)h;
-	client_pump(wr->cl);
-	return json_object_get(wr->cl->replies, wr->key) != NULL;
-}
 
 /* $OWNER -> the owner's uid, $TOKEN -> the owner's token id. */
 static json_t *params_of(struct world *w, const char *tmpl)
@@ -173,30 +79,7 @@ static json_t *params_of(struct world *w, const char *tmpl)
 /* One request, and its response (a new reference). */
 static json_t *call(struct world *w, struct client *cl, const char *method, const char *tmpl)
 {
-	json_t *req = json_pack("{s:s, s:I, s:s, s:o}", "jsonrpc", "2.0", "id",
-				(json_int_t)++cl->next_id, "method", method, "params",
-				params_of(w, tmpl));
-	char *text = json_dumps(req, JSON_COMPACT);
-	struct wait_reply wr = { .cl = cl };
-	size_t len = strlen(text);
-
-	json_decref(req);
-	text[len] = '\n';
-	assert_int_equal(write(cl->fd, text, len + 1), (ssize_t)(len + 1));
-	free(text);
-	snprintf(wr.key, sizeof wr.key, "%ld", cl->next_id);
-	if (!harness_wait(w->h, 30, reply_came, &wr))
-		fail_msg("uid %u: %s %s: no reply in 30 s", (unsigned)cl->uid, method, tmpl);
-	json_t *r = json_incref(json_object_get(cl->replies, wr.key));
-	json_object_del(cl->replies, wr.key);
-	return r;
-}
-
-static int code_of(json_t *reply)
-{
-	json_t *err = json_object_get(reply, "error");
-
-	return err ? (int)json_integer_value(json_object_get(err, "code")) : 0;
+	return client_request(w->h, cl, method, params_of(w, tmpl), NULL);
 }
 
 static json_t *result_of(struct world *w, struct client *cl, const char *method, const char *tmpl)
@@ -235,26 +118,16 @@ static struct world *world_new(enum fixture fx)
 {
 	struct harness_opts o = { .fault = true };
 	struct world *w = calloc(1, sizeof *w);
-	struct cause c;
 
 	assert_non_null(w);
 	assert_null(live);
 	live = w;
 	w->owner.fd = w->other.fd = w->root.fd = -1;
 	w->h = harness_new(&o);
-	w->d.base = w->h->base;
-	w->d.cfg = w->h->cfg;               /* borrowed: the harness frees it */
-	w->d.drv = w->h->drv;
-	w->d.core = w->h->core;
-	w->d.started = mono_now();
-	core_set_hooks(w->d.core, &dispatch_core_hooks, &w->d);
-	w->d.srv = rpc_server_new(w->d.base, w->h->cfg.socket_path, &dispatch_server_ops, &w->d,
-				  64, &c);
-	if (w->d.srv == NULL)
-		fail_msg("rpc_server_new: %s", c.msg);
-	client_open(w, &w->owner, OWNER_UID);
-	client_open(w, &w->other, OTHER_UID);
-	client_open(w, &w->root, 0);
+	rpcworld_start(&w->d, w->h);
+	client_open(&w->d, &w->owner, OWNER_UID);
+	client_open(&w->d, &w->other, OTHER_UID);
+	client_open(&w->d, &w->root, 0);
 	snprintf(w->token, sizeof w->token, "%s", NO_TOKEN);
 
 	json_decref(result_of(w, &w->owner, "session.create",
@@ -283,9 +156,7 @@ static void world_free(struct world *w)
 	client_close(&w->owner);
 	client_close(&w->other);
 	client_close(&w->root);
-	harness_wait(w->h, 10, harness_quiet, NULL);
-	rpc_server_free(w->d.srv);
-	w->d.srv = NULL;
+	rpcworld_stop(&w->d, w->h);
 	harness_free(w->h);
 	free(w);
 	live = NULL;

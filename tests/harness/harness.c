@@ -115,7 +115,8 @@ struct harness *harness_new(const struct harness_opts *o)
 		h->opts = *o;
 	if (h->opts.uri == NULL)
 		h->opts.uri = "test:///default";
-	snprintf(h->dir, sizeof h->dir, "/tmp/sessiond-harness.XXXXXX");
+	snprintf(h->dir, sizeof h->dir, "%s/sessiond-harness.XXXXXX",
+		 h->opts.tmp != NULL ? h->opts.tmp : "/tmp");
 	if (mkdtemp(h->dir) == NULL)
 		fatal("harness: mkdtemp");
 	h->events = json_array();

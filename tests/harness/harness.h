@@ -26,6 +26,8 @@ struct harness_opts {
 	struct fault_cfg fcfg;
 	double scratch_gib;                 /* 0: 1 GiB; negative: no scratch */
 	bool record_events;                 /* keep every session.event in h->events */
+	const char *tmp;                    /* where the state directory goes; default /tmp
+					     * (/dev/shm: a memory file system, no disk writes) */
 };
 
 struct harness {

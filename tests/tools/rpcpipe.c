@@ -15,7 +15,8 @@
  *
  * It stops once REPLIES replies have arrived (default: one per line sent;
  * a reply is a frame with an "id" member, whatever its value, and a
- * "result" or "error"; notifications do not count), when the daemon
+ * "result" or "error", or an array of those (a batch's answer); a
+ * notification does not count), when the daemon
  * closes the connection, or after SECONDS (default 10); -n -1 reads until
  * one of the last two (and that is success).  Until then the connection
  * stays open, so tokens acquired on it stay held.
@@ -86,14 +87,26 @@ static int send_line(int fd, const char *line)
 	return 0;
 }
 
+static bool is_response(json_t *m)
+{
+	return json_is_object(m) && json_object_get(m, "id") != NULL &&
+	       (json_object_get(m, "result") != NULL || json_object_get(m, "error") != NULL);
+}
+
 /* A reply answers a request: it has an id (null included) and a result
- * or an error.  Anything else (a notification, garbage) is only printed. */
+ * or an error; the answer to a batch (an array of such) is one reply.
+ * Anything else (a notification, garbage) is only printed. */
 static bool is_reply(const char *frame, size_t len)
 {
-	json_t *m = json_loadb(frame, len, JSON_DECODE_ANY, NULL);
-	bool r = json_is_object(m) && json_object_get(m, "id") != NULL &&
-		 (json_object_get(m, "result") != NULL || json_object_get(m, "error") != NULL);
+	json_t *m = json_loadb(frame, len, JSON_DECODE_ANY, NULL), *v;
+	bool r = is_response(m);
+	size_t i;
 
+	if (json_is_array(m) && json_array_size(m) > 0) {
+		r = true;
+		json_array_foreach(m, i, v)
+			r = r && is_response(v);
+	}
 	json_decref(m);
 	return r;
 }
