@@ -229,7 +229,7 @@ static void suspended(struct session *s)
 	}
 	str_copy(s->last_stop_reason, sizeof s->last_stop_reason, "idle");
 	text_set(&s->last_stop_detail, NULL);
-	log_info("session %s: saved %.0f MiB of memory to %s", s->key,
+	log_info("session %s: saved %.1f MiB of memory to %s", s->key,
 		 s->saved->bytes / (1024 * 1024), s->saved->path);
 	state_set(s, SESSION_SUSPENDED, PHASE_IDLE, EV_SUSPENDED,
 		  json_pack("{s:o}", "saved_state", tiers_saved_json(s)));
