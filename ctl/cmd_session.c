@@ -197,18 +197,24 @@ static void show_status_holds(json_t *s, json_t *holds)
 static void show_status(struct ctx *x, json_t *s)
 {
 	json_t *inst = json_object_get(s, "instance"), *holds = json_object_get(s, "holds");
-	char up[32];
+	json_t *saved = json_object_get(s, "saved_state");
+	char up[32], tier[128];
 
 	(void)x;
 	printf("Session:      %s (uid %d, id %s)\n", out_str(s, "name", "?"),
 	       (int)json_integer_value(json_object_get(s, "owner_uid")), out_str(s, "id", "?"));
-	printf("State:        %s\n", out_str(s, "state", "?"));
+	out_tier(s, tier, sizeof tier);
+	printf("State:        %s\n", tier);
 	if (json_is_object(inst))
 		printf("VM:           %s (instance %s, scratch %s)\n", out_str(inst, "domain", "?"),
 		       out_str(inst, "id", "?"), out_str(inst, "scratch", "none"));
+	if (json_is_object(saved))
+		printf("Saved memory: %s\n", out_str(saved, "path", "?"));
 	show_idle(s, holds);
 	show_status_holds(s, holds);
-	printf("Starts:       %d\n", (int)json_integer_value(json_object_get(s, "start_count")));
+	printf("Starts:       %d (restores %d)\n",
+	       (int)json_integer_value(json_object_get(s, "start_count")),
+	       (int)json_integer_value(json_object_get(s, "restore_count")));
 	printf("Last stop:    %s%s%s\n", out_str(s, "last_stop_reason", "-"),
 	       json_is_string(json_object_get(s, "last_stop_detail")) ? ": " : "",
 	       out_str(s, "last_stop_detail", ""));
@@ -219,10 +225,11 @@ static void show_status(struct ctx *x, json_t *s)
 		printf("Warning:      %s\n", out_str(s, "warning", ""));
 	duration_format(json_number_value(json_object_get(s, "uptime_s")), up, sizeof up);
 	printf("VM uptime:    %s total\n", up);
-	printf("Settings:     %s storage, crash policy %s, %d MiB, %d vCPU, domain type %s\n",
-	       out_str(s, "storage", "?"), out_str(s, "crash_policy", "?"),
+	printf("Settings:     %s storage, crash policy %s, %d MiB, %d vCPU, domain type %s, "
+	       "idle action %s\n", out_str(s, "storage", "?"), out_str(s, "crash_policy", "?"),
 	       (int)json_integer_value(json_object_get(s, "memory_mib")),
-	       (int)json_integer_value(json_object_get(s, "vcpus")), out_str(s, "domain_type", "?"));
+	       (int)json_integer_value(json_object_get(s, "vcpus")), out_str(s, "domain_type", "?"),
+	       out_str(s, "idle_action", "?"));
 }
 
 /* session.get of name, shown by show. */
@@ -335,6 +342,24 @@ static int flag_and_name(struct ctx *x, int argc, char **argv, const char *flag,
 	return ctl_connect(x);
 }
 
+/* A suspended session's stop discards its saved memory: say so first. */
+static void tell_discard(struct ctx *x, const char *name)
+{
+	struct sdc_error e;
+	json_t *s = NULL, *saved;
+	char size[32];
+
+	if (x->json || sdc_session_get(x->c, name, &s, &e) < 0)
+		return;
+	saved = json_object_get(s, "saved_state");
+	if (strcmp(out_str(s, "state", ""), "suspended") == 0 && json_is_object(saved)) {
+		out_bytes(json_number_value(json_object_get(saved, "bytes")), size, sizeof size);
+		printf("session '%s' is suspended: stopping discards its saved memory (%s); "
+		       "the next start boots afresh\n", name, size);
+	}
+	json_decref(s);
+}
+
 int cmd_stop(struct ctx *x, int argc, char **argv)
 {
 	struct sdc_error e;
@@ -344,6 +369,7 @@ int cmd_stop(struct ctx *x, int argc, char **argv)
 
 	if (rc != 0)
 		return rc;
+	tell_discard(x, argv[optind]);
 	rc = sdc_session_stop(x->c, argv[optind], force, &r, &e);
 	return ctl_result(x, rc, &e, r, show_stopped);
 }

@@ -15,7 +15,7 @@
 /* One notification: a line of compact JSON, or of text for session.event. */
 static void print_event(const char *method, json_t *p, void *arg)
 {
-	static const char *const extra[] = { "reason", "detail", "deadline", "warning" };
+	static const char *const extra[] = { "reason", "action", "detail", "deadline", "warning" };
 	struct ctx *x = arg;
 	char when[32];
 
@@ -30,6 +30,8 @@ static void print_event(const char *method, json_t *p, void *arg)
 		for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
 			if (json_is_string(json_object_get(p, extra[i])))
 				printf(" %s=%s", extra[i], out_str(p, extra[i], ""));
+		if (json_is_true(json_object_get(p, "restore")))
+			printf(" restore");
 		if (json_is_string(json_object_get(p, "instance")))
 			printf(" instance=%.8s", out_str(p, "instance", ""));
 		putchar('\n');
@@ -56,6 +58,34 @@ int cmd_watch(struct ctx *x, int argc, char **argv)
 
 /* ---- info ------------------------------------------------------------------------ */
 
+/* "Balloon:" and "QEMU RSS:" lines, when libvirt says. */
+static void show_balloon(json_t *r)
+{
+	json_t *b = json_object_get(r, "balloon"), *rss = json_object_get(r, "rss_kib");
+	char size[32];
+
+	if (json_is_object(b)) {
+		printf("Balloon:   %s%s", out_str(b, "model", "?"),
+		       json_is_true(json_object_get(b, "free_page_reporting"))
+		       ? ", free page reporting" : "");
+		if (json_is_integer(json_object_get(b, "actual_kib"))) {
+			out_bytes(1024.0 * (double)json_integer_value(json_object_get(b, "actual_kib")),
+				  size, sizeof size);
+			printf(", actual %s", size);
+		}
+		if (json_is_integer(json_object_get(b, "unused_kib"))) {
+			out_bytes(1024.0 * (double)json_integer_value(json_object_get(b, "unused_kib")),
+				  size, sizeof size);
+			printf(", unused in the guest %s", size);
+		}
+		putchar('\n');
+	}
+	if (json_is_integer(rss)) {
+		out_bytes(1024.0 * (double)json_integer_value(rss), size, sizeof size);
+		printf("QEMU RSS:  %s\n", size);
+	}
+}
+
 static void show_info(struct ctx *x, json_t *r)
 {
 	char mem[32];
@@ -68,6 +98,7 @@ static void show_info(struct ctx *x, json_t *r)
 	       out_str(r, "name", "?"), out_str(r, "uuid", "?"), out_str(r, "state", "?"), mem,
 	       (int)json_integer_value(json_object_get(r, "vcpus")),
 	       json_number_value(json_object_get(r, "cpu_time_s")), out_str(r, "driver", "?"));
+	show_balloon(r);
 }
 
 int cmd_info(struct ctx *x, int argc, char **argv)

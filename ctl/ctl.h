@@ -111,6 +111,13 @@ const char *out_str(json_t *o, const char *key, const char *dflt);
 void out_until(json_t *o, const char *key, char *buf, size_t len, const char *dflt);
 /* The local "HH:MM:SS" of an RFC 3339 time, or "-". */
 void out_local_time(const char *rfc3339, char *buf, size_t len);
+/* "3m12s ago" for the RFC 3339 time o[key], or dflt. */
+void out_ago(json_t *o, const char *key, char *buf, size_t len, const char *dflt);
+/* "212 MiB" (or KiB, GiB) for a number of bytes. */
+void out_bytes(double bytes, char *buf, size_t len);
+/* The state with its memory tier: "suspended (saved 212 MiB, 3m ago)"
+ * for a suspended session (a session object or summary), else the state. */
+void out_tier(json_t *s, char *buf, size_t len);
 
 /* Items printed as they come (a listing that pages): a table under its
  * header, or with --json one array, an item per line (inside an object

@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "../common/timeutil.h"
@@ -47,6 +48,44 @@ void out_until(json_t *o, const char *key, char *buf, size_t len, const char *df
 	}
 	duration_format(fmax(0, t - wall_now()), d, sizeof d);
 	snprintf(buf, len, "in %s", d);
+}
+
+void out_ago(json_t *o, const char *key, char *buf, size_t len, const char *dflt)
+{
+	double t;
+	char d[32];
+
+	if (!time_parse_rfc3339(out_str(o, key, ""), &t)) {
+		snprintf(buf, len, "%s", dflt);
+		return;
+	}
+	duration_format(fmax(0, wall_now() - t), d, sizeof d);
+	snprintf(buf, len, "%s ago", d);
+}
+
+void out_bytes(double bytes, char *buf, size_t len)
+{
+	if (bytes >= 1024.0 * 1024 * 1024 * 10)
+		snprintf(buf, len, "%.0f GiB", bytes / (1024.0 * 1024 * 1024));
+	else if (bytes >= 1024.0 * 1024)
+		snprintf(buf, len, "%.0f MiB", bytes / (1024.0 * 1024));
+	else
+		snprintf(buf, len, "%.0f KiB", bytes / 1024.0);
+}
+
+void out_tier(json_t *s, char *buf, size_t len)
+{
+	json_t *saved = json_object_get(s, "saved_state");
+	const char *state = out_str(s, "state", "?");
+	char size[32], ago[48];
+
+	if (strcmp(state, "suspended") != 0 || !json_is_object(saved)) {
+		snprintf(buf, len, "%s", state);
+		return;
+	}
+	out_bytes(json_number_value(json_object_get(saved, "bytes")), size, sizeof size);
+	out_ago(saved, "since", ago, sizeof ago, "at an unknown time");
+	snprintf(buf, len, "%s (saved %s, %s)", state, size, ago);
 }
 
 void out_local_time(const char *rfc3339, char *buf, size_t len)

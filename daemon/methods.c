@@ -140,7 +140,7 @@ static void m_session_list(struct request *rq)
 	if (rq->args->state != NULL && (state = state_from_name(rq->args->state)) < 0) {
 		rpc_call_error(rq->call, RPC_ERR_INVALID_PARAMS,
 			       "invalid params: 'state' must be a session state (stopped, starting, "
-			       "running, stopping, failed)");
+			       "running, stopping, failed, suspended)");
 		return;
 	}
 	json_t *a = json_array();

@@ -17,6 +17,7 @@ static const char *const disposition_names[DISP__COUNT] = {
 	[DISP_ACTIVE] = "active",
 	[DISP_STOP_REQUESTED] = "stop-requested",
 	[DISP_EXIT_CLAIMED] = "exit-claimed",
+	[DISP_SUSPENDED] = "suspended",
 };
 
 const char *disposition_name(enum disposition d)
@@ -93,16 +94,60 @@ long instance_live_count(void)
 /* Both claims are the same single CAS from ACTIVE; whichever runs first
  * wins and owns the teardown, the other sees a non-ACTIVE value and backs
  * off.  There is no third path and no window between test and set. */
-static bool instance_claim(struct instance *inst, enum disposition to)
+static bool instance_move(struct instance *inst, enum disposition from, enum disposition to)
 {
-	int expected = DISP_ACTIVE;
+	int expected = (int)from;
 
 	return atomic_compare_exchange_strong(&inst->disposition, &expected, (int)to);
 }
 
+static bool instance_claim(struct instance *inst, enum disposition to)
+{
+	return instance_move(inst, DISP_ACTIVE, to);
+}
+
+/* A suspended instance has no domain and no exit to race with: its
+ * discard is the same claim, from SUSPENDED. */
 bool instance_claim_expected_stop(struct instance *inst)
 {
-	return instance_claim(inst, DISP_STOP_REQUESTED);
+	return instance_claim(inst, DISP_STOP_REQUESTED) ||
+	       instance_move(inst, DISP_SUSPENDED, DISP_STOP_REQUESTED);
+}
+
+bool instance_suspend(struct instance *inst)
+{
+	return instance_move(inst, DISP_STOP_REQUESTED, DISP_SUSPENDED);
+}
+
+bool instance_resume(struct instance *inst)
+{
+	return instance_move(inst, DISP_SUSPENDED, DISP_ACTIVE);
+}
+
+void instance_own_save_begin(struct instance *inst)
+{
+	atomic_fetch_add(&inst->own_saves, 1);
+}
+
+/* Counts down only from above zero: a CAS loop. */
+static bool own_saves_down(struct instance *inst)
+{
+	int n = atomic_load(&inst->own_saves);
+
+	while (n > 0)
+		if (atomic_compare_exchange_weak(&inst->own_saves, &n, n - 1))
+			return true;
+	return false;
+}
+
+void instance_own_save_cancel(struct instance *inst)
+{
+	own_saves_down(inst);
+}
+
+bool instance_own_save_event(struct instance *inst)
+{
+	return own_saves_down(inst);
 }
 
 bool instance_claim_spontaneous_exit(struct instance *inst)

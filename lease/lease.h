@@ -33,6 +33,21 @@
  *    reference-counted: the loop, a worker and the libvirt event thread may
  *    each hold one.  tests/model/disposition.pml models this protocol.
  *
+ *    Memory tiers (session/tiers.c) add a fourth value.  An idle stop that
+ *    saves the guest's memory owns the instance (STOP_REQUESTED); once the
+ *    save has taken the domain away, the owner parks it:
+ *
+ *        STOP_REQUESTED --instance_suspend-->             SUSPENDED
+ *        SUSPENDED      --instance_resume-->              ACTIVE  (restore)
+ *        SUSPENDED      --instance_claim_expected_stop--> STOP_REQUESTED (discard)
+ *
+ *    No domain exists while SUSPENDED, so no exit can be claimed then;
+ *    only the loop moves a suspended instance.  The STOPPED event of our
+ *    own save may be delivered after a restore made the instance ACTIVE
+ *    again: the saver counts it in own_saves before it calls libvirt, and
+ *    the event thread swallows that many STOPPED/SAVED events
+ *    (instance_own_save_event), so a late one never claims the restored VM.
+ *
  * 3. struct lease_point + struct lease: a gate plus the callers parked
  *    while the VM is not running.  lease_acquire() counts at once when the
  *    gate is open (any thread); otherwise (loop thread only) it parks the
@@ -105,6 +120,7 @@ enum disposition {
 	DISP_ACTIVE,
 	DISP_STOP_REQUESTED,
 	DISP_EXIT_CLAIMED,
+	DISP_SUSPENDED,         /* saved to a memory image; no domain (tiers) */
 	DISP__COUNT
 };
 
@@ -124,6 +140,7 @@ struct instance {
 	bool indexed;
 	void *owner;                        /* the session (opaque here) */
 	_Atomic int teardowns;              /* times torn down: must end at 1 */
+	_Atomic int own_saves;              /* our saves whose STOPPED event is due */
 };
 
 /* prefix names the daemon and session ("sd-1a2b3c4d-9f8e7d6c"); the
@@ -132,8 +149,20 @@ struct instance {
 struct instance *instance_new(const char *prefix, const uuid_t uuid);
 struct instance *instance_ref(struct instance *inst, const char *who);
 void instance_unref(struct instance *inst, const char *who);
+/* ACTIVE (or SUSPENDED: a discard) -> STOP_REQUESTED. */
 bool instance_claim_expected_stop(struct instance *inst);
 bool instance_claim_spontaneous_exit(struct instance *inst);
+/* The owner of STOP_REQUESTED parks a saved instance; false otherwise. */
+bool instance_suspend(struct instance *inst);
+/* SUSPENDED -> ACTIVE before a restore (loop); false when not suspended. */
+bool instance_resume(struct instance *inst);
+/* The saver: one more STOPPED/SAVED event of ours will come (before the
+ * save call), or will not after all (the save failed). */
+void instance_own_save_begin(struct instance *inst);
+void instance_own_save_cancel(struct instance *inst);
+/* Event thread, for a STOPPED/SAVED event: true when it is one of ours
+ * (counted down), false when somebody else saved the domain. */
+bool instance_own_save_event(struct instance *inst);
 enum disposition instance_disposition(const struct instance *inst);
 
 /* The index the libvirt event thread uses to find an instance by its

@@ -71,5 +71,6 @@
 #define RPC_EV_FAILED   "failed"
 #define RPC_EV_RESET    "reset"
 #define RPC_EV_DELETED  "deleted"
+#define RPC_EV_SUSPENDED "suspended"   /* memory saved to an image (idle_action save) */
 
 #endif

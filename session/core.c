@@ -300,7 +300,7 @@ struct core *core_new(struct event_base *base, const struct core_config *cfg,
 	htab_init(&core->by_key);
 	list_init(&core->sessions);
 	prng_init(&core->ids);
-	if (make_dirs(core, c) < 0 || daemon_id_load(core, c) < 0 ||
+	if (make_dirs(core, c) < 0 || tiers_init(core, c) < 0 || daemon_id_load(core, c) < 0 ||
 	    pool_name_load(core, recorded, sizeof recorded, c) < 0) {
 		free(core);
 		return NULL;

@@ -6,9 +6,11 @@
  * logged and left alone).  Then libvirt lists this daemon's domains (its
  * prefix carries the daemon id): a domain a session recorded is adopted
  * (the session is running again, with no new boot); a recorded instance
- * whose domain is gone is cleaned up after ("lost"); a domain of ours that
- * no session records is an orphan and destroyed; scratch and boot volumes
- * of instances that no longer exist are swept.  A second daemon on the
+ * whose domain is gone is cleaned up after ("lost"), unless it was
+ * suspended and its memory image is still there (then it is suspended
+ * again, tiers.c); a domain of ours that no session records is an orphan
+ * and destroyed; scratch and boot volumes of instances that no longer
+ * exist are swept, and so are memory images no session keeps.  A second daemon on the
  * same libvirtd has another id, so neither touches the other's domains.
  */
 #include "session.h"
@@ -83,6 +85,10 @@ static void load_files(struct core *core)
 	log_info("sessiond: %zu session(s) loaded", core->nsessions);
 }
 
+struct load_job;
+static void images_check(struct load_job *lj);
+static bool image_found(struct load_job *lj, struct session *s);
+
 struct load_job {
 	struct job job;
 	struct core *core;
@@ -90,6 +96,8 @@ struct load_job {
 	json_t *domains;
 	json_t *orphans;
 	json_t *live;
+	json_t *images;                     /* {"path": found} of recorded images */
+	json_t *live_images;                /* paths of the images kept */
 	struct cause err;
 	int rc;
 	void (*done)(struct core *, void *);
@@ -103,6 +111,29 @@ static void load_list_run(struct job *j)
 
 	snprintf(pfx, sizeof pfx, "%s-", lj->core->prefix);
 	lj->rc = lj->core->drv->ops->domain_list(lj->core->drv, pfx, &lj->domains, &lj->err);
+	images_check(lj);
+}
+
+/* Worker: which recorded memory images exist. */
+static void images_check(struct load_job *lj)
+{
+	struct driver *drv = lj->core->drv;
+	const char *path;
+	json_t *v;
+	double bytes, mtime;
+	struct cause c;
+
+	json_object_foreach(lj->images, path, v) {
+		int rc = drv->ops->image_stat(drv, path, &bytes, &mtime, &c);
+		if (rc < 0)
+			log_warn("tiers: %s", c.msg);
+		json_object_set_new(lj->images, path, json_boolean(rc == 1));
+	}
+}
+
+static bool image_found(struct load_job *lj, struct session *s)
+{
+	return json_is_true(json_object_get(lj->images, s->saved->path));
 }
 
 static void load_cleanup_run(struct job *j)
@@ -123,6 +154,8 @@ static void load_cleanup_run(struct job *j)
 	}
 	if (storage_sweep(core->storage, lj->live, &c) < 0)
 		log_warn("storage: sweep failed: %s", c.msg);
+	if (tiers_sweep(core, lj->live_images, &c) < 0)
+		log_warn("tiers: sweep of %s failed: %s", core->save_dir, c.msg);
 }
 
 static void load_cleanup_done(struct job *j)
@@ -132,6 +165,8 @@ static void load_cleanup_done(struct job *j)
 	json_decref(lj->domains);
 	json_decref(lj->orphans);
 	json_decref(lj->live);
+	json_decref(lj->images);
+	json_decref(lj->live_images);
 	if (lj->done != NULL)
 		lj->done(lj->core, lj->arg);
 	free(lj);
@@ -175,14 +210,21 @@ static void load_list_done(struct job *j)
 		lj->domains = json_array();
 	}
 	lj->live = json_array();
+	lj->live_images = json_array();
 	list_foreach_safe(pos, tmp, &core->sessions) {
 		struct session *s = list_entry(pos, struct session, node);
 		if (s->loaded_instance[0] == '\0')
 			continue;
-		if (domain_uuid_in(lj->domains, s->loaded_instance) != NULL &&
-		    s->state != SESSION_FAILED) {
+		bool runs = domain_uuid_in(lj->domains, s->loaded_instance) != NULL &&
+			    s->state != SESSION_FAILED;
+		if (runs) {
+			tiers_forget(s);        /* restored meanwhile: the image is stale */
 			reconcile_adopt(s, s->loaded_instance);
 			json_array_append_new(lj->live, json_string(s->loaded_instance));
+		} else if (s->saved != NULL) {
+			tiers_load_saved(s, s->loaded_instance, image_found(lj, s), lj->live_images);
+			if (s->state == SESSION_SUSPENDED)
+				json_array_append_new(lj->live, json_string(s->loaded_instance));
 		} else {
 			reconcile_lost(s, s->loaded_instance);
 		}
@@ -200,11 +242,26 @@ static void load_list_done(struct job *j)
 	workers_submit(core->workers, &lj->job);
 }
 
+/* The images the state files record, to be looked for on a worker. */
+static json_t *recorded_images(struct core *core)
+{
+	json_t *images = json_object();
+	struct list_node *pos;
+
+	list_foreach(pos, &core->sessions) {
+		struct session *s = list_entry(pos, struct session, node);
+		if (s->saved != NULL)
+			json_object_set_new(images, s->saved->path, json_false());
+	}
+	return images;
+}
+
 void load_sessions(struct core *core, void (*done)(struct core *core, void *arg), void *arg)
 {
 	struct load_job *lj = XNEW(lj);
 
 	load_files(core);
+	lj->images = recorded_images(core);
 	lj->core = core;
 	lj->done = done;
 	lj->arg = arg;

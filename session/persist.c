@@ -3,8 +3,8 @@
  *
  * What survives a restart: identity, settings, bookkeeping, a failed state
  * and its reason, the id of the instance that was last started (so the
- * next daemon can adopt its domain or clean up after it), and detached
- * tokens.  Tokens bound to a connection do not survive: the connection
+ * next daemon can adopt its domain or clean up after it), the memory image
+ * of a suspended instance (saved_state, tiers.c), and detached tokens.  Tokens bound to a connection do not survive: the connection
  * does not either.  Live state (holds, timers, parked callers) is rebuilt.
  *
  * Writes go to one writer thread in FIFO order (several writes of one
@@ -55,8 +55,12 @@ json_t *persist_json(struct session *s)
 		"last_stop_reason", s->last_stop_reason, "last_stop_detail", text_str(s->last_stop_detail),
 		"uptime_total_s", session_uptime(s), "disk_created", s->disk_created,
 		"crash_times", crashes, "tokens", detached_tokens_json(s));
-	json_object_set_new(o, "state", json_string(state_name(s->state == SESSION_FAILED
-							       ? SESSION_FAILED : SESSION_STOPPED)));
+	/* Suspended is what the file says; the next start checks the image
+	 * before it believes it (load.c). */
+	json_object_set_new(o, "state", json_string(state_name(
+		s->state == SESSION_FAILED || s->state == SESSION_SUSPENDED ? s->state
+									     : SESSION_STOPPED)));
+	json_object_update_new(o, tiers_persist_json(s));
 	json_object_set_new(o, "failed_reason", json_string(text_str(s->failed_reason)));
 	json_object_set_new(o, "instance", s->inst ? json_string(s->inst->id) : json_null());
 	json_object_set_new(o, "last_instance", json_string(s->last_instance));
@@ -166,6 +170,7 @@ struct session *persist_load(struct core *core, json_t *doc, struct cause *c)
 		 json_string_value(json_object_get(doc, "last_instance")));
 	str_copy(s->prev_instance, sizeof s->prev_instance,
 		 json_string_value(json_object_get(doc, "prev_instance")));
+	tiers_persist_load(s, doc);
 	load_tokens(s, doc);
 	return s;
 }

@@ -39,6 +39,12 @@ void reconcile_vm_event(void *arg, const char *uuid, const char *name, int event
 	inst = instance_index_get(uuid, "vm_event");
 	if (inst == NULL)
 		return;                         /* not ours, or already torn down */
+	if (detail == VM_STOPPED_SAVED && instance_own_save_event(inst)) {
+		/* Our own save (tiers.c): its owner goes on; delivered late, it
+		 * must not claim the instance a restore made active again. */
+		instance_unref(inst, "vm_event");
+		return;
+	}
 	struct vm_mail *m = XNEW(m);
 	m->inst = inst;
 	m->detail = detail;
@@ -193,8 +199,9 @@ static void reconcile_done(struct job *j)
 
 void reconcile_session(struct session *s)
 {
-	/* A start or teardown job in flight settles the instance itself. */
-	if (s->inst == NULL || state_job_busy(s))
+	/* A start or teardown job in flight settles the instance itself; a
+	 * suspended one has no domain to check (its restore finds out). */
+	if (s->inst == NULL || state_job_busy(s) || s->state == SESSION_SUSPENDED)
 		return;
 	struct reconcile_job *rj = XNEW(rj);
 	rj->s = s;

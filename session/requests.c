@@ -32,9 +32,12 @@ void request_next(struct session *s)
 		lease_point_fail(&s->lp, &c);
 		return;
 	}
-	if (s->state == SESSION_STOPPED && s->phase == PHASE_IDLE &&
-	    lease_point_parked(&s->lp) > 0 && !s->core->shutting_down)
+	if (lease_point_parked(&s->lp) == 0 || s->core->shutting_down)
+		return;
+	if (s->state == SESSION_STOPPED && s->phase == PHASE_IDLE)
 		start_instance(s);
+	else if (s->state == SESSION_SUSPENDED)
+		tiers_restore(s);
 }
 
 static void need_vm(struct lease_point *lp)
@@ -107,6 +110,7 @@ void request_stop(struct session *s, bool force, session_done_cb done, void *arg
 		return;
 	case SESSION_STARTING:
 	case SESSION_RUNNING:
+	case SESSION_SUSPENDED:             /* discards the saved memory */
 		break;
 	}
 	if (!force && holds_any(s)) {
@@ -224,6 +228,7 @@ void request_delete(struct session *s, bool keep_storage, session_done_cb done, 
 	case SESSION_STARTING:
 	case SESSION_RUNNING:
 	case SESSION_STOPPING:
+	case SESSION_SUSPENDED:
 		/* The teardown's end (ours, or one under way) goes on with it. */
 		session_waiter_add(&s->stop_waiters, delete_after_stop, NULL);
 		teardown_begin_expected(s, "deleted");

@@ -74,6 +74,9 @@ void session_unref(struct session *s)
 	free(s->failed_reason);
 	free(s->warning);
 	free(s->exit_detail);
+	free(s->stop_detail);
+	free(s->next_warning);
+	tiers_forget(s);
 	free(s->start_err);
 	free(s);
 }

@@ -13,6 +13,11 @@
  *   session state   new -> stopped -> starting -> running -> stopping -> stopped
  *                   new -> failed (loaded failed), stopped -> running (adopted
  *                   at load), starting -> stopping, stopping -> failed -> stopped
+ *                   memory tiers (tiers.c):
+ *                   running -> stopping (idle, save) -> suspended -> starting
+ *                   (restore) -> running; suspended -> stopping (discard: stop,
+ *                   delete, settings changed) -> stopped; stopped -> suspended
+ *                   (an image found again at load)
  *   phase           what the session is doing inside its state: the start job,
  *                   the ready wait, the teardown's steps, a restart's back-off
  *   life            creating -> live -> deleting -> gone (session.c)
@@ -39,6 +44,7 @@
  *   readiness.c  readiness_*   the ready pattern on the serial console
  *   console.c    console_*     console logs
  *   hostpaths.c  hostpaths_*   may a session's owner use these host files?
+ *   tiers.c      tiers_*       memory tiers: save on idle, restore, the image
  *
  * Threads: the loop thread owns everything here, except the lease gate
  * (lease.h) and reconcile_vm_event(), which runs on the driver's event
@@ -81,6 +87,7 @@ enum session_state {
 	SESSION_RUNNING,
 	SESSION_STOPPING,
 	SESSION_FAILED,
+	SESSION_SUSPENDED,                      /* memory saved to an image; no domain */
 	SESSION__COUNT
 };
 
@@ -98,6 +105,8 @@ enum session_phase {
 	PHASE_SHUTDOWN_GONE,    /* ... and the domain is known to be gone already */
 	PHASE_AWAIT_GONE,       /* stopping: shut down asked; waiting for the domain to go */
 	PHASE_CLEANUP,          /* stopping: destroy and volume deletion run */
+	PHASE_SAVING,           /* stopping: the save job runs (idle, action save) */
+	PHASE_RESTORING,        /* starting: the restore job runs */
 	PHASE__COUNT
 };
 
@@ -105,7 +114,7 @@ enum session_phase {
 enum session_event {
 	EV_NONE = -1,
 	EV_CREATED, EV_STARTING, EV_RUNNING, EV_IDLE, EV_BUSY, EV_STOPPING, EV_STOPPED,
-	EV_CRASHED, EV_FAILED, EV_RESET, EV_DELETED,
+	EV_CRASHED, EV_FAILED, EV_RESET, EV_DELETED, EV_SUSPENDED,
 	EV__COUNT
 };
 
@@ -137,6 +146,7 @@ struct core_config {
 	char *state_dir;
 	char *pool;                             /* storage pool name; NULL: the daemon's own */
 	char *pool_path;                        /* its directory; NULL: <state_dir>/pool */
+	char *save_dir;                         /* memory images; NULL: <pool dir>/saved */
 	double scratch_gib;                     /* 0: no scratch disks */
 	int workers;
 	int max_sessions_per_user;              /* 0: no limit; root is exempt */
@@ -161,6 +171,8 @@ struct core_stats {
 	long start_failures;
 	long adopted;
 	long double_teardowns;                  /* must stay 0: a broken invariant */
+	long saves, save_failures;              /* memory tiers */
+	long restores, restore_failures;
 };
 
 struct core {
@@ -182,6 +194,7 @@ struct core {
 	char prefix[16];                        /* "sd-" + 8 hex of the daemon id */
 	char sessions_dir[4096];
 	char console_dir[4096];
+	char save_dir[4096];                    /* memory images (tiers.c) */
 	const struct core_hooks *hooks;
 	void *hooks_arg;
 	struct driver_events drv_events;
@@ -293,6 +306,8 @@ struct session {
 	bool disk_created;                      /* persistent disk made by us */
 	char last_instance[UUID_STR_LEN];       /* most recent instance (its console log) */
 	char prev_instance[UUID_STR_LEN];       /* the one before (kept for a post-mortem) */
+	unsigned restore_count;                 /* restores (start_count: cold boots) */
+	struct saved_image *saved;              /* the memory image; NULL: none (tiers.c) */
 
 	/* Live state. */
 	enum session_state state;               /* state_set() only */
@@ -302,8 +317,11 @@ struct session {
 	double running_since;                   /* monotonic; 0 when not running */
 	char stop_reason[32];                   /* of the expected stop under way */
 	struct cause *start_err;                /* why the last start failed; NULL: it did not */
-	char *warning;                          /* of the current instance (scratch fallback) */
+	char *warning;                          /* of the current instance (scratch, restore) */
+	bool no_scratch;                        /* the current instance started without one */
 	char *exit_detail;                      /* of the spontaneous exit under way */
+	char *stop_detail;                      /* of the expected stop under way (a failed save) */
+	char *next_warning;                     /* for the next instance (a failed restore) */
 	struct event *stop_timer;               /* stop_timeout after shutdown */
 	struct event *aux_timer;                /* restart back-off, readiness poll */
 	struct readiness *ready;                /* while waiting for ready_pattern */
@@ -405,6 +423,8 @@ void holds_revoke_tokens(struct session *s, const char *reason);
 
 /* A new instance: state file, then the start job. */
 void start_instance(struct session *s);
+/* The VM is up (booted and ready, or restored): running, callers granted. */
+void start_running(struct session *s, bool restored);
 /* readiness.c reports back. */
 void start_ready(struct session *s);
 void start_not_ready(struct session *s, const char *why);
@@ -419,6 +439,9 @@ void teardown_start_failed(struct session *s, const char *why);
 void teardown_exit_claimed(struct session *s, int detail);
 /* The start job is done and a claim came meanwhile: tear down now. */
 void teardown_after_start(struct session *s);
+/* A teardown goes on in phase ph (shutdown or cleanup; tiers.c after a
+ * save). */
+void teardown_continue(struct session *s, enum session_phase ph);
 /* The domain of an instance being stopped is gone: end the wait. */
 void teardown_domain_gone(struct session *s);
 /* Restart delay after the n-th crash within the window. */
@@ -448,6 +471,59 @@ void reconcile_adopt(struct session *s, const char *instance_id);
 void reconcile_lost(struct session *s, const char *instance_id);
 /* Loop: the libvirt connection is back; check the instance still runs. */
 void reconcile_session(struct session *s);
+
+/* ---- memory tiers (tiers.c) ----------------------------------------------
+ *
+ * running -> (idle, idle_action save) stopping/saving -> suspended: the
+ * domain's memory in an image file, no QEMU, the same instance (id,
+ * domain name, scratch disk).  The next need restores it:
+ * suspended -> starting/restoring -> running.  A failed save is a normal
+ * stop; a failed restore tears the instance down (image included) and a
+ * new one boots, with a warning.  A suspended instance's teardown (stop,
+ * delete, settings that no longer fit the image) deletes the image with
+ * its scratch disk, once.
+ */
+
+/* The image of a suspended instance. */
+struct saved_image {
+	char *path;                             /* on the hypervisor host */
+	double bytes;
+	double since;                           /* wall clock: when it was written */
+	json_t *settings;                       /* the FIELD_IMAGE settings it was saved with */
+};
+
+/* The image directory: core->save_dir, made 0700 when missing. */
+int tiers_init(struct core *core, struct cause *c);
+/* Does the expected stop just claimed save instead (idle, idle_action
+ * save, nothing in the way)? */
+bool tiers_wants_save(struct session *s);
+/* PHASE_SAVING: the save job. */
+void tiers_save(struct session *s);
+/* Suspended with callers parked: restore (or, when the image no longer
+ * fits the settings, discard it; a cold boot follows). */
+void tiers_restore(struct session *s);
+/* The image still fits the session's settings. */
+bool tiers_image_fits(struct session *s);
+/* The image's path for the teardown job (a copy; NULL: none). */
+char *tiers_image_path(struct session *s);
+/* The instance is gone (its teardown finished): the image bookkeeping
+ * goes with it. */
+void tiers_forget(struct session *s);
+/* {"path", "bytes", "since"} or null (the wire's saved_state). */
+json_t *tiers_saved_json(struct session *s);
+/* The state file's part and its reading back. */
+json_t *tiers_persist_json(struct session *s);
+void tiers_persist_load(struct session *s, json_t *doc);
+/* At load: the recorded instance's image exists (and fits): suspended
+ * again, the same instance. */
+void tiers_adopt_suspended(struct session *s, const char *instance_id);
+/* At load, the recorded instance's domain does not run: suspended again
+ * when its image was found and fits (its path appended to live), else
+ * stopped, reason lost (or settings-changed). */
+void tiers_load_saved(struct session *s, const char *instance_id, bool found, json_t *live);
+/* Worker, at load: deletes this daemon's images whose path is not in
+ * live; returns how many. */
+int tiers_sweep(struct core *core, json_t *live, struct cause *c);
 
 /* ---- the guest (readiness.c, console.c, hostpaths.c) ------------------ */
 

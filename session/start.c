@@ -94,6 +94,7 @@ static void spec_domain(struct session *s, struct instance *inst, struct vm_spec
 	spec->initrd = s->set.initrd;
 	spec->cmdline = s->set.cmdline;
 	spec->pool = storage_pool(s->core->storage);
+	spec->free_page_reporting = !spec->test_driver && drv->ops->balloon_reporting(drv);
 }
 
 /* Worker: the owner's files may have changed since session.create checked
@@ -121,17 +122,22 @@ static void start_run(struct job *j)
 	free(xml);
 }
 
-static void to_running(struct session *s)
+void start_running(struct session *s, bool restored)
 {
 	/* An exit claimed since the start job returned: its mail is queued
 	 * and tears the instance down; granting now would hand out leases on
 	 * a dead VM. */
 	if (instance_disposition(s->inst) != DISP_ACTIVE) {
-		if (s->phase == PHASE_BOOTING)
+		if (s->phase == PHASE_BOOTING || s->phase == PHASE_RESTORING)
 			state_phase(s, PHASE_BOOTED);
 		return;
 	}
 	json_t *extra = s->warning ? json_pack("{s:s}", "warning", s->warning) : NULL;
+
+	if (restored) {
+		extra = extra != NULL ? extra : json_object();
+		json_object_set_new(extra, "restore", json_true());
+	}
 
 	s->running_since = mono_now();
 	state_set(s, SESSION_RUNNING, PHASE_IDLE, EV_RUNNING, extra);
@@ -149,8 +155,10 @@ static void start_done(struct job *j)
 	struct start_job *sj = (struct start_job *)j;
 	struct session *s = sj->s;
 
-	if (sj->warn.msg[0] != '\0')
-		text_setf(&s->warning, "no scratch disk: %s", sj->warn.msg);
+	s->no_scratch = sj->warn.msg[0] != '\0';
+	if (s->no_scratch)
+		text_setf(&s->warning, "%s%sno scratch disk: %s", text_str(s->warning),
+			  s->warning != NULL ? "; " : "", sj->warn.msg);
 	if (instance_disposition(sj->inst) != DISP_ACTIVE) {
 		/* Claimed while booting: the claimer's teardown waited for this;
 		 * an exit whose mail is still queued tears down when it comes. */
@@ -166,7 +174,7 @@ static void start_done(struct job *j)
 		state_phase(s, PHASE_READY_WAIT);
 		readiness_begin(s);
 	} else {
-		to_running(s);
+		start_running(s, false);
 	}
 	instance_unref(sj->inst, "start_job");
 	session_unref(s);
@@ -181,7 +189,9 @@ void start_instance(struct session *s)
 
 	inst->owner = s;
 	s->inst = inst;
-	text_set(&s->warning, NULL);
+	/* A restore that failed before this boot says so here. */
+	text_set(&s->warning, s->next_warning);
+	text_set(&s->next_warning, NULL);
 	text_set(&s->exit_detail, NULL);
 	free(s->start_err);
 	s->start_err = NULL;
@@ -201,7 +211,7 @@ void start_ready(struct session *s)
 {
 	if (s->state == SESSION_STARTING && s->inst != NULL &&
 	    instance_disposition(s->inst) == DISP_ACTIVE)
-		to_running(s);
+		start_running(s, false);
 }
 
 void start_not_ready(struct session *s, const char *why)

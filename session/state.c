@@ -22,6 +22,7 @@ static const char *const state_names[SESSION__COUNT] = {
 	[SESSION_RUNNING] = "running",
 	[SESSION_STOPPING] = "stopping",
 	[SESSION_FAILED] = "failed",
+	[SESSION_SUSPENDED] = "suspended",
 };
 
 static const char *const phase_names[PHASE__COUNT] = {
@@ -35,6 +36,8 @@ static const char *const phase_names[PHASE__COUNT] = {
 	[PHASE_SHUTDOWN_GONE] = "shutdown-gone",
 	[PHASE_AWAIT_GONE] = "await-gone",
 	[PHASE_CLEANUP] = "cleanup",
+	[PHASE_SAVING] = "saving",
+	[PHASE_RESTORING] = "restoring",
 };
 
 static const char *const event_names[EV__COUNT] = {
@@ -49,27 +52,34 @@ static const char *const event_names[EV__COUNT] = {
 	[EV_FAILED] = "failed",
 	[EV_RESET] = "reset",
 	[EV_DELETED] = "deleted",
+	[EV_SUSPENDED] = "suspended",
 };
 
 /* legal_state[from][to] */
 static const bool legal_state[SESSION__COUNT][SESSION__COUNT] = {
 	/* created (stopped) or loaded (stopped or failed) */
 	[SESSION_NEW] = { [SESSION_STOPPED] = true, [SESSION_FAILED] = true },
-	/* a start; adoption of a domain that still runs at load */
-	[SESSION_STOPPED] = { [SESSION_STARTING] = true, [SESSION_RUNNING] = true },
+	/* a start; adoption of a domain that still runs at load; a saved
+	 * image found again at load */
+	[SESSION_STOPPED] = { [SESSION_STARTING] = true, [SESSION_RUNNING] = true,
+			      [SESSION_SUSPENDED] = true },
 	/* up; a failed start, a stop during boot, a crash during boot */
 	[SESSION_STARTING] = { [SESSION_RUNNING] = true, [SESSION_STOPPING] = true },
 	[SESSION_RUNNING] = { [SESSION_STOPPING] = true },
-	/* torn down; the terminate crash policy or a crash loop */
-	[SESSION_STOPPING] = { [SESSION_STOPPED] = true, [SESSION_FAILED] = true },
+	/* torn down; the terminate crash policy or a crash loop; saved */
+	[SESSION_STOPPING] = { [SESSION_STOPPED] = true, [SESSION_FAILED] = true,
+			       [SESSION_SUSPENDED] = true },
 	/* reset */
 	[SESSION_FAILED] = { [SESSION_STOPPED] = true },
+	/* a restore; a discard (stop, delete, settings changed) */
+	[SESSION_SUSPENDED] = { [SESSION_STARTING] = true, [SESSION_STOPPING] = true },
 };
 
 /* legal_phase[from][to]; staying in a phase is no move. */
 static const bool legal_phase[PHASE__COUNT][PHASE__COUNT] = {
 	[PHASE_IDLE] = { [PHASE_RESTART_WAIT] = true, [PHASE_BOOTING] = true,
-			 [PHASE_SHUTDOWN] = true, [PHASE_CLEANUP] = true },
+			 [PHASE_SHUTDOWN] = true, [PHASE_CLEANUP] = true,
+			 [PHASE_SAVING] = true, [PHASE_RESTORING] = true },
 	[PHASE_RESTART_WAIT] = { [PHASE_IDLE] = true, [PHASE_BOOTING] = true },
 	[PHASE_BOOTING] = { [PHASE_BOOTED] = true, [PHASE_READY_WAIT] = true,
 			    [PHASE_IDLE] = true, [PHASE_CLAIMED_BOOTING] = true },
@@ -83,6 +93,14 @@ static const bool legal_phase[PHASE__COUNT][PHASE__COUNT] = {
 	[PHASE_AWAIT_GONE] = { [PHASE_CLEANUP] = true },
 	/* torn down: stopped, or waiting out a restart's back-off */
 	[PHASE_CLEANUP] = { [PHASE_IDLE] = true, [PHASE_RESTART_WAIT] = true },
+	/* saved (suspended); a failed save stops the guest as an idle stop
+	 * would; a stop or delete asked meanwhile discards the image */
+	[PHASE_SAVING] = { [PHASE_IDLE] = true, [PHASE_SHUTDOWN] = true,
+			   [PHASE_CLEANUP] = true },
+	/* restored; failed or crashed (a claim's exit tears down); claimed
+	 * by a stop while the job ran */
+	[PHASE_RESTORING] = { [PHASE_IDLE] = true, [PHASE_BOOTED] = true,
+			      [PHASE_CLAIMED_BOOTING] = true },
 };
 
 /* fits[state][phase]: the phases a state may be in. */
@@ -90,12 +108,13 @@ static const bool fits[SESSION__COUNT][PHASE__COUNT] = {
 	[SESSION_NEW] = { [PHASE_IDLE] = true },
 	[SESSION_STOPPED] = { [PHASE_IDLE] = true, [PHASE_RESTART_WAIT] = true },
 	[SESSION_STARTING] = { [PHASE_BOOTING] = true, [PHASE_BOOTED] = true,
-			       [PHASE_READY_WAIT] = true },
+			       [PHASE_READY_WAIT] = true, [PHASE_RESTORING] = true },
 	[SESSION_RUNNING] = { [PHASE_IDLE] = true },
 	[SESSION_STOPPING] = { [PHASE_CLAIMED_BOOTING] = true, [PHASE_SHUTDOWN] = true,
 			       [PHASE_SHUTDOWN_GONE] = true, [PHASE_AWAIT_GONE] = true,
-			       [PHASE_CLEANUP] = true },
+			       [PHASE_CLEANUP] = true, [PHASE_SAVING] = true },
 	[SESSION_FAILED] = { [PHASE_IDLE] = true },
+	[SESSION_SUSPENDED] = { [PHASE_IDLE] = true },
 };
 
 const char *state_name(enum session_state st)
@@ -146,6 +165,8 @@ bool state_job_busy(const struct session *s)
 	case PHASE_SHUTDOWN:
 	case PHASE_SHUTDOWN_GONE:
 	case PHASE_CLEANUP:
+	case PHASE_SAVING:
+	case PHASE_RESTORING:
 		return true;
 	default:
 		return false;

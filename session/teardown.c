@@ -17,10 +17,14 @@
  * while it runs waits in PHASE_CLAIMED_BOOTING (teardown_after_start).
  *
  * Phases, both paths:   [SHUTDOWN -> AWAIT_GONE, at most stop_timeout] ->
- * CLEANUP (destroy, idempotent; scratch and boot volumes) -> finish: state,
- * bookkeeping, state file, waiters, then what comes next (a new instance
- * for parked callers, a restart after a crash, the end of a delete).  The
- * bracketed part is the graceful expected path's.
+ * CLEANUP (destroy, idempotent; scratch and boot volumes; the memory image
+ * of a suspended instance) -> finish: state, bookkeeping, state file,
+ * waiters, then what comes next (a new instance for parked callers, a
+ * restart after a crash, the end of a delete).  The bracketed part is the
+ * graceful expected path's.  An idle stop with idle_action save first
+ * tries SAVING (tiers.c): saved, the instance is suspended and this
+ * teardown ends without a finish; failed, it goes on with SHUTDOWN.  A
+ * suspended instance (no domain) goes straight to CLEANUP.
  *
  * tests/model/disposition.pml models this protocol; its inlines carry
  * these functions' names: change both.
@@ -46,6 +50,7 @@ struct teardown_job {
 	bool gone;
 	int rc;
 	struct cause err;
+	char *image;                        /* the memory image to delete, or NULL */
 };
 
 /* Worker, graceful path: ask the guest to shut down; see if it is gone. */
@@ -80,6 +85,8 @@ static void cleanup_run(struct job *j)
 		log_warn("session %s: scratch %s: %s", s->key, tj->inst->scratch, c.msg);
 	if (s->set.image != NULL && storage_boot_delete(s->core->storage, tj->inst->scratch, &c) < 0)
 		log_warn("session %s: boot overlay: %s", s->key, c.msg);
+	if (tj->image != NULL && drv->ops->image_delete(drv, tj->image, &c) < 0)
+		log_warn("session %s: memory image: %s", s->key, c.msg);
 }
 
 static void stop_timeout_cb(evutil_socket_t fd, short what, void *arg);
@@ -106,17 +113,24 @@ static void teardown_done(struct job *j)
 	}
 	instance_unref(tj->inst, "teardown_job");
 	session_unref(s);
+	free(tj->image);
 	free(tj);
 }
 
-/* Submits the job of the current phase (SHUTDOWN or CLEANUP). */
+/* Submits the job of the current phase (SAVING, SHUTDOWN or CLEANUP). */
 static void run_phase(struct session *s)
 {
+	if (s->phase == PHASE_SAVING) {
+		tiers_save(s);
+		return;
+	}
 	struct teardown_job *tj = XNEW(tj);
 	bool shutdown = s->phase == PHASE_SHUTDOWN;
 
 	tj->s = s;
 	tj->inst = instance_ref(s->inst, "teardown_job");
+	if (!shutdown)
+		tj->image = tiers_image_path(s);
 	session_submit(s, &tj->job, shutdown ? shutdown_run : cleanup_run, teardown_done,
 		       shutdown ? "shutdown" : "cleanup");
 }
@@ -137,14 +151,20 @@ static void stop_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the claims ------------------------------------------------------------ */
 
-/* The first teardown phase of a claimed instance: a graceful shutdown for
- * an expected stop (unless the start failed or there is no stop timeout),
- * straight to cleanup for an exit. */
+/* The first teardown phase of a claimed instance: a save for an idle
+ * stop that saves; a graceful shutdown for an expected stop (unless no
+ * guest runs: the start or restore failed, the instance is suspended; or
+ * there is no stop timeout); straight to cleanup for an exit. */
 static enum session_phase first_phase(struct session *s)
 {
 	bool expected = instance_disposition(s->inst) == DISP_STOP_REQUESTED;
+	bool no_guest = strcmp(s->stop_reason, "start-failed") == 0 ||
+			strcmp(s->stop_reason, "restore-failed") == 0 ||
+			s->state == SESSION_SUSPENDED;
 
-	if (expected && s->set.stop_timeout > 0 && strcmp(s->stop_reason, "start-failed") != 0)
+	if (expected && tiers_wants_save(s))
+		return PHASE_SAVING;
+	if (expected && s->set.stop_timeout > 0 && !no_guest)
 		return PHASE_SHUTDOWN;
 	return PHASE_CLEANUP;
 }
@@ -155,11 +175,20 @@ static void claimed(struct session *s, json_t *extra)
 {
 	idle_enable(&s->idle, false);
 	readiness_cancel(s);
-	if (s->phase == PHASE_BOOTING) {
+	if (s->phase == PHASE_BOOTING || s->phase == PHASE_RESTORING) {
 		state_set(s, SESSION_STOPPING, PHASE_CLAIMED_BOOTING, EV_STOPPING, extra);
 		return;
 	}
-	state_set(s, SESSION_STOPPING, first_phase(s), EV_STOPPING, extra);
+	enum session_phase ph = first_phase(s);
+	if (ph == PHASE_SAVING)
+		json_object_set_new(extra, "action", json_string("save"));
+	state_set(s, SESSION_STOPPING, ph, EV_STOPPING, extra);
+	run_phase(s);
+}
+
+void teardown_continue(struct session *s, enum session_phase ph)
+{
+	state_phase(s, ph);
 	run_phase(s);
 }
 
@@ -323,9 +352,11 @@ static void after_expected_stop(struct session *s)
 		cause_set(&generic, CAUSE_START_FAILED, "session '%s': VM start failed", s->name);
 		err = &generic;
 	}
-	text_set(&s->last_stop_detail, start_failed ? err->msg : NULL);
-	state_set(s, SESSION_STOPPED, PHASE_IDLE, EV_STOPPED,
-		  json_pack("{s:s}", "reason", s->stop_reason));
+	text_set(&s->last_stop_detail, start_failed ? err->msg : s->stop_detail);
+	json_t *extra = json_pack("{s:s}", "reason", s->stop_reason);
+	if (s->last_stop_detail != NULL)
+		json_object_set_new(extra, "detail", json_string(s->last_stop_detail));
+	state_set(s, SESSION_STOPPED, PHASE_IDLE, EV_STOPPED, extra);
 	if (start_failed)
 		lease_point_fail(&s->lp, err);
 	/* Told; last_stop_detail keeps the message. */
@@ -362,6 +393,8 @@ static void finish_teardown(struct session *s)
 		after_expected_stop(s);
 	s->inst = NULL;
 	instance_unref(inst, "finish_teardown");
+	tiers_forget(s);                    /* its image went with the cleanup */
+	text_set(&s->stop_detail, NULL);
 	persist_write(s, NULL, NULL);
 	session_waiters_done(s, &s->stop_waiters, NULL);
 	request_next(s);

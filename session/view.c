@@ -35,7 +35,7 @@ static json_t *instance_json(struct session *s)
 {
 	if (s->inst == NULL)
 		return json_null();
-	bool scratch = storage_scratch_enabled(s->core->storage) && s->warning == NULL;
+	bool scratch = storage_scratch_enabled(s->core->storage) && !s->no_scratch;
 	return json_pack("{s:s, s:s, s:o}", "id", s->inst->id, "domain", s->inst->domain,
 			 "scratch", scratch ? json_string(s->inst->scratch) : json_null());
 }
@@ -59,21 +59,24 @@ json_t *view_session(struct session *s)
 	json_object_set_new(o, "instance", instance_json(s));
 	json_object_set_new(o, "uptime_s", json_real(session_uptime(s)));
 	json_object_set_new(o, "warning", text_or_null(s->warning));
+	json_object_set_new(o, "restore_count", json_integer((json_int_t)s->restore_count));
+	json_object_set_new(o, "saved_state", tiers_saved_json(s));
 	return o;
 }
 
 /* name, id, owner, state, starts, the instance's id and domain, and a few
  * numbers of constant size that a listing shows (holds, idle deadline,
- * last stop reason). */
+ * last stop reason, warning). */
 json_t *view_summary(struct session *s)
 {
 	json_t *inst = s->inst == NULL ? json_null()
 		: json_pack("{s:s, s:s}", "id", s->inst->id, "domain", s->inst->domain);
 
-	return json_pack("{s:s, s:s, s:i, s:s, s:i, s:o, s:I, s:o, s:o}",
+	return json_pack("{s:s, s:s, s:i, s:s, s:i, s:o, s:I, s:o, s:o, s:o}",
 		"name", s->name, "id", s->id, "owner_uid", (int)s->owner,
 		"state", state_name(s->state), "start_count", (int)s->start_count,
 		"instance", inst, "holds_count", (json_int_t)holds_count(s),
 		"idle_deadline", deadline_json(s),
-		"last_stop_reason", text_or_null(s->last_stop_reason));
+		"last_stop_reason", text_or_null(s->last_stop_reason),
+		"warning", text_or_null(s->warning));
 }

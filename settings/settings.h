@@ -50,6 +50,7 @@ enum field_type {
 #define FIELD_VIEW      0x1u    /* in the session object (session.get) */
 #define FIELD_HOSTPATH  0x2u    /* names a host file: the owner must be able to use it */
 #define FIELD_LIVE      0x4u    /* daemon key that a reload may change */
+#define FIELD_IMAGE     0x8u    /* a saved memory image is valid only while this stays */
 
 struct field {
 	const char *key;                /* JSON name; also accepted in sessiond.conf */
@@ -106,14 +107,19 @@ void fields_print_options(const struct field *tab, FILE *out);
 enum storage_kind { STORAGE_PERSISTENT, STORAGE_EPHEMERAL, STORAGE__COUNT };
 enum crash_policy { CRASH_TERMINATE, CRASH_RESTART, CRASH__COUNT };
 enum domain_type { DOMTYPE_AUTO, DOMTYPE_KVM, DOMTYPE_QEMU, DOMTYPE__COUNT };
+/* What the end of the grace does: stop the VM, or save its memory and
+ * restore it on the next use (memory tiers). */
+enum idle_action { IDLE_STOP, IDLE_SAVE, IDLE__COUNT };
 
 const char *storage_kind_name(enum storage_kind k);
 const char *crash_policy_name(enum crash_policy p);
 const char *domain_type_name(enum domain_type t);
+const char *idle_action_name(enum idle_action a);
 /* The name tables, NULL-terminated (settings_table uses them). */
 extern const char *const storage_kind_names[];
 extern const char *const crash_policy_names[];
 extern const char *const domain_type_names[];
+extern const char *const idle_action_names[];
 
 #define GRACE_NEVER FIELD_NEVER
 
@@ -132,6 +138,7 @@ struct settings {
 	char *ready_pattern;            /* regex on the serial console */
 	double ready_timeout;
 	double stop_timeout;
+	enum idle_action idle_action;
 };
 
 extern const struct field settings_table[];
@@ -150,5 +157,7 @@ void settings_free(struct settings *s);
  * when grace was given explicitly (its state would be lost). */
 bool settings_idle_stop(const struct settings *s);
 double settings_effective_grace(const struct settings *s);
+/* The settings a saved memory image depends on (FIELD_IMAGE rows). */
+json_t *settings_image_json(const struct settings *s);
 
 #endif

@@ -64,6 +64,58 @@ static void test_exit_then_expected(void **state)
 	instance_unref(inst, __func__);
 }
 
+/* Memory tiers: the owner of a stop parks the saved instance; nothing
+ * claims a suspended one but a discard; a restore makes it active again,
+ * and then an exit can be claimed as for any instance. */
+static void test_suspend_resume_discard(void **state)
+{
+	(void)state;
+	struct instance *inst = instance_new("sd-x-y", NULL);
+	assert_false(instance_suspend(inst));                /* only from STOP_REQUESTED */
+	assert_false(instance_resume(inst));                 /* only from SUSPENDED */
+	assert_true(instance_claim_expected_stop(inst));
+	assert_true(instance_suspend(inst));
+	assert_int_equal(instance_disposition(inst), DISP_SUSPENDED);
+	assert_false(instance_claim_spontaneous_exit(inst)); /* no domain: no exit */
+	assert_false(instance_suspend(inst));
+	assert_true(instance_resume(inst));
+	assert_int_equal(instance_disposition(inst), DISP_ACTIVE);
+	assert_true(instance_claim_expected_stop(inst));     /* saved again */
+	assert_true(instance_suspend(inst));
+	assert_true(instance_claim_expected_stop(inst));     /* discarded */
+	assert_int_equal(instance_disposition(inst), DISP_STOP_REQUESTED);
+	assert_false(instance_resume(inst));
+	assert_false(instance_claim_spontaneous_exit(inst));
+	instance_unref(inst, __func__);
+
+	inst = instance_new("sd-x-y", NULL);
+	assert_true(instance_claim_expected_stop(inst));
+	assert_true(instance_suspend(inst));
+	assert_true(instance_resume(inst));
+	assert_true(instance_claim_spontaneous_exit(inst));  /* the restored VM crashed */
+	assert_false(instance_claim_expected_stop(inst));
+	instance_unref(inst, __func__);
+}
+
+/* Our own save's STOPPED/SAVED events are counted down, never below 0: an
+ * unannounced one (somebody else's save) is not ours. */
+static void test_own_save_events(void **state)
+{
+	(void)state;
+	struct instance *inst = instance_new("sd-x-y", NULL);
+	assert_false(instance_own_save_event(inst));
+	instance_own_save_begin(inst);
+	instance_own_save_begin(inst);
+	assert_true(instance_own_save_event(inst));
+	instance_own_save_cancel(inst);                      /* the second save failed */
+	assert_false(instance_own_save_event(inst));
+	instance_own_save_cancel(inst);                      /* never below zero */
+	instance_own_save_begin(inst);
+	assert_true(instance_own_save_event(inst));
+	assert_false(instance_own_save_event(inst));
+	instance_unref(inst, __func__);
+}
+
 /* ---- many threads, many rounds: exactly one winner each round -------- */
 
 #define ROUNDS 100000
@@ -161,6 +213,8 @@ int main(void)
 		cmocka_unit_test(test_names_derived_from_ids),
 		cmocka_unit_test(test_expected_then_exit),
 		cmocka_unit_test(test_exit_then_expected),
+		cmocka_unit_test(test_suspend_resume_discard),
+		cmocka_unit_test(test_own_save_events),
 		cmocka_unit_test(test_claims_threads),
 		cmocka_unit_test(test_index),
 	};

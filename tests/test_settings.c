@@ -104,6 +104,50 @@ static void test_validation_errors(void **state)
 	expect_bad("{\"cmdline\": \"console=ttyS0\"}", "kernel");
 	expect_bad("{\"ready_pattern\": \"(\"}", "ready_pattern");
 	expect_bad("{\"colour\": \"blue\"}", "colour");
+	expect_bad("{\"idle_action\": \"hibernate\"}", "idle_action");
+	expect_bad("{\"idle_action\": 1}", "idle_action");
+}
+
+/* idle_action: stop unless told; and the settings a memory image depends
+ * on are exactly the FIELD_IMAGE rows: a change of one of them makes a
+ * saved image unusable, a change of anything else does not. */
+static void test_idle_action_and_image_settings(void **state)
+{
+	static const char *const image_keys[] = { "storage", "memory_mib", "vcpus", "domain_type",
+						  "kernel", "initrd", "cmdline", "image", "disk" };
+	struct settings s, t;
+	struct cause c;
+
+	(void)state;
+	assert_int_equal(parse("{}", &s, &c), 0);
+	assert_int_equal(s.idle_action, IDLE_STOP);
+	settings_free(&s);
+	assert_int_equal(parse("{\"idle_action\": \"save\", \"kernel\": \"/k\"}", &s, &c), 0);
+	assert_int_equal(s.idle_action, IDLE_SAVE);
+	assert_string_equal(idle_action_name(s.idle_action), "save");
+	for (const struct field *f = settings_table; f->key != NULL; f++) {
+		bool want = false;
+		for (size_t i = 0; i < sizeof image_keys / sizeof image_keys[0]; i++)
+			want |= strcmp(f->key, image_keys[i]) == 0;
+		if (want != ((f->flags & FIELD_IMAGE) != 0))
+			fail_msg("row %s: FIELD_IMAGE is %s", f->key, want ? "missing" : "set");
+	}
+	json_t *a = settings_image_json(&s);
+	assert_non_null(json_object_get(a, "memory_mib"));
+	assert_non_null(json_object_get(a, "kernel"));
+	assert_null(json_object_get(a, "idle_action"));
+	assert_int_equal(parse("{\"idle_action\": \"stop\", \"kernel\": \"/k\", \"grace_s\": 7,"
+			       " \"stop_timeout_s\": 1}", &t, &c), 0);
+	json_t *b = settings_image_json(&t);
+	assert_true(json_equal(a, b));          /* grace and actions do not matter */
+	t.memory_mib = 1024;
+	json_decref(b);
+	b = settings_image_json(&t);
+	assert_false(json_equal(a, b));         /* memory does */
+	json_decref(a);
+	json_decref(b);
+	settings_free(&s);
+	settings_free(&t);
 }
 
 static void test_defaults_and_ephemeral(void **state)
@@ -284,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_enum_tables_round_trip),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_validation_errors),
+		cmocka_unit_test(test_idle_action_and_image_settings),
 		cmocka_unit_test(test_defaults_and_ephemeral),
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_config_defaults_in_range),

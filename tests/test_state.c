@@ -33,6 +33,9 @@ static const int state_moves[][2] = {
 	{ SESSION_RUNNING, SESSION_STOPPING },
 	{ SESSION_STOPPING, SESSION_STOPPED }, { SESSION_STOPPING, SESSION_FAILED },
 	{ SESSION_FAILED, SESSION_STOPPED },
+	/* memory tiers: saved, restored, discarded, found again at load */
+	{ SESSION_STOPPING, SESSION_SUSPENDED }, { SESSION_SUSPENDED, SESSION_STARTING },
+	{ SESSION_SUSPENDED, SESSION_STOPPING }, { SESSION_STOPPED, SESSION_SUSPENDED },
 };
 
 static const int phase_moves[][2] = {
@@ -49,6 +52,11 @@ static const int phase_moves[][2] = {
 	{ PHASE_SHUTDOWN, PHASE_CLEANUP },
 	{ PHASE_SHUTDOWN_GONE, PHASE_CLEANUP }, { PHASE_AWAIT_GONE, PHASE_CLEANUP },
 	{ PHASE_CLEANUP, PHASE_IDLE }, { PHASE_CLEANUP, PHASE_RESTART_WAIT },
+	/* memory tiers */
+	{ PHASE_IDLE, PHASE_SAVING }, { PHASE_SAVING, PHASE_IDLE },
+	{ PHASE_SAVING, PHASE_SHUTDOWN }, { PHASE_SAVING, PHASE_CLEANUP },
+	{ PHASE_IDLE, PHASE_RESTORING }, { PHASE_RESTORING, PHASE_IDLE },
+	{ PHASE_RESTORING, PHASE_BOOTED }, { PHASE_RESTORING, PHASE_CLAIMED_BOOTING },
 };
 
 /* Which phases each state may be in. */
@@ -60,6 +68,8 @@ static const int phase_of[][2] = {
 	{ SESSION_STOPPING, PHASE_SHUTDOWN }, { SESSION_STOPPING, PHASE_SHUTDOWN_GONE },
 	{ SESSION_STOPPING, PHASE_AWAIT_GONE }, { SESSION_STOPPING, PHASE_CLEANUP },
 	{ SESSION_FAILED, PHASE_IDLE },
+	{ SESSION_STOPPING, PHASE_SAVING }, { SESSION_STARTING, PHASE_RESTORING },
+	{ SESSION_SUSPENDED, PHASE_IDLE },
 };
 
 static const int conn_moves[][2] = {
@@ -106,6 +116,7 @@ static void test_names(void **st)
 		[EV_STOPPING] = RPC_EV_STOPPING, [EV_STOPPED] = RPC_EV_STOPPED,
 		[EV_CRASHED] = RPC_EV_CRASHED, [EV_FAILED] = RPC_EV_FAILED,
 		[EV_RESET] = RPC_EV_RESET, [EV_DELETED] = RPC_EV_DELETED,
+		[EV_SUSPENDED] = RPC_EV_SUSPENDED,
 	};
 
 	(void)st;
@@ -172,6 +183,18 @@ static void walk_to(struct session *s, enum session_state st, enum session_phase
 	state_set(s, path[0].st, path[0].ph, EV_NONE, NULL);
 	if (st == SESSION_STOPPED) {
 		state_phase(s, ph);
+		return;
+	}
+	/* memory tiers: suspended (as found at load), restoring, saving */
+	if (st == SESSION_SUSPENDED || ph == PHASE_RESTORING) {
+		state_set(s, SESSION_SUSPENDED, PHASE_IDLE, EV_NONE, NULL);
+		if (st == SESSION_STARTING)
+			state_set(s, SESSION_STARTING, PHASE_RESTORING, EV_NONE, NULL);
+		return;
+	}
+	if (ph == PHASE_SAVING) {
+		state_set(s, SESSION_RUNNING, PHASE_IDLE, EV_NONE, NULL);
+		state_set(s, SESSION_STOPPING, PHASE_SAVING, EV_NONE, NULL);
 		return;
 	}
 	if (st == SESSION_RUNNING) {

@@ -93,6 +93,21 @@ static void add_os(xmlNodePtr dom, const struct vm_spec *s)
 	}
 }
 
+/* A virtio balloon with memory statistics; with free page reporting the
+ * guest hands pages it frees back to the host while it runs (memory
+ * tiers).  Only where QEMU has it (spec->free_page_reporting). */
+static void add_balloon(xmlNodePtr devices, const struct vm_spec *s)
+{
+	xmlNodePtr b = child(devices, "memballoon");
+	char period[16];
+
+	prop(b, "model", "virtio");
+	if (s->free_page_reporting)
+		prop(b, "freePageReporting", "on");
+	snprintf(period, sizeof period, "%d", DOMXML_BALLOON_STATS_S);
+	prop(child(b, "stats"), "period", period);
+}
+
 static void add_devices(xmlNodePtr dom, const struct vm_spec *s)
 {
 	xmlNodePtr devices = child(dom, "devices");
@@ -112,9 +127,12 @@ static void add_devices(xmlNodePtr dom, const struct vm_spec *s)
 		prop(serial, "type", "file");
 		xmlNodePtr src = child(serial, "source");
 		prop(src, "path", s->console_log);
+		/* A restored domain reopens the log: it must not lose what the
+		 * guest wrote before its save. */
+		prop(src, "append", "on");
 		prop(child(serial, "target"), "port", "0");
 	}
-	prop(child(devices, "memballoon"), "model", "none");
+	add_balloon(devices, s);
 }
 
 /* -1 naming the first of the NULL-terminated what/value pairs that XML
@@ -233,4 +251,69 @@ char *domxml_pool_target_path(const char *xml)
 	}
 	xmlFreeDoc(doc);
 	return path;
+}
+
+/* ---- reading what libvirt says ------------------------------------------ */
+
+static xmlDocPtr parse(const char *xml)
+{
+	return xmlReadMemory(xml, (int)strlen(xml), "libvirt.xml", NULL,
+			     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+}
+
+/* The first element called name below n, depth first. */
+static xmlNodePtr find(xmlNodePtr n, const char *name)
+{
+	for (; n != NULL; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		if (xmlStrEqual(n->name, BAD_CAST name))
+			return n;
+		xmlNodePtr in = find(n->children, name);
+		if (in != NULL)
+			return in;
+	}
+	return NULL;
+}
+
+static char *attr(xmlNodePtr n, const char *name)
+{
+	xmlChar *v = n != NULL ? xmlGetProp(n, BAD_CAST name) : NULL;
+	char *out = v != NULL ? xstrdup((const char *)v) : NULL;
+
+	xmlFree(v);
+	return out;
+}
+
+char *domxml_caps_emulator(const char *xml)
+{
+	xmlDocPtr doc = parse(xml);
+	xmlNodePtr n = doc != NULL ? find(xmlDocGetRootElement(doc), "path") : NULL;
+	xmlChar *text = n != NULL ? xmlNodeGetContent(n) : NULL;
+	char *path = text != NULL && text[0] == '/' ? xstrdup((const char *)text) : NULL;
+
+	xmlFree(text);
+	xmlFreeDoc(doc);
+	return path;
+}
+
+json_t *domxml_balloon(const char *xml)
+{
+	xmlDocPtr doc = parse(xml);
+	xmlNodePtr b = doc != NULL ? find(xmlDocGetRootElement(doc), "memballoon") : NULL;
+	json_t *o = NULL;
+
+	if (b != NULL) {
+		char *model = attr(b, "model"), *fpr = attr(b, "freePageReporting");
+		char *period = attr(find(b->children, "stats"), "period");
+		o = json_pack("{s:s, s:b}", "model", model != NULL ? model : "",
+			      "free_page_reporting", fpr != NULL && strcmp(fpr, "on") == 0);
+		json_object_set_new(o, "stats_period_s",
+				    period != NULL ? json_integer(atoi(period)) : json_null());
+		free(model);
+		free(fpr);
+		free(period);
+	}
+	xmlFreeDoc(doc);
+	return o;
 }

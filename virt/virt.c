@@ -15,13 +15,20 @@
  */
 #include "virt.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../common/log.h"
 #include "../common/xalloc.h"
@@ -32,6 +39,7 @@ struct virt {
 	pthread_mutex_t lock;               /* guards conn */
 	virConnectPtr conn;
 	int lifecycle_cb;                   /* callback id, -1 when none */
+	int balloon_reporting;              /* -1 not asked yet; under lock */
 };
 
 /* ---- errors --------------------------------------------------------- */
@@ -342,11 +350,42 @@ static const char *domain_state_name(int state)
 	return state >= 0 && state < 8 ? names[state] : "unknown";
 }
 
+/* The balloon as the domain's XML declares it and as its memory
+ * statistics report it (the guest's view and QEMU's resident set);
+ * *rss_kib is QEMU's resident memory, -1 when libvirt does not say. */
+static json_t *balloon_json(virDomainPtr dom, long long *rss_kib)
+{
+	static const struct { int tag; const char *key; } stat_keys[] = {
+		{ VIR_DOMAIN_MEMORY_STAT_ACTUAL_BALLOON, "actual_kib" },
+		{ VIR_DOMAIN_MEMORY_STAT_UNUSED, "unused_kib" },
+		{ VIR_DOMAIN_MEMORY_STAT_AVAILABLE, "available_kib" },
+		{ VIR_DOMAIN_MEMORY_STAT_USABLE, "usable_kib" },
+		{ VIR_DOMAIN_MEMORY_STAT_DISK_CACHES, "disk_caches_kib" },
+		{ VIR_DOMAIN_MEMORY_STAT_LAST_UPDATE, "last_update" },
+	};
+	virDomainMemoryStatStruct st[VIR_DOMAIN_MEMORY_STAT_NR];
+	char *xml = virDomainGetXMLDesc(dom, 0);
+	json_t *b = xml != NULL ? domxml_balloon(xml) : NULL;
+	int n = virDomainMemoryStats(dom, st, VIR_DOMAIN_MEMORY_STAT_NR, 0);
+
+	free(xml);
+	*rss_kib = -1;
+	for (int i = 0; i < n; i++) {
+		if (st[i].tag == VIR_DOMAIN_MEMORY_STAT_RSS)
+			*rss_kib = (long long)st[i].val;
+		for (size_t k = 0; b != NULL && k < sizeof stat_keys / sizeof stat_keys[0]; k++)
+			if (st[i].tag == stat_keys[k].tag)
+				json_object_set_new(b, stat_keys[k].key, json_integer((json_int_t)st[i].val));
+	}
+	return b != NULL ? b : json_null();
+}
+
 static int info_call(struct driver *d, virDomainPtr dom, void *arg, struct cause *c)
 {
 	json_t **out = arg;
 	virDomainInfo info;
 	char uuid[VIR_UUID_STRING_BUFLEN];
+	long long rss;
 
 	if (virDomainGetInfo(dom, &info) < 0 || virDomainGetUUIDString(dom, uuid) < 0)
 		return virt_fail(c, "libvirt: domain info");
@@ -358,6 +397,8 @@ static int info_call(struct driver *d, virDomainPtr dom, void *arg, struct cause
 			 "max_memory_kib", (json_int_t)info.maxMem,
 			 "vcpus", (int)info.nrVirtCpu,
 			 "cpu_time_s", (double)info.cpuTime / 1e9, "driver", V(d)->kind);
+	json_object_set_new(*out, "balloon", balloon_json(dom, &rss));
+	json_object_set_new(*out, "rss_kib", rss >= 0 ? json_integer((json_int_t)rss) : json_null());
 	return 0;
 }
 
@@ -401,6 +442,205 @@ static int virt_domain_list(struct driver *d, const char *prefix, json_t **out,
 	struct list_call lc = { prefix, out };
 
 	return with_conn(d, list_call, &lc, c);
+}
+
+/* ---- memory tiers: save and restore ------------------------------------ */
+
+/*
+ * A saved domain is a file we name (virDomainSaveFlags), not libvirt's
+ * managed save: managed save needs a persistent (defined) domain, and
+ * sessiond's domains are transient, so nothing of an instance outlives it
+ * in libvirt's configuration; the file lies where the daemon says (beside
+ * the session's disks, with the modes it sets), and a restore that fails
+ * is the daemon's to handle (a cold boot), not a start that libvirt turns
+ * into a boot or an error on its own.  No flags: the test driver accepts
+ * none, and the defaults (the domain comes back running, through the page
+ * cache) are what is wanted.
+ */
+static int save_call(struct driver *d, virDomainPtr dom, void *path, struct cause *c)
+{
+	(void)d;
+	if (virDomainSaveFlags(dom, path, NULL, 0) < 0)
+		return virt_fail(c, "libvirt: save");
+	/* libvirt makes it 0600 already; a file somebody else (root) owns
+	 * is not ours to change. */
+	if (chmod(path, 0600) < 0)
+		log_debug("%s: chmod: %s", (const char *)path, strerror(errno));
+	return 0;
+}
+
+static int virt_domain_save(struct driver *d, const char *uuid, const char *path,
+			    struct cause *c)
+{
+	return with_domain(d, uuid, -1, save_call, (void *)path, c);
+}
+
+static int restore_call(struct driver *d, virConnectPtr conn, void *path, struct cause *c)
+{
+	(void)d;
+	if (virDomainRestoreFlags(conn, path, NULL, 0) < 0)
+		return virt_fail(c, "libvirt: restore");
+	return 0;
+}
+
+static int virt_domain_restore(struct driver *d, const char *path, struct cause *c)
+{
+	return with_conn(d, restore_call, (void *)path, c);
+}
+
+/* The image files live on the hypervisor host; this driver's host is
+ * this one (a remote URI has no balloon probe either, see below). */
+static int virt_image_stat(struct driver *d, const char *path, double *bytes, double *mtime,
+			   struct cause *c)
+{
+	struct stat sb;
+
+	(void)d;
+	if (stat(path, &sb) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		cause_set(c, CAUSE_INTERNAL, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		cause_set(c, CAUSE_INTERNAL, "%s: not a file", path);
+		return -1;
+	}
+	*bytes = (double)sb.st_size;
+	*mtime = (double)sb.st_mtim.tv_sec + sb.st_mtim.tv_nsec / 1e9;
+	return 1;
+}
+
+static int virt_image_delete(struct driver *d, const char *path, struct cause *c)
+{
+	(void)d;
+	if (unlink(path) == 0 || errno == ENOENT)
+		return 0;
+	cause_set(c, CAUSE_INTERNAL, "%s: %s", path, strerror(errno));
+	return -1;
+}
+
+static int virt_image_list(struct driver *d, const char *dir, const char *prefix,
+			   json_t **out, struct cause *c)
+{
+	DIR *dh = opendir(dir);
+	struct dirent *de;
+
+	(void)d;
+	*out = json_array();
+	if (dh == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		cause_set(c, CAUSE_INTERNAL, "%s: %s", dir, strerror(errno));
+		json_decref(*out);
+		*out = NULL;
+		return -1;
+	}
+	while ((de = readdir(dh)) != NULL)
+		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+			json_array_append_new(*out, json_string(de->d_name));
+	closedir(dh);
+	return 0;
+}
+
+/* ---- free page reporting: asked of QEMU ------------------------------------ */
+
+/* "qemu:///system" is this host; "qemu+ssh://h/system" or "qemu://h/" is not. */
+static bool uri_is_local(const char *uri)
+{
+	const char *sep = strstr(uri, "://");
+	const char *plus = strchr(uri, '+');
+
+	if (sep == NULL || sep[3] != '/')
+		return false;
+	return plus == NULL || plus > sep || strncmp(plus, "+unix:", 6) == 0;
+}
+
+/* The emulator libvirt would run for a "qemu" domain (its domain
+ * capabilities' <path>), into buf. */
+static int emulator_call(struct driver *d, virConnectPtr conn, void *arg, struct cause *c)
+{
+	char *caps = virConnectGetDomainCapabilities(conn, NULL, NULL, NULL, "qemu", 0);
+	char *path = caps != NULL ? domxml_caps_emulator(caps) : NULL;
+
+	(void)d;
+	free(caps);
+	if (path == NULL)
+		return virt_fail(c, "libvirt: domain capabilities: no emulator");
+	snprintf(arg, 4096, "%s", path);
+	free(path);
+	return 0;
+}
+
+/* Runs argv with stdout (and stderr) into a pipe; true when a line of its
+ * output contains needle. */
+static bool output_has(char *const argv[], const char *needle)
+{
+	posix_spawn_file_actions_t fa;
+	int fds[2];
+	pid_t pid;
+	char buf[65536];
+	size_t n = 0;
+	ssize_t k;
+	int status;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return false;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], STDERR_FILENO);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[1]);
+	while (rc == 0 && (k = read(fds[0], buf + n, sizeof buf - 1 - n)) != 0) {
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 || (n += (size_t)k) == sizeof buf - 1)
+			break;
+	}
+	close(fds[0]);
+	buf[n] = '\0';
+	while (rc == 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return rc == 0 && strstr(buf, needle) != NULL;
+}
+
+/* A feature check, not a version guess: QEMU lists the properties of its
+ * virtio-balloon device, and free-page-reporting is one of them or not.
+ * (libvirt that does not know the XML attribute ignores it.) */
+static bool probe_balloon_reporting(struct driver *d)
+{
+	char emulator[4096];
+	struct cause c;
+
+	if (strcmp(V(d)->kind, "QEMU") != 0 || !uri_is_local(V(d)->uri))
+		return false;
+	if (with_conn(d, emulator_call, emulator, &c) < 0) {
+		log_warn("balloon: %s", c.msg);
+		return false;
+	}
+	char *argv[] = { emulator, "-machine", "none", "-nodefaults", "-nographic",
+			 "-device", "virtio-balloon-pci,help", NULL };
+	bool yes = output_has(argv, "free-page-reporting");
+	log_info("balloon: %s %s free page reporting", emulator, yes ? "supports" : "lacks");
+	return yes;
+}
+
+static bool virt_balloon_reporting(struct driver *d)
+{
+	struct virt *v = V(d);
+
+	pthread_mutex_lock(&v->lock);
+	int known = v->balloon_reporting;
+	pthread_mutex_unlock(&v->lock);
+	if (known >= 0)
+		return known == 1;
+	bool yes = probe_balloon_reporting(d);
+	pthread_mutex_lock(&v->lock);
+	v->balloon_reporting = yes;
+	pthread_mutex_unlock(&v->lock);
+	return yes;
 }
 
 /* ---- storage -------------------------------------------------------- */
@@ -636,6 +876,12 @@ static const struct driver_ops virt_ops = {
 	.vol_delete = virt_vol_delete,
 	.vol_lookup = virt_vol_lookup,
 	.vol_list = virt_vol_list,
+	.domain_save = virt_domain_save,
+	.domain_restore = virt_domain_restore,
+	.image_stat = virt_image_stat,
+	.image_delete = virt_image_delete,
+	.image_list = virt_image_list,
+	.balloon_reporting = virt_balloon_reporting,
 };
 
 struct driver *virt_driver_new(const char *uri)
@@ -646,6 +892,7 @@ struct driver *virt_driver_new(const char *uri)
 	v->uri = xstrdup(uri);
 	pthread_mutex_init(&v->lock, NULL);
 	v->lifecycle_cb = -1;
+	v->balloon_reporting = -1;
 	snprintf(v->kind, sizeof v->kind, "unknown");
 	d->ops = &virt_ops;
 	d->priv = v;

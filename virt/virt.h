@@ -115,6 +115,33 @@ struct driver_ops {
 	/* Volume names starting with prefix: a JSON array of strings. */
 	int (*vol_list)(struct driver *d, const char *pool, const char *prefix,
 			json_t **out, struct cause *c);
+
+	/* Memory tiers (session/tiers.c), worker threads.
+	 *
+	 * Saves the running domain's memory and device state to path on the
+	 * hypervisor host (virDomainSaveFlags) and chmods the file 0600: the
+	 * domain is gone after (a STOPPED/SAVED event), its disks untouched.
+	 * A failed save leaves the domain as it was. */
+	int (*domain_save)(struct driver *d, const char *uuid, const char *path,
+			   struct cause *c);
+	/* A domain again, running, from the image at path
+	 * (virDomainRestoreFlags); the image stays.  -1 for a missing,
+	 * truncated or corrupt image, or a domain of that uuid that exists. */
+	int (*domain_restore)(struct driver *d, const char *path, struct cause *c);
+	/* A memory image file on the hypervisor host: 1 it exists (size and
+	 * modification time, wall clock), 0 missing, -1 error. */
+	int (*image_stat)(struct driver *d, const char *path, double *bytes, double *mtime,
+			  struct cause *c);
+	/* 0: deleted or already gone. */
+	int (*image_delete)(struct driver *d, const char *path, struct cause *c);
+	/* File names in dir that start with prefix: a JSON array of strings. */
+	int (*image_list)(struct driver *d, const char *dir, const char *prefix, json_t **out,
+			  struct cause *c);
+	/* Can this host's QEMU report free guest pages back (virtio-balloon
+	 * free-page-reporting)?  Asked of QEMU itself once (the emulator of
+	 * libvirt's domain capabilities), then remembered; false on the test
+	 * driver and on remote hosts.  Blocks. */
+	bool (*balloon_reporting)(struct driver *d);
 };
 
 struct driver {
@@ -165,6 +192,7 @@ struct vm_spec {
 	const char *disk_path;              /* persistent disk outside the pool, or NULL */
 	const char *scratch_vol;            /* per-instance scratch, or NULL */
 	const char *console_log;            /* serial console file, or NULL */
+	bool free_page_reporting;           /* virtio balloon reports free pages (QEMU) */
 };
 
 /* Each returns a malloc'd NUL-terminated document, or NULL with a cause. */
@@ -175,6 +203,13 @@ char *domxml_volume(const char *name, double capacity_bytes,
 char *domxml_pool_dir(const char *name, const char *path, struct cause *c);
 /* The <target><path> of a pool's XML (malloc'd), or NULL. */
 char *domxml_pool_target_path(const char *xml);
+/* The emulator <path> of domain capabilities XML (malloc'd), or NULL. */
+char *domxml_caps_emulator(const char *xml);
+/* The balloon of a domain's XML: {"model", "free_page_reporting",
+ * "stats_period_s"}, or NULL without a <memballoon>. */
+json_t *domxml_balloon(const char *xml);
+/* Seconds between the balloon's memory statistics (QEMU domains). */
+#define DOMXML_BALLOON_STATS_S 2
 
 
 /* ---- 3. storage (storage.c) -----------------------------------------------

@@ -14,6 +14,8 @@
 # while the daemon runs, and create nothing through vsh before it starts.
 #
 #   libvirtd_start      start it and wait until it answers; sets LV_URI
+#   libvirtd_hold       keep one connection open until the end, so its test
+#                       driver's state (pool, volumes) survives a daemon restart
 #   libvirtd_stop       stop it (idempotent; called at exit)
 #   libvirtd_freeze     SIGSTOP it: every libvirt call of the daemon blocks
 #   libvirtd_thaw       SIGCONT it
@@ -21,6 +23,7 @@
 #   lv_prefix           the daemon's domain and volume prefix, "sd-XXXXXXXX"
 #   lv_domains          the daemon's domains (names, running or not)
 #   lv_volumes [POOL]   the daemon's volumes in POOL (default "sessiond")
+#   lv_instance_volumes POOL  ... only those of instances (scratch, boot)
 #   lv_objects          both, through one connection (a virsh start costs
 #                       about a quarter of a second)
 #
@@ -51,6 +54,8 @@ libvirtd_start() {
 	wait_until 30 libvirtd_answers || fail "the private libvirtd does not answer: $(tail -n 5 "$LV_DIR/log")"
 }
 
+libvirtd_hold() { hold_libvirt "$LV_URI" "$LV_DIR"; }
+
 libvirtd_stop() {
 	[ -n "$LV_PID" ] || return 0
 	kill -CONT "$LV_PID" 2>/dev/null
@@ -76,6 +81,8 @@ lv_volumes() {
 	p=$(lv_prefix)
 	vsh vol-list "${1:-sessiond}" | awk -v p="$p-" 'index($1, p) == 1 { print $1 }'
 }
+
+lv_instance_volumes() { lv_volumes "$1" | grep -E -e '-(scratch|boot)\.qcow2$'; }
 
 lv_objects() {
 	p=$(lv_prefix)

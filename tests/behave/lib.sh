@@ -358,13 +358,20 @@ private_libvirtd() {
 	PRIVATE_URI="test+unix:///default?socket=$T/libvirtd/sock/libvirt-sock"
 	wait_until 30 virsh -c "$PRIVATE_URI" uri ||
 		fail "the private libvirtd does not answer: $(tail -n 5 "$T/libvirtd/log")"
-	mkfifo "$T/libvirtd/holder.in"
-	virsh -c "$PRIVATE_URI" <"$T/libvirtd/holder.in" >"$T/libvirtd/holder.out" 2>&1 &
+	hold_libvirt "$PRIVATE_URI" "$T/libvirtd"
+}
+
+# hold_libvirt URI DIR — one virsh stays connected to URI until cleanup
+# (a test driver's state lives only while a connection is open: this one
+# keeps it across daemon restarts); its fifo and output are in DIR.
+hold_libvirt() {
+	mkfifo "$2/holder.in"
+	virsh -c "$1" <"$2/holder.in" >"$2/holder.out" 2>&1 &
 	PRIVATE_HOLDER_PID=$!
-	exec 9>"$T/libvirtd/holder.in"
+	exec 9>"$2/holder.in"
 	echo uri >&9
-	wait_until 30 grep -q '^test+unix' "$T/libvirtd/holder.out" ||
-		fail "virsh did not connect to the private libvirtd: $(cat "$T/libvirtd/holder.out")"
+	wait_until 30 grep -q '^test+unix' "$2/holder.out" ||
+		fail "virsh did not connect to $1: $(cat "$2/holder.out")"
 }
 
 stop_private_libvirtd() {
@@ -418,3 +425,42 @@ new_state() {
 
 # An empty config file so a user's own sessiond.conf never leaks in.
 : > "$T/sessiond.conf"
+
+# ---- session events (session.watch) ---------------------------------------
+
+# watch_events NAME — session.watch of NAME on a connection of its own,
+# every frame into $T/events, in the background until the script ends;
+# returns once the watch is answered.
+watch_events() {
+	"$TOOLS/rpcpipe" -n -1 -t 300 \
+		"{\"jsonrpc\":\"2.0\",\"id\":\"w\",\"method\":\"session.watch\",\"params\":{\"name\":\"$1\"}}" \
+		>"$T/events" 2>"$T/watch.err" &
+	WATCH_PID=$!
+	wait_until 10 grep -q '"id":"w","result"' "$T/events" ||
+		fail "session.watch not answered: $(cat "$T/events" "$T/watch.err")"
+}
+
+# events [EVENT] — the params of every session.event so far (of kind EVENT),
+# one compact JSON object per line.
+events() {
+	jq -c --arg e "${1:-}" 'select(.method == "session.event") | .params |
+		select($e == "" or .event == $e)' "$T/events"
+}
+# n_events EVENT — how many EVENT events so far.
+n_events() { events "$1" | wc -l; }
+# has_events EVENT N — at least N EVENT events so far (for wait_until).
+has_events() { [ "$(n_events "$1")" -ge "$2" ]; }
+# event_field EVENT JQ — JQ of the last EVENT event.
+event_field() { events "$1" | tail -n 1 | jq -r "$2"; }
+
+# ---- memory tiers ------------------------------------------------------------
+
+# saved_image NAME — the path of NAME's saved memory image ("null": none).
+saved_image() { field "$1" .saved_state.path; }
+# suspend_idle NAME — waits (bounded) until NAME's grace ran out and it is
+# suspended; prints the image path.
+suspend_idle() {
+	wait_until 30 state_is "$1" suspended ||
+		fail "session $1 is $(field "$1" .state), not suspended: $(field "$1" .last_stop_detail)"
+	saved_image "$1"
+}

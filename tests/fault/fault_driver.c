@@ -14,7 +14,7 @@ struct fault {
 	pthread_mutex_t lock;               /* guards cfg and the rng */
 	struct fault_cfg cfg;
 	unsigned rng;
-	_Atomic int fail_starts;
+	_Atomic int fail_starts, fail_saves, fail_restores;
 	struct fault_stats stats;
 	struct driver_events relay;
 	struct driver *outer;
@@ -26,6 +26,8 @@ static const char *const call_names[FC__COUNT] = {
 	[FC_DOMAIN_START] = "domain_start", [FC_DOMAIN_STARTED] = "domain_started",
 	[FC_DOMAIN_DESTROYED] = "domain_destroyed", [FC_VOL_CREATE] = "vol_create",
 	[FC_VOL_CREATED] = "vol_created", [FC_VOL_DELETED] = "vol_deleted",
+	[FC_DOMAIN_SAVED] = "domain_saved", [FC_DOMAIN_RESTORED] = "domain_restored",
+	[FC_IMAGE_DELETED] = "image_deleted",
 };
 
 static struct fault *F(struct driver *d)
@@ -97,6 +99,20 @@ static bool xml_text(const char *xml, const char *tag, char *out, size_t len)
 		return false;
 	memcpy(out, p + strlen(open), n);
 	out[n] = '\0';
+	return true;
+}
+
+/* The instance uuid in a memory image's name, "<dir>/<prefix>-<uuid>-<n>.save"
+ * (session/tiers.c), into out. */
+static bool image_uuid(const char *path, char *out, size_t len)
+{
+	const char *base = strrchr(path, '/');
+	const char *p = base != NULL ? strchr(base + 1, '-') : NULL;
+
+	p = p != NULL ? strchr(p + 1, '-') : NULL;      /* past "sd-xxxxxxxx-" */
+	if (p == NULL || strlen(p + 1) < 36 || len < 37)
+		return false;
+	snprintf(out, 37, "%s", p + 1);
 	return true;
 }
 
@@ -274,6 +290,93 @@ static int f_vol_list(struct driver *d, const char *pool, const char *prefix, js
 	return F(d)->inner->ops->vol_list(F(d)->inner, pool, prefix, out, c);
 }
 
+/* One of the next n calls forced to fail (fault_driver_fail_*). */
+static bool forced(_Atomic int *n)
+{
+	int k = atomic_load(n);
+
+	return k > 0 && atomic_compare_exchange_strong(n, &k, k - 1);
+}
+
+/* A crash during the save: the domain goes just before libvirt saves it,
+ * so the save fails the way a real one does when its guest dies. */
+static int f_domain_save(struct driver *d, const char *uuid, const char *path, struct cause *c)
+{
+	struct fault *f = F(d);
+	struct fault_cfg cfg = cfg_of(f);
+	struct cause ignored;
+
+	jitter(f, cfg.max_op_delay_us);
+	if (forced(&f->fail_saves) || chance(f, cfg.p_save_fail)) {
+		atomic_fetch_add(&f->stats.save_fails, 1);
+		cause_set(c, CAUSE_INTERNAL, "libvirt: injected save failure");
+		return -1;
+	}
+	if (chance(f, cfg.p_crash_in_save) &&
+	    f->inner->ops->domain_destroy(f->inner, uuid, &ignored) == 0)
+		atomic_fetch_add(&f->stats.crashes_in_save, 1);
+	int rc = f->inner->ops->domain_save(f->inner, uuid, path, c);
+	if (rc == 0) {
+		atomic_fetch_add(&f->stats.saves, 1);
+		note(f, FC_DOMAIN_SAVED, path);
+	}
+	jitter(f, cfg.max_op_delay_us);
+	return rc;
+}
+
+/* A crash during the restore: the domain is destroyed right after
+ * libvirt brought it back, before the restore job returns. */
+static int f_domain_restore(struct driver *d, const char *path, struct cause *c)
+{
+	struct fault *f = F(d);
+	struct fault_cfg cfg = cfg_of(f);
+	char uuid[64];
+	struct cause ignored;
+
+	jitter(f, cfg.max_op_delay_us);
+	if (forced(&f->fail_restores) || chance(f, cfg.p_restore_fail)) {
+		atomic_fetch_add(&f->stats.restore_fails, 1);
+		cause_set(c, CAUSE_INTERNAL, "libvirt: injected restore failure");
+		return -1;
+	}
+	int rc = f->inner->ops->domain_restore(f->inner, path, c);
+	if (rc == 0) {
+		atomic_fetch_add(&f->stats.restores, 1);
+		note(f, FC_DOMAIN_RESTORED, path);
+	}
+	if (rc == 0 && chance(f, cfg.p_crash_in_restore) && image_uuid(path, uuid, sizeof uuid) &&
+	    f->inner->ops->domain_destroy(f->inner, uuid, &ignored) == 0)
+		atomic_fetch_add(&f->stats.crashes_in_restore, 1);
+	jitter(f, cfg.max_op_delay_us);
+	return rc;
+}
+
+static int f_image_stat(struct driver *d, const char *path, double *bytes, double *mtime,
+			struct cause *c)
+{
+	return F(d)->inner->ops->image_stat(F(d)->inner, path, bytes, mtime, c);
+}
+
+static int f_image_delete(struct driver *d, const char *path, struct cause *c)
+{
+	int rc = F(d)->inner->ops->image_delete(F(d)->inner, path, c);
+
+	if (rc == 0)
+		note(F(d), FC_IMAGE_DELETED, path);
+	return rc;
+}
+
+static int f_image_list(struct driver *d, const char *dir, const char *prefix, json_t **out,
+			struct cause *c)
+{
+	return F(d)->inner->ops->image_list(F(d)->inner, dir, prefix, out, c);
+}
+
+static bool f_balloon_reporting(struct driver *d)
+{
+	return F(d)->inner->ops->balloon_reporting(F(d)->inner);
+}
+
 static bool f_kvm_usable(struct driver *d)
 {
 	return F(d)->inner->ops->kvm_usable(F(d)->inner);
@@ -287,6 +390,9 @@ static const struct driver_ops fault_ops = {
 	.domain_list = f_domain_list, .pool_ensure = f_pool_ensure, .pool_list = f_pool_list,
 	.pool_destroy = f_pool_destroy, .vol_create = f_vol_create,
 	.vol_delete = f_vol_delete, .vol_lookup = f_vol_lookup, .vol_list = f_vol_list,
+	.domain_save = f_domain_save, .domain_restore = f_domain_restore,
+	.image_stat = f_image_stat, .image_delete = f_image_delete, .image_list = f_image_list,
+	.balloon_reporting = f_balloon_reporting,
 };
 
 struct driver *fault_driver_new(struct driver *inner, const struct fault_cfg *cfg)
@@ -342,6 +448,16 @@ void fault_driver_fail_starts(struct driver *d, int n)
 	atomic_store(&F(d)->fail_starts, n);
 }
 
+void fault_driver_fail_saves(struct driver *d, int n)
+{
+	atomic_store(&F(d)->fail_saves, n);
+}
+
+void fault_driver_fail_restores(struct driver *d, int n)
+{
+	atomic_store(&F(d)->fail_restores, n);
+}
+
 int fault_driver_crash(struct driver *d, const char *uuid)
 {
 	struct fault *f = F(d);
@@ -389,7 +505,8 @@ static bool instance_volume(const char *name)
 int fault_driver_repeats(struct driver *d, char *why, size_t len)
 {
 	struct fault *f = F(d);
-	static const enum fault_call kinds[] = { FC_DOMAIN_DESTROYED, FC_VOL_DELETED };
+	static const enum fault_call kinds[] = { FC_DOMAIN_DESTROYED, FC_VOL_DELETED,
+						 FC_IMAGE_DELETED };
 	const char *key;
 	json_t *v;
 	int n = 0;

@@ -7,12 +7,16 @@
  * lookups; failed starts (an error as libvirt would give); crashes during
  * a start (the domain is destroyed behind the daemon's back right after
  * libvirt created it, before the start job returns); crashes during a
- * stop; and delays in event delivery (the libvirt event thread sleeps
+ * stop; failed saves and restores (memory tiers), a crash during a save
+ * (the domain destroyed just before libvirt saves it, so the save fails as
+ * it would) and during a restore (destroyed right after libvirt restored
+ * it); and delays in event delivery (the libvirt event thread sleeps
  * before handing an event on).  Crashes are real: the wrapped driver
  * destroys the domain, libvirt emits a real STOPPED/DESTROYED event.
  *
- * It also keeps a ledger: per domain uuid and per volume name, how often
- * the core asked for each operation and how often it succeeded.  The
+ * It also keeps a ledger: per domain uuid, per volume name and per memory
+ * image path, how often the core asked for each operation and how often it
+ * succeeded.  The
  * ledger is the seam's own record, kept where the calls leave the core,
  * so a test can count teardowns without trusting the core's counters (a
  * cleanup run twice destroys a domain and deletes a volume twice, even if
@@ -37,6 +41,10 @@ struct fault_cfg {
 	double p_crash_in_start;            /* destroyed right after create */
 	double p_crash_in_stop;             /* destroyed while shutdown runs */
 	double p_vol_fail;                  /* vol_create fails (scratch fallback) */
+	double p_save_fail;                 /* domain_save returns an error */
+	double p_crash_in_save;             /* destroyed just before the save */
+	double p_restore_fail;              /* domain_restore returns an error */
+	double p_crash_in_restore;          /* destroyed right after the restore */
 	int max_op_delay_us;                /* random delay around each op */
 	int max_event_delay_us;             /* random delay before an event */
 };
@@ -44,6 +52,8 @@ struct fault_cfg {
 struct fault_stats {
 	_Atomic long starts, start_fails, crashes_in_start, crashes_in_stop;
 	_Atomic long outside_crashes, vol_fails, events;
+	_Atomic long saves, save_fails, crashes_in_save;
+	_Atomic long restores, restore_fails, crashes_in_restore;
 };
 
 /* The ledger's kinds: the key is the domain uuid or the volume name. */
@@ -54,6 +64,9 @@ enum fault_call {
 	FC_VOL_CREATE,                      /* vol_create asked */
 	FC_VOL_CREATED,                     /* ... and the volume was made */
 	FC_VOL_DELETED,                     /* vol_delete answered 0 */
+	FC_DOMAIN_SAVED,                    /* domain_save answered 0 (key: image path) */
+	FC_DOMAIN_RESTORED,                 /* domain_restore answered 0 (key: image path) */
+	FC_IMAGE_DELETED,                   /* image_delete answered 0 (key: image path) */
 	FC__COUNT
 };
 
@@ -64,6 +77,9 @@ struct fault_stats *fault_driver_stats(struct driver *d);
 void fault_driver_set(struct driver *d, const struct fault_cfg *cfg);
 /* Fails the next n domain_start calls deterministically. */
 void fault_driver_fail_starts(struct driver *d, int n);
+/* Fails the next n domain_save / domain_restore calls deterministically. */
+void fault_driver_fail_saves(struct driver *d, int n);
+void fault_driver_fail_restores(struct driver *d, int n);
 /* Destroys a domain behind the daemon's back (an outside crash); any
  * thread.  Returns 0 if it was destroyed. */
 int fault_driver_crash(struct driver *d, const char *uuid);
@@ -72,9 +88,10 @@ int fault_driver_crash(struct driver *d, const char *uuid);
 json_t *fault_driver_ledger(struct driver *d);
 void fault_driver_ledger_clear(struct driver *d);
 const char *fault_call_name(enum fault_call k);
-/* Instance volumes ("...-scratch.qcow2", "...-boot.qcow2") deleted and
- * domains destroyed more than once so far: how many, and the first in
- * why.  A teardown runs once; these calls belong to it alone. */
+/* Instance volumes ("...-scratch.qcow2", "...-boot.qcow2") and memory
+ * images deleted and domains destroyed more than once so far: how many,
+ * and the first in why.  A teardown runs once; these calls belong to it
+ * alone. */
 int fault_driver_repeats(struct driver *d, char *why, size_t len);
 
 #endif

@@ -345,6 +345,20 @@ int harness_volumes(struct harness *h)
 	return n;
 }
 
+int harness_images(struct harness *h)
+{
+	json_t *names = NULL;
+	struct cause c;
+	char pfx[32];
+
+	snprintf(pfx, sizeof pfx, "%s-", h->core->prefix);
+	if (h->virt->ops->image_list(h->virt, h->core->save_dir, pfx, &names, &c) < 0)
+		return -1;
+	int n = (int)json_array_size(names);
+	json_decref(names);
+	return n;
+}
+
 bool harness_quiet(struct harness *h, void *arg)
 {
 	(void)arg;

@@ -71,6 +71,8 @@ int harness_events(struct harness *h, const char *name, const char *ev);
 /* Domains and instance volumes of this daemon still in libvirt. */
 int harness_domains(struct harness *h);
 int harness_volumes(struct harness *h);
+/* Memory image files of this daemon in its save directory. */
+int harness_images(struct harness *h);
 bool harness_quiet(struct harness *h, void *arg);    /* predicate: core_quiescent */
 
 #endif

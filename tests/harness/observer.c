@@ -1,6 +1,7 @@
 /* observer.c — see observer.h. */
 #include "observer.h"
 
+#include <dirent.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <pthread.h>
@@ -14,10 +15,19 @@
 
 #define UUID_LEN 36
 #define SCRATCH_SUFFIX "-scratch.qcow2"
+#define IMAGE_SUFFIX ".save"
 
 struct rec {
 	struct htab_node node;
 	struct observer_inst in;
+};
+
+/* One memory image file, by name. */
+struct img {
+	struct htab_node node;
+	char name[160];
+	char id[UUID_LEN + 1];
+	bool gone;
 };
 
 struct observer {
@@ -28,6 +38,8 @@ struct observer {
 	int callback;                       /* lifecycle callback id, -1 none */
 	pthread_mutex_t lock;               /* guards recs and the counters */
 	struct htab recs;                   /* id -> struct rec */
+	char *image_dir;                    /* NULL: images are not watched */
+	struct htab imgs;                   /* name -> struct img */
 	long events, polls, poll_errors;
 	char error[256];
 	pthread_mutex_t poll_lock;          /* one listing applied at a time */
@@ -86,6 +98,18 @@ static bool parse_scratch(const struct observer *ob, const char *name, char *id)
 
 	if (n != pl + UUID_LEN + sl || strncmp(name, ob->prefix, pl) != 0 ||
 	    strcmp(name + n - sl, SCRATCH_SUFFIX) != 0)
+		return false;
+	snprintf(id, UUID_LEN + 1, "%s", name + pl);
+	return true;
+}
+
+/* "<prefix>-<uuid>-<n>.save": the uuid. */
+static bool parse_image(const struct observer *ob, const char *name, char *id)
+{
+	size_t pl = strlen(ob->prefix), n = strlen(name), k = strlen(IMAGE_SUFFIX);
+
+	if (n < pl + UUID_LEN + 2 + k || strncmp(name, ob->prefix, pl) != 0 ||
+	    strcmp(name + n - k, IMAGE_SUFFIX) != 0 || name[pl + UUID_LEN] != '-')
 		return false;
 	snprintf(id, UUID_LEN + 1, "%s", name + pl);
 	return true;
@@ -174,6 +198,69 @@ static void apply_volumes(struct observer *ob, json_t *present)
 	htab_each(&ob->recs, mark_gone, &g);
 }
 
+/* The image files of the daemon now, or NULL when the directory cannot
+ * be read (a directory not made yet is empty). */
+static json_t *list_images(struct observer *ob)
+{
+	json_t *names = json_array();
+	char id[UUID_LEN + 1];
+	DIR *d;
+	struct dirent *de;
+
+	if (ob->image_dir == NULL)
+		return names;
+	if ((d = opendir(ob->image_dir)) == NULL)
+		return names;
+	while ((de = readdir(d)) != NULL)
+		if (parse_image(ob, de->d_name, id))
+			json_array_append_new(names, json_string(de->d_name));
+	closedir(d);
+	return names;
+}
+
+struct img_scan {
+	struct observer *ob;
+	json_t *present;                    /* name -> true */
+};
+
+static void mark_img_gone(struct htab_node *n, void *arg)
+{
+	struct img *im = htab_entry(n, struct img, node);
+	struct img_scan *g = arg;
+
+	if (!im->gone && json_object_get(g->present, im->name) == NULL)
+		im->gone = true;
+}
+
+/* Under ob->lock: one listing of the image directory applied. */
+static void apply_images(struct observer *ob, json_t *names)
+{
+	json_t *present = json_object(), *v;
+	size_t i;
+
+	json_array_foreach(names, i, v) {
+		const char *name = json_string_value(v);
+		struct htab_node *n = htab_find(&ob->imgs, name);
+		struct img *im = n != NULL ? htab_entry(n, struct img, node) : NULL;
+		json_object_set_new(present, name, json_true());
+		if (im == NULL) {
+			im = calloc(1, sizeof *im);
+			if (im == NULL)
+				abort();
+			snprintf(im->name, sizeof im->name, "%s", name);
+			parse_image(ob, name, im->id);
+			htab_insert(&ob->imgs, &im->node, im->name);
+			rec_get(ob, im->id)->images_seen++;
+		} else if (im->gone) {
+			im->gone = false;
+			rec_get(ob, im->id)->images_back++;
+		}
+	}
+	struct img_scan g = { ob, present };
+	htab_each(&ob->imgs, mark_img_gone, &g);
+	json_decref(present);
+}
+
 int observer_poll(struct observer *ob)
 {
 	char id[UUID_LEN + 1];
@@ -182,6 +269,7 @@ int observer_poll(struct observer *ob)
 
 	pthread_mutex_lock(&ob->poll_lock);
 	json_t *names = list_volumes(ob);
+	json_t *images = list_images(ob);
 	json_t *present = json_object();
 	json_array_foreach(names, i, v) {
 		if (parse_scratch(ob, json_string_value(v), id))
@@ -193,9 +281,11 @@ int observer_poll(struct observer *ob)
 	} else {
 		ob->polls++;
 		apply_volumes(ob, present);
+		apply_images(ob, images);
 	}
 	pthread_mutex_unlock(&ob->lock);
 	pthread_mutex_unlock(&ob->poll_lock);
+	json_decref(images);
 	json_decref(present);
 	json_decref(names);
 	return names == NULL ? -1 : 0;
@@ -255,12 +345,14 @@ struct observer *observer_new(const struct observer_opts *o, char *err, size_t e
 		return NULL;
 	}
 	ob->pool = strdup(o->pool);
+	ob->image_dir = o->image_dir != NULL ? strdup(o->image_dir) : NULL;
 	ob->poll_ms = o->poll_ms;
 	ob->callback = -1;
 	snprintf(ob->prefix, sizeof ob->prefix, "%s-", o->prefix);
 	pthread_mutex_init(&ob->lock, NULL);
 	pthread_mutex_init(&ob->poll_lock, NULL);
 	htab_init(&ob->recs);
+	htab_init(&ob->imgs);
 	if (ob->pool == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -299,6 +391,8 @@ fail:
 	if (ob->conn != NULL)
 		virConnectClose(ob->conn);
 	htab_free(&ob->recs);
+	htab_free(&ob->imgs);
+	free(ob->image_dir);
 	free(ob->pool);
 	free(ob);
 	return NULL;
@@ -308,6 +402,12 @@ static void free_rec(struct htab_node *n, void *arg)
 {
 	htab_remove(arg, n);
 	free(htab_entry(n, struct rec, node));
+}
+
+static void free_img(struct htab_node *n, void *arg)
+{
+	htab_remove(arg, n);
+	free(htab_entry(n, struct img, node));
 }
 
 void observer_free(struct observer *ob)
@@ -323,8 +423,11 @@ void observer_free(struct observer *ob)
 	virConnectClose(ob->conn);
 	htab_each(&ob->recs, free_rec, &ob->recs);
 	htab_free(&ob->recs);
+	htab_each(&ob->imgs, free_img, &ob->imgs);
+	htab_free(&ob->imgs);
 	pthread_mutex_destroy(&ob->lock);
 	pthread_mutex_destroy(&ob->poll_lock);
+	free(ob->image_dir);
 	free(ob->pool);
 	free(ob);
 }
@@ -376,6 +479,7 @@ void observer_reset(struct observer *ob)
 	pthread_mutex_lock(&ob->poll_lock);
 	pthread_mutex_lock(&ob->lock);
 	htab_each(&ob->recs, free_rec, &ob->recs);
+	htab_each(&ob->imgs, free_img, &ob->imgs);
 	pthread_mutex_unlock(&ob->lock);
 	pthread_mutex_unlock(&ob->poll_lock);
 }
@@ -417,6 +521,9 @@ int observer_leftovers(struct observer *ob, json_t **names)
 			json_array_append(*names, v);
 	}
 	json_decref(vols);
+	json_t *images = list_images(ob);
+	json_array_extend(*names, images);
+	json_decref(images);
 	return 0;
 }
 

@@ -9,8 +9,14 @@
  * "<prefix>-<uuid>-scratch.qcow2"), what it saw: STARTED and STOPPED
  * events, and whether the scratch volume was listed, then gone, then
  * listed again.  It counts nothing the daemon counts, so a test can check
- * teardowns against it: each domain started and stopped once, each
- * scratch volume gone for good, nothing of the daemon's left.
+ * teardowns against it: each domain started and stopped once per life
+ * (a boot or a restore, then its end or its save), each scratch volume
+ * gone for good, nothing of the daemon's left.
+ *
+ * Memory tiers: when told the daemon's image directory, the poller also
+ * lists the image files there ("<prefix>-<uuid>-<n>.save"), each by its
+ * name: seen, then gone, and never back once gone (an image is deleted
+ * once; a new save makes a new name).
  *
  * It does not list domains on its poller: listing walks libvirt's domain
  * objects, whose lifetime libvirt orders with atomics ThreadSanitizer
@@ -40,6 +46,7 @@ struct observer_opts {
 	const char *pool;                   /* the daemon's storage pool */
 	const char *prefix;                 /* the daemon's prefix, "sd-1a2b3c4d" */
 	bool event_thread;                  /* run libvirt's event loop here */
+	const char *image_dir;              /* memory images (tiers); NULL: none */
 	int poll_ms;                        /* pause between two listings */
 };
 
@@ -51,6 +58,8 @@ struct observer_inst {
 	bool vol_seen;                      /* its scratch volume was listed */
 	bool vol_gone;                      /* ... and later not */
 	bool vol_back;                      /* ... and later listed again */
+	int images_seen;                    /* memory image names listed */
+	int images_back;                    /* ... listed again after they were gone */
 };
 
 struct observer;
@@ -72,9 +81,10 @@ void observer_foreach(struct observer *ob, void (*fn)(const struct observer_inst
 /* Forgets every record: a checkpoint after which nothing of the old
  * instances may happen again. */
 void observer_reset(struct observer *ob);
-/* Lists, now, the domains (any state) and the instance volumes
- * ("-scratch.qcow2", "-boot.qcow2") that carry the daemon's prefix:
- * *names is a new array of names.  -1 when libvirt cannot list them. */
+/* Lists, now, the domains (any state), the instance volumes
+ * ("-scratch.qcow2", "-boot.qcow2") and the memory images that carry the
+ * daemon's prefix: *names is a new array of names.  -1 when libvirt
+ * cannot list them. */
 int observer_leftovers(struct observer *ob, json_t **names);
 /* Events received, listings made, listings failed; why (if not NULL)
  * gets the last libvirt error. */

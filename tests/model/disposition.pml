@@ -69,6 +69,21 @@
  *   BUG_NOCHECK   to_running() without the disposition check and
  *                 session_set_state() without the gate close (the code
  *                 before commit 8aac116).
+ *
+ * Memory tiers (-DTIERS; session/tiers.c, issue 14): the session may save
+ * on idle (idle_action save, chosen at init) instead of stopping.  Every
+ * part of it is in the "TIERS" blocks and the tiers_* inlines below, kept
+ * apart from the rest so the base model reads (and changes) as before:
+ * the idle stop's owner saves (J_SAVE); saved, the instance is parked
+ * (D_SUSPENDED, state S_SUSPENDED) with its image; a caller restores it
+ * (J_RESTORE, the same instance id) or a stop discards it; a restore or a
+ * save may fail; the VM may crash during either; our own save's STOPPED
+ * event may come late.  Extra property (with TIERS):
+ *   6  an exit is claimed only for a VM that is gone (our own save's late
+ *      STOPPED event never claims the restored VM)
+ * and property 1 covers the images: each image is deleted once, and none
+ * is left but a suspended session's.
+ *   BUG_OWNSAVE   the event thread does not count our own saves' events.
  */
 
 /* ---- bounds --------------------------------------------------------- */
@@ -90,6 +105,15 @@
 #endif
 #ifndef PROP
 #define PROP 0
+#endif
+#ifndef MAXSAVE
+#define MAXSAVE 2         /* TIERS: saves that write an image, per run */
+#endif
+#ifndef MAXSFAIL
+#define MAXSFAIL 1        /* TIERS: saves libvirt refuses */
+#endif
+#ifndef MAXRFAIL
+#define MAXRFAIL 1        /* TIERS: restores libvirt refuses (a bad image) */
 #endif
 
 /* ---- property switches ------------------------------------------------ */
@@ -118,6 +142,11 @@
 #else
 #define A5(x) skip
 #endif
+#if PROP == 0 || PROP == 6
+#define A6(x) assert(x)
+#else
+#define A6(x) skip
+#endif
 
 #define NONE 255
 
@@ -125,6 +154,7 @@
 #define D_ACTIVE         0
 #define D_STOP_REQUESTED 1
 #define D_EXIT_CLAIMED   2
+#define D_SUSPENDED      3   /* TIERS */
 
 /* enum session_state (sessiond/session.h) */
 #define S_STOPPED  0
@@ -132,6 +162,7 @@
 #define S_RUNNING  2
 #define S_STOPPING 3
 #define S_FAILED   4
+#define S_SUSPENDED 5        /* TIERS */
 
 /* enum lease_state (lease/lease.h) */
 #define L_FREE   0
@@ -153,6 +184,7 @@
 #define R_IDLE         1
 #define R_REQUESTED    2
 #define R_START_FAILED 3
+#define R_RESTORE_FAILED 4   /* TIERS */
 
 /* the libvirt domain of an instance */
 #define VM_NONE 0
@@ -172,6 +204,9 @@
 
 mtype = { ACQ, REL, DISC, STOP, STOPF };          /* RPC requests */
 mtype = { J_START, J_SHUTDOWN, J_CLEANUP };       /* worker jobs */
+#ifdef TIERS
+mtype = { J_SAVE, J_RESTORE };                    /* worker jobs (tiers.c) */
+#endif
 
 /* ---- channels: the transports between threads ----------------------- */
 chan rpc[NCLIENT] = [2] of { mtype };              /* one connection each */
@@ -237,6 +272,32 @@ bool busy_since_arm = false; /* a hold was counted since the grace timer was arm
 bool crash_closed = false;   /* the current instance's crash closed the gate */
 
 #define any_parked (lst[0] == L_PARKED || (NCLIENT > 1 && lst[NCLIENT-1] == L_PARKED))
+
+/* Hooks of the TIERS part in expressions of the base model (spin's
+ * preprocessor cannot split an expression across #ifdef lines). */
+#ifdef TIERS
+#define TIERS_NO_GUEST no_guest
+#define TIERS_MOVE(to) ((state == S_STOPPING && to == S_SUSPENDED) || \
+			(state == S_SUSPENDED && (to == S_STARTING || to == S_STOPPING)))
+#define TIERS_STOPPABLE (state == S_SUSPENDED)
+#else
+#define TIERS_NO_GUEST false
+#define TIERS_MOVE(to) false
+#define TIERS_STOPPABLE false
+#endif
+
+#ifdef TIERS
+/* ---- memory tiers (session/tiers.c) ---------------------------------- */
+bool save_policy;         /* s->set.idle_action == save, chosen at init */
+bool img_rec[NINST];      /* s->saved: the loop records the image (loop only) */
+bool img[NINST];          /* the image file exists (the world) */
+byte own_saves[NINST];    /* instance->own_saves (atomic) */
+byte ev_saved[NINST];     /* STOPPED/SAVED events not yet delivered */
+byte saves = 0;           /* images written */
+byte sfails = 0;          /* saves refused */
+byte rfails = 0;          /* restores refused */
+bool no_guest = false;    /* the claim is a discard or a failed restore: no shutdown */
+#endif
 
 /* ==== lease/lease.c: the gate ========================================= */
 
@@ -494,7 +555,7 @@ inline set_state(to) {
 		       (state == S_STARTING && (to == S_RUNNING || to == S_STOPPING)) ||
 		       (state == S_RUNNING && to == S_STOPPING) ||
 		       (state == S_STOPPING && (to == S_STOPPED || to == S_FAILED)) ||
-		       (state == S_FAILED && to == S_STOPPED));
+		       (state == S_FAILED && to == S_STOPPED) || TIERS_MOVE(to));
 		state = to
 	};
 #ifndef BUG_NOCHECK
@@ -534,6 +595,9 @@ inline kick() {
 	if
 	:: state == S_FAILED -> lease_point_fail()
 	:: state == S_STOPPED && any_parked && !restart_pending -> start_instance()
+#ifdef TIERS
+	:: state == S_SUSPENDED && any_parked -> tiers_restore()
+#endif
 	:: else -> skip
 	fi
 }
@@ -551,7 +615,8 @@ inline submit_phase(kind) {
  * is not a failed start (stop_timeout > 0); destroy at once otherwise. */
 inline submit_teardown() {
 	if
-	:: teardown == TD_EXPECTED && stop_reason != R_START_FAILED -> submit_phase(J_SHUTDOWN)
+	:: teardown == TD_EXPECTED && stop_reason != R_START_FAILED && !TIERS_NO_GUEST ->
+		submit_phase(J_SHUTDOWN)
 	:: else -> submit_phase(J_CLEANUP)
 	fi
 }
@@ -564,11 +629,15 @@ inline expected_stop_claimed(reason) {
 	 * first) never stops a VM that a lease or token holds. */
 	A4(reason == R_START_FAILED || nheld == 0);
 	atomic { stop_reason = reason; teardown = TD_EXPECTED };
+#ifdef TIERS
+	tiers_first_phase(reason)
+#else
 	set_state(S_STOPPING);
 	if
 	:: !job_busy -> submit_teardown()
 	:: else -> skip                       /* deferred: start_done runs it */
 	fi
+#endif
 }
 
 /* begin_expected_stop(): close, then claim ACTIVE -> STOP_REQUESTED. */
@@ -578,6 +647,9 @@ inline begin_expected_stop(reason) {
 	:: cur == NONE -> skip
 	:: else ->
 		claim(cur, D_STOP_REQUESTED, t_won);
+#ifdef TIERS
+		tiers_claim_discard(cur, t_won);
+#endif
 		if
 		:: t_won -> expected_stop_claimed(reason)
 		:: else -> skip                  /* the exit path owns it */
@@ -685,6 +757,9 @@ inline finish_teardown(i) {
 	:: teardown == TD_EXIT -> after_crash()
 	:: else -> after_expected_stop()
 	fi;
+#ifdef TIERS
+	atomic { img_rec[cur] = false; no_guest = false };   /* tiers_forget(): deleted by the cleanup */
+#endif
 	atomic {
 		cur = NONE; teardown = TD_NONE; reached_running = false; inst_gone = false;
 		if                                /* complete_waiters(stop_waiters) */
@@ -729,6 +804,104 @@ inline on_gone() {
 	fi
 }
 
+/* ==== memory tiers: session/tiers.c (loop thread) ===================== *
+ * Everything below up to the loop thread belongs to -DTIERS. */
+#ifdef TIERS
+
+/* claimed() -> first_phase(): the idle stop of a saving session saves
+ * (tiers_wants_save); every other claim goes on as without tiers. */
+inline tiers_first_phase(reason) {
+	if
+	:: reason == R_IDLE && save_policy && state == S_RUNNING && !job_busy ->
+		set_state(S_STOPPING);
+		submit_phase(J_SAVE)
+	:: else ->
+		set_state(S_STOPPING);
+		if
+		:: !job_busy -> submit_teardown()
+		:: else -> skip                  /* deferred: start_done runs it */
+		fi
+	fi
+}
+
+/* instance_claim_expected_stop() from SUSPENDED: a discard.  Only the
+ * loop moves a suspended instance, so this is no race. */
+inline tiers_claim_discard(i, won) {
+	if
+	:: !won ->
+		d_step {
+			if
+			:: disp[i] == D_SUSPENDED -> disp[i] = D_STOP_REQUESTED; won = true; no_guest = true
+			:: else -> skip
+			fi
+		}
+	:: else -> skip
+	fi
+}
+
+/* save_done(): saved -> suspended (instance_suspend) unless a stop came
+ * meanwhile (the image goes with the instance); refused or the VM gone ->
+ * a normal stop. */
+inline tiers_save_done(i, ok) {
+	job_busy = false;
+	A1(i == cur);
+	if
+	:: !ok -> submit_phase(J_SHUTDOWN)
+	:: ok && stop_waiters > 0 -> img_rec[i] = true; submit_phase(J_CLEANUP)
+	:: ok && stop_waiters == 0 ->
+		img_rec[i] = true;
+		d_step { A1(disp[i] == D_STOP_REQUESTED); disp[i] = D_SUSPENDED };
+		atomic { teardown = TD_NONE; stop_reason = R_NONE };
+		set_state(S_SUSPENDED);
+		kick()
+	fi
+}
+
+/* tiers_restore(): instance_resume(), state starting, the restore job. */
+inline tiers_restore() {
+	d_step { A1(disp[cur] == D_SUSPENDED); disp[cur] = D_ACTIVE };
+	atomic { reached_running = false; inst_gone = false; awaiting_gone = false;
+		 teardown = TD_NONE; crash_closed = false };
+	set_state(S_STARTING);
+	atomic { job_busy = true; jobs!J_RESTORE,cur }
+}
+
+/* restore_done(): as start_done(); a refused restore tears the instance
+ * down like a failed start (no guest), but the callers stay parked for
+ * the cold boot that follows. */
+inline tiers_restore_done(i, ok) {
+	job_busy = false;
+	A1(i == cur);
+	if
+	:: ok -> img_rec[i] = false          /* the job deleted it */
+	:: else -> skip
+	fi;
+	d_step { t_disp = disp[i] };
+	if
+	:: t_disp != D_ACTIVE ->
+		if
+		:: teardown != TD_NONE -> submit_teardown()
+		:: else -> skip                  /* the exit mail submits it */
+		fi
+	:: else ->
+		if
+		:: !ok ->
+			claim(i, D_STOP_REQUESTED, t_won);
+			if
+			:: t_won -> no_guest = true; expected_stop_claimed(R_RESTORE_FAILED)
+			:: else ->
+				if
+				:: teardown != TD_NONE -> submit_teardown()
+				:: else -> skip
+				fi
+			fi
+		:: else -> to_running()
+		fi
+	fi
+}
+
+#endif /* TIERS */
+
 /* ---- the loop thread -------------------------------------------------- */
 proctype Loop()
 {
@@ -755,7 +928,7 @@ end_loop:
 		if
 		:: state == S_STOPPED || state == S_FAILED -> stop_ans = ANS_DONE
 		:: state == S_STOPPING -> stop_waiters++
-		:: state == S_STARTING || state == S_RUNNING ->
+		:: state == S_STARTING || state == S_RUNNING || TIERS_STOPPABLE ->
 			has_holds(t_h);
 			if
 			:: k == STOP && t_h -> stop_ans = ANS_CONFLICT
@@ -772,6 +945,10 @@ end_loop:
 	:: results?k,i,t_ok,gone ->
 		if
 		:: k == J_START -> start_done(i, t_ok)
+#ifdef TIERS
+		:: k == J_SAVE -> tiers_save_done(i, t_ok)
+		:: k == J_RESTORE -> tiers_restore_done(i, t_ok)
+#endif
 		:: else -> teardown_done(k, i, t_ok, gone)
 		fi
 	/* ---- VM event mailbox -> session_vm_event_mail() ---- */
@@ -845,6 +1022,16 @@ proctype Client(byte me)
 {
 	byte r = 0;
 
+#ifdef TIERS
+	/* The second client is the next user of a suspended session (its
+	 * restore): it comes once the session is suspended, or never. */
+	if
+	:: me == 1 ->
+end_never_suspended:
+		(state == S_SUSPENDED)
+	:: else -> skip
+	fi;
+#endif
 	do
 	:: r < ROUNDS ->
 		r++;
@@ -875,6 +1062,53 @@ proctype Admin()
 	fi;
 	atomic { stop_ans != ANS_NONE -> admin_waiting = false }
 }
+
+#ifdef TIERS
+/* image_delete(): property 1 for images: the file must be there (a
+ * second delete of one image is a teardown run twice). */
+inline tiers_image_delete_if(i, rec) {
+	if
+	:: rec -> d_step { A1(img[i]); img[i] = false }
+	:: else -> skip
+	fi
+}
+
+/* save_run(): announce our own STOPPED/SAVED event, then save: written
+ * (the domain gone, an event queued) or refused or the VM gone already
+ * (the announcement withdrawn). */
+inline tiers_save_run(i, ok) {
+	d_step { own_saves[i]++ };
+	atomic {
+		if
+		:: vm[i] == VM_UP && saves < MAXSAVE ->
+			A4(nheld == 0);
+			vm[i] = VM_GONE; img[i] = true; ev_saved[i]++; saves++; ok = true
+		:: vm[i] == VM_UP && sfails < MAXSFAIL -> sfails++; ok = false
+		:: vm[i] != VM_UP || (saves >= MAXSAVE && sfails >= MAXSFAIL) -> ok = false
+		fi
+	};
+	if
+	:: !ok -> d_step { if :: own_saves[i] > 0 -> own_saves[i]-- :: else -> skip fi }
+	:: else -> skip
+	fi
+}
+
+/* restore_run(): the domain back from the image (same instance id), the
+ * image deleted; or refused (the image stays). */
+inline tiers_restore_run(i, ok) {
+	atomic {
+		if
+		:: img[i] && vm[i] != VM_UP -> vm[i] = VM_UP; ok = true
+		:: rfails < MAXRFAIL -> rfails++; ok = false
+		:: !(img[i] && vm[i] != VM_UP) -> ok = false
+		fi
+	};
+	if
+	:: ok -> tiers_image_delete_if(i, true)
+	:: else -> skip
+	fi
+}
+#endif
 
 /* ---- the worker thread: start_run / shutdown_run / cleanup_run ------ */
 proctype Worker()
@@ -917,6 +1151,12 @@ end_worker:
 				fi;
 				ok = true
 			}
+#ifdef TIERS
+			;
+			tiers_image_delete_if(i, img_rec[i])       /* the image of a suspended instance */
+		:: k == J_SAVE -> tiers_save_run(i, ok)
+		:: k == J_RESTORE -> tiers_restore_run(i, ok)
+#endif
 		fi;
 		results!k,i,ok,gone                        /* mailbox_post(results) */
 	od
@@ -944,13 +1184,38 @@ end_events:
 	do
 	:: atomic { ev_pending[0] -> ev_pending[0] = false; i = 0 } -> goto deliver
 	:: atomic { ev_pending[1] -> ev_pending[1] = false; i = 1 } -> goto deliver
+#ifdef TIERS
+	/* a STOPPED/SAVED event: ours (counted) is swallowed */
+	:: atomic { ev_saved[0] > 0 -> ev_saved[0]--; i = 0 } -> goto deliver_saved
+	:: atomic { ev_saved[1] > 0 -> ev_saved[1]--; i = 1 } -> goto deliver_saved
+#endif
 	od;
+#ifdef TIERS
+deliver_saved:
+	skip;
+#ifndef BUG_OWNSAVE
+	d_step {
+		if
+		:: indexed[i] && own_saves[i] > 0 -> own_saves[i]--; got = false
+		:: else -> got = true
+		fi
+	};
+	if
+	:: !got -> goto end_events            /* instance_own_save_event(): ours */
+	:: else -> skip
+	fi;
+#endif
+#endif
 deliver:
 	got = indexed[i];                     /* instance_index_get() (mutex) */
 	if
 	:: !got -> skip                       /* not ours any more */
 	:: else ->
 		claim(i, D_EXIT_CLAIMED, won);    /* instance_claim_spontaneous_exit() */
+#ifdef TIERS
+		/* property 6: an exit is claimed only for a VM that is gone */
+		A6(!won || vm[i] != VM_UP);
+#endif
 		if
 		:: won -> d_step { g_closed = true; crash_closed = true }   /* lease_gate_close() */
 		:: else -> skip
@@ -964,6 +1229,26 @@ deliver:
 active proctype Quiescence()
 {
 	timeout ->
+#ifdef TIERS
+	d_step {
+		/* 1: every instance started was torn down once, but for a
+		 * suspended one; its image is the only one left */
+		A1(next_inst < 1 || teardowns[0] == 1 || (state == S_SUSPENDED && cur == 0));
+		A1(next_inst < 2 || teardowns[1] == 1 || (state == S_SUSPENDED && cur == 1));
+		A1(img[0] == (state == S_SUSPENDED && cur == 0));
+		A1(img[1] == (state == S_SUSPENDED && cur == 1));
+		A1(state != S_SUSPENDED || (disp[cur] == D_SUSPENDED && img_rec[cur]));
+		/* 2: nothing running or pending */
+		A2(!job_busy && stop_waiters == 0 && !admin_waiting);
+		A2(cur == NONE || state == S_SUSPENDED);
+		A2(vm[0] != VM_UP && vm[1] != VM_UP);
+		A2(g_closed || state == S_RUNNING);
+		/* 3: no caller left parked or unanswered */
+		A3(!any_parked);
+		A3(cst[0] != C_WAITING && cst[NCLIENT-1] != C_WAITING);
+		A4(g_holds == nheld)
+	}
+#else
 	d_step {
 		/* 1: every instance started was torn down, once */
 		A1(next_inst < 1 || teardowns[0] == 1);
@@ -979,6 +1264,7 @@ active proctype Quiescence()
 		/* 4/5: no lease left counted on a stopped session */
 		A4(g_holds == nheld)
 	}
+#endif
 }
 
 init {
@@ -987,6 +1273,12 @@ init {
 		:: policy_restart = true
 		:: policy_restart = false
 		fi;
+#ifdef TIERS
+		if
+		:: save_policy = true
+		:: save_policy = false
+		fi;
+#endif
 		run Loop();
 		run Worker();
 		run Qemu();

@@ -10,7 +10,11 @@
  * a lease arriving while the idle stop closes the gate; an idle stop
  * racing a crash; a crash in the start-cleanup window (before the start
  * job returns); a request arriving during teardown; tokens released by
- * expiry or disconnect while a stop or crash is under way.
+ * expiry or disconnect while a stop or crash is under way.  Memory tiers:
+ * half the sessions save on idle instead of stopping, so leases arrive
+ * during saves, suspended sessions are restored, stopped (discarding the
+ * image) and crashed from outside right after a restore; the seam fails
+ * saves and restores and crashes domains during both.
  *
  * Invariants, checked all the time:
  *  - every instance is torn down exactly once (the core counts double
@@ -31,16 +35,19 @@
  * volume delete the core asked libvirt for, and an observer
  * (tests/harness/observer.h) on a second connection to the same
  * test:///default, open the whole run, sees every lifecycle event and
- * lists the pool every 2 ms.  Each instance's domain must be destroyed
- * exactly once and its scratch volume deleted exactly once (ledger); a
- * domain that started must have been seen starting and stopping exactly
- * once, and a scratch volume once gone must never be listed again
- * (observer); nothing of the daemon's prefix may be left (observer's own
- * listing).
+ * lists the pool (and the image directory) every 2 ms.  Each instance's
+ * domain must be destroyed exactly once and its scratch volume deleted
+ * exactly once, and every memory image that a save wrote deleted exactly
+ * once (ledger); a domain must have been seen starting once per boot or
+ * restore and stopping as often (its saves and its end), a scratch volume
+ * or image once gone must never be listed again (observer); nothing of the
+ * daemon's prefix may be left (observer's own listing).
  *
  * Chaos is required, not assumed: at the end every kind of injected fault
  * (failed starts, crashes in a start, crashes in a stop, failed scratch
- * volumes) and the outside kills must each have happened at least once,
+ * volumes, failed saves and restores, crashes in a save and in a restore),
+ * saves and restores that worked, and the outside kills must each have
+ * happened at least once,
  * and the crasher's libvirt connection must have worked (a crasher that
  * cannot list or destroy domains fails the run).  --no-chaos turns every
  * fault and the crasher off, to show that such a run fails.
@@ -106,6 +113,8 @@ struct stress {
 	char chaos_why[256];                /* written once, before chaos_broken */
 	struct observer *ob;
 	long audited;                       /* instances the observer audit checked */
+	long images_audited;                /* memory images the ledger audit checked */
+	long images_seen;                   /* memory image files the observer listed */
 	long counts[16];
 	bool no_chaos;
 	bool verbose;
@@ -115,11 +124,11 @@ static struct stress S;
 
 enum op_kind {
 	OP_LEASE, OP_RELEASE, OP_TOKEN, OP_TOKEN_RELEASE, OP_DISCONNECT, OP_STOP,
-	OP_FORCE_STOP, OP_RESET, OP_LOOP, OP_PAUSE, OP__COUNT
+	OP_FORCE_STOP, OP_RESET, OP_LOOP, OP_PAUSE, OP_WALK_AWAY, OP__COUNT
 };
 static const char *const op_names[OP__COUNT] = {
 	"lease", "release", "token", "token-release", "disconnect", "stop", "force-stop",
-	"reset", "loop", "pause"
+	"reset", "loop", "pause", "walk-away"
 };
 
 static unsigned rnd(void)
@@ -158,6 +167,9 @@ static void on_event(struct harness *h, struct session *s, json_t *p)
 	(void)h;
 	(void)s;
 	if (inst == NULL)
+		return;
+	/* A restore is the same instance running again, not a new one. */
+	if (json_is_true(json_object_get(p, "restore")))
 		return;
 	json_t *rec = json_object_get(S.per_instance, inst);
 	if (rec == NULL) {
@@ -392,6 +404,40 @@ static void stop_done(struct session *s, const struct cause *err, void *arg)
 	(void)arg;
 }
 
+/* A visit: one short use of a session (a lease, waited for a moment:
+ * the VM starts or is restored), then every hold this program has on it
+ * goes and a few ms pass: its grace runs out (an idle stop or a save)
+ * unless the next op holds it.  Without visits a session is rarely idle
+ * long enough to be saved while the crasher and the other ops keep it
+ * busy. */
+static void op_walk_away(void)
+{
+	struct session *s = any_session();
+	struct session_lease sl;
+	struct cause c;
+
+	if (s->state == SESSION_FAILED)
+		request_reset(s, &c);
+	if (harness_lease(S.h, s, &sl, 0.02, &c) == 0)
+		holds_lease_release(&sl);
+
+	for (int i = 0; i < MAX_LEASES; i++) {
+		if (S.leases[i].used && S.leases[i].s == s) {
+			holds_lease_release(&S.leases[i].sl);
+			S.leases[i].used = false;
+		}
+	}
+	for (int i = 0; i < MAX_TOKENS; i++) {
+		struct token *t = S.tokens[i].used && S.tokens[i].s == s
+			? token_find(S.h->core->tokens, S.tokens[i].id) : NULL;
+		if (t != NULL)
+			token_release(t, "released");
+		if (S.tokens[i].s == s)
+			S.tokens[i].used = false;
+	}
+	harness_spin(S.h, 0.001 * (2 + rnd() % 5));
+}
+
 static void do_op(enum op_kind k)
 {
 	struct cause c;
@@ -411,6 +457,7 @@ static void do_op(enum op_kind k)
 		 * stops and starts complete, TTLs run out. */
 		harness_spin(S.h, 0.0005 * (1 + rnd() % 6));
 		return;
+	case OP_WALK_AWAY: op_walk_away(); return;
 	default: break;
 	}
 	event_base_loop(S.h->base, EVLOOP_NONBLOCK);
@@ -419,7 +466,7 @@ static void do_op(enum op_kind k)
 static enum op_kind pick_op(void)
 {
 	/* Weights: mostly holds coming and going, some stops, a few resets. */
-	static const int w[OP__COUNT] = { 30, 25, 15, 12, 2, 3, 1, 2, 10, 4 };
+	static const int w[OP__COUNT] = { 30, 25, 15, 12, 2, 3, 1, 2, 10, 4, 1 };
 	int total = 0, r;
 
 	for (int i = 0; i < OP__COUNT; i++)
@@ -439,21 +486,33 @@ static enum op_kind pick_op(void)
  * sees it a dozen times or more: the end of the run requires every kind. */
 static const struct fault_cfg faults_on = {
 	.p_start_fail = 0.06, .p_crash_in_start = 0.08, .p_crash_in_stop = 0.4,
-	.p_vol_fail = 0.08, .max_op_delay_us = 300, .max_event_delay_us = 300,
+	.p_vol_fail = 0.08, .p_save_fail = 0.15, .p_crash_in_save = 0.15,
+	.p_restore_fail = 0.2, .p_crash_in_restore = 0.2,
+	.max_op_delay_us = 300, .max_event_delay_us = 300,
 };
 
+/* arg non-NULL: suspended counts as settled too. */
 static bool all_settled(struct harness *h, void *arg)
 {
-	(void)arg;
 	reap();
 	for (int i = 0; i < S.nsessions; i++) {
 		enum session_state st = S.sessions[i]->state;
 		/* A pending crash restart finds no holds when it fires and
 		 * does nothing: no need to wait out its backoff. */
-		if (st != SESSION_STOPPED && st != SESSION_FAILED)
+		if (st != SESSION_STOPPED && st != SESSION_FAILED &&
+		    (arg == NULL || st != SESSION_SUSPENDED))
 			return false;
 	}
 	return core_quiescent(h->core) && workers_pending(h->core->writer) == 0;
+}
+
+/* Suspended sessions keep an instance, its scratch and its image: a
+ * checkpoint discards them (session.stop), which the audit then sees. */
+static void discard_suspended(void)
+{
+	for (int i = 0; i < S.nsessions; i++)
+		if (S.sessions[i]->state == SESSION_SUSPENDED)
+			request_stop(S.sessions[i], false, stop_done, NULL);
 }
 
 static void drop_everything(void)
@@ -481,8 +540,9 @@ static json_int_t ledger_count(json_t *ledger, enum fault_call k, const char *ke
 
 static void observed_one(const struct observer_inst *in, void *arg)
 {
-	json_object_set_new(arg, in->id, json_pack("{s:i, s:i, s:b, s:b}", "started",
-		in->started, "stopped", in->stopped, "seen", in->vol_seen, "back", in->vol_back));
+	json_object_set_new(arg, in->id, json_pack("{s:i, s:i, s:b, s:b, s:i, s:i}", "started",
+		in->started, "stopped", in->stopped, "seen", in->vol_seen, "back", in->vol_back,
+		"images_seen", in->images_seen, "images_back", in->images_back));
 }
 
 /* What the observer saw, per instance id. */
@@ -492,6 +552,58 @@ static json_t *observed(void)
 
 	observer_foreach(S.ob, observed_one, all);
 	return all;
+}
+
+/* The instance id in "<dir>/<prefix>-<id>-<n>.save", or NULL. */
+static const char *image_id(const char *path, char *id)
+{
+	const char *base = strrchr(path, '/');
+	size_t pl = strlen(S.h->core->prefix) + 1;
+
+	base = base != NULL ? base + 1 : path;
+	if (strlen(base) < pl + 36 + 2 || base[pl + 36] != '-')
+		return NULL;
+	snprintf(id, 37, "%s", base + pl);
+	return id;
+}
+
+/* Per instance id: how many of the ledger's keys of kind k name one of
+ * its images. */
+static json_t *per_instance_images(json_t *ledger, enum fault_call k)
+{
+	json_t *counts = json_object(), *v;
+	const char *key;
+	char id[37];
+
+	json_object_foreach(json_object_get(ledger, fault_call_name(k)), key, v) {
+		if (image_id(key, id) == NULL)
+			continue;
+		json_int_t n = json_integer_value(json_object_get(counts, id));
+		json_object_set_new(counts, id, json_integer(n + json_integer_value(v)));
+	}
+	return counts;
+}
+
+/* Every image a save wrote was deleted exactly once; any other image the
+ * core deleted (what a failed save left) at most once. */
+static void audit_images(json_t *ledger)
+{
+	json_t *saved = json_object_get(ledger, fault_call_name(FC_DOMAIN_SAVED));
+	json_t *deleted = json_object_get(ledger, fault_call_name(FC_IMAGE_DELETED));
+	const char *path;
+	json_t *v;
+
+	json_object_foreach(saved, path, v) {
+		json_int_t n = json_integer_value(json_object_get(deleted, path));
+		if (json_integer_value(v) != 1 || n != 1)
+			broken("image %s: saved %lld times, deleted %lld times (seam ledger)", path,
+			       (long long)json_integer_value(v), (long long)n);
+	}
+	json_object_foreach(deleted, path, v) {
+		if (json_integer_value(v) > 1)
+			broken("image %s deleted %lld times (seam ledger)", path,
+			       (long long)json_integer_value(v));
+	}
 }
 
 /* The instance id in "<prefix>-<id>-scratch.qcow2", or NULL. */
@@ -505,10 +617,19 @@ static const char *scratch_id(const char *name, char *id)
 	return id;
 }
 
-/* Every domain the core made has been seen starting and stopping. */
+/* Domains made per instance: booted (at most once) plus restored. */
+static json_int_t made_of(json_t *ledger, json_t *restored, const char *id)
+{
+	return ledger_count(ledger, FC_DOMAIN_STARTED, id) +
+	       json_integer_value(json_object_get(restored, id));
+}
+
+/* Every domain the core made has been seen starting and stopping, each
+ * time it was made. */
 static bool events_in(struct harness *h, void *arg)
 {
 	json_t *started = json_object_get(arg, fault_call_name(FC_DOMAIN_STARTED));
+	json_t *restored = per_instance_images(arg, FC_DOMAIN_RESTORED);
 	json_t *seen = observed();
 	const char *id;
 	json_t *v;
@@ -517,10 +638,12 @@ static bool events_in(struct harness *h, void *arg)
 	(void)h;
 	json_object_foreach(started, id, v) {
 		json_t *o = json_object_get(seen, id);
-		if (json_integer_value(json_object_get(o, "started")) < 1 ||
-		    json_integer_value(json_object_get(o, "stopped")) < 1)
+		json_int_t made = made_of(arg, restored, id);
+		if (json_integer_value(json_object_get(o, "started")) < made ||
+		    json_integer_value(json_object_get(o, "stopped")) < made)
 			all = false;
 	}
+	json_decref(restored);
 	json_decref(seen);
 	return all;
 }
@@ -545,9 +668,10 @@ static json_t *all_ids(json_t *ledger, json_t *seen)
 }
 
 /* One instance, after its teardown: destroyed once, scratch deleted once
- * (the seam saw the calls), started and stopped once, its scratch volume
- * never back (the observer saw libvirt). */
-static void audit_one(const char *id, json_t *ledger, json_t *o, bool scratch)
+ * (the seam saw the calls), started and stopped once per domain made (a
+ * boot or a restore; a save or the end stops it), its scratch volume and
+ * images never back (the observer saw libvirt and the image directory). */
+static void audit_one(const char *id, json_t *ledger, json_t *restored, json_t *o, bool scratch)
 {
 	char vol[128];
 	json_int_t n;
@@ -559,15 +683,20 @@ static void audit_one(const char *id, json_t *ledger, json_t *o, bool scratch)
 	if ((n = ledger_count(ledger, FC_VOL_DELETED, vol)) != (scratch ? 1 : 0))
 		broken("instance %s: scratch volume %s deleted %lld times (seam ledger)", id, vol,
 		       (long long)n);
-	json_int_t made = ledger_count(ledger, FC_DOMAIN_STARTED, id);
+	json_int_t booted = ledger_count(ledger, FC_DOMAIN_STARTED, id);
+	json_int_t made = made_of(ledger, restored, id);
 	json_int_t up = json_integer_value(json_object_get(o, "started"));
 	json_int_t down = json_integer_value(json_object_get(o, "stopped"));
-	if (made > 1 || up != made || down != made)
-		broken("instance %s: domain made %lld times, libvirt events: %lld started, "
-		       "%lld stopped (observer)", id, (long long)made, (long long)up, (long long)down);
+	if (booted > 1 || up != made || down != made)
+		broken("instance %s: domain booted %lld and made %lld times, libvirt events: %lld "
+		       "started, %lld stopped (observer)", id, (long long)booted, (long long)made,
+		       (long long)up, (long long)down);
 	if (json_is_true(json_object_get(o, "back")))
 		broken("instance %s: scratch volume %s listed again after it was gone (observer)",
 		       id, vol);
+	if (json_integer_value(json_object_get(o, "images_back")) != 0)
+		broken("instance %s: a memory image listed again after it was gone (observer)", id);
+	S.images_seen += json_integer_value(json_object_get(o, "images_seen"));
 }
 
 /* Quiescent, faults off: every instance since the last checkpoint is torn
@@ -591,10 +720,15 @@ static void audit_teardowns(void)
 		broken("left behind in libvirt (observer): %s", json_string_value(json_array_get(left, 0)));
 	seen = observed();
 	ids = all_ids(ledger, seen);
+	json_t *restored = per_instance_images(ledger, FC_DOMAIN_RESTORED);
 	json_object_foreach(ids, id, v) {
-		audit_one(id, ledger, json_object_get(seen, id), scratch);
+		audit_one(id, ledger, restored, json_object_get(seen, id), scratch);
 		S.audited++;
 	}
+	audit_images(ledger);
+	S.images_audited += (long)json_object_size(json_object_get(ledger,
+							fault_call_name(FC_DOMAIN_SAVED)));
+	json_decref(restored);
 	json_decref(left);
 	json_decref(ids);
 	json_decref(seen);
@@ -612,8 +746,11 @@ static void checkpoint(void)
 	atomic_store(&S.chaos_on, 0);
 	fault_driver_set(h->drv, &off);
 	drop_everything();
-	if (!harness_wait(h, 60, all_settled, NULL))
+	if (!harness_wait(h, 60, all_settled, h))
 		broken("no quiescence within 60 s after dropping every hold");
+	discard_suspended();
+	if (!harness_wait(h, 60, all_settled, NULL))
+		broken("suspended sessions not discarded within 60 s");
 	check_holds();
 	struct core_stats *st = &h->core->stats;
 	if (st->teardowns != st->instances_started)
@@ -657,6 +794,14 @@ static void require_chaos(void)
 		{ "crashes injected during a stop", atomic_load(&fs->crashes_in_stop) },
 		{ "injected scratch volume failures", atomic_load(&fs->vol_fails) },
 		{ "domains killed from outside", atomic_load(&S.outside_kills) },
+		{ "saves (idle_action save)", atomic_load(&fs->saves) },
+		{ "restores", atomic_load(&fs->restores) },
+		{ "injected save failures", atomic_load(&fs->save_fails) },
+		{ "crashes injected during a save", atomic_load(&fs->crashes_in_save) },
+		{ "injected restore failures", atomic_load(&fs->restore_fails) },
+		{ "crashes injected during a restore", atomic_load(&fs->crashes_in_restore) },
+		{ "memory images audited", S.images_audited },
+		{ "memory images the observer saw", S.images_seen },
 	};
 	long events, polls, poll_errors;
 	char why[256];
@@ -679,11 +824,13 @@ static void setup_sessions(void)
 	for (int i = 0; i < S.nsessions; i++) {
 		char name[16], params[160];
 		struct cause c;
-		/* Graces of a few ms, both crash policies, some without scratch. */
+		/* Graces of a few ms, both crash policies, both idle actions,
+		 * some without a stop timeout. */
 		snprintf(name, sizeof name, "s%d", i);
 		snprintf(params, sizeof params, "{\"grace_s\": %g, \"crash_policy\": \"%s\","
-			 " \"stop_timeout_s\": %s}", 0.001 * (1 + i % 5),
-			 i % 2 ? "restart" : "terminate", i % 3 ? "0.05" : "0");
+			 " \"stop_timeout_s\": %s, \"idle_action\": \"%s\"}", 0.001 * (1 + i % 5),
+			 i % 2 ? "restart" : "terminate", i % 3 ? "0.05" : "0",
+			 i % 4 != 3 ? "save" : "stop");
 		json_t *p = json_loads(params, 0, NULL);
 		S.sessions[i] = harness_create(S.h, name, p, &c);
 		json_decref(p);
@@ -737,8 +884,9 @@ int main(int argc, char **argv)
 	S.per_instance = json_object();
 	list_init(&S.conn);
 	char err[256];
-	struct observer_opts oo = { .uri = S.h->opts.uri, .pool = S.h->cfg.core.pool,
-				    .prefix = S.h->core->prefix, .poll_ms = 2 };
+	struct observer_opts oo = { .uri = S.h->opts.uri, .pool = storage_pool(S.h->core->storage),
+				    .prefix = S.h->core->prefix, .poll_ms = 2,
+				    .image_dir = S.h->core->save_dir };
 	S.ob = observer_new(&oo, err, sizeof err);
 	if (S.ob == NULL)
 		fatal("race_stress: observer: %s", err);
@@ -790,6 +938,13 @@ int main(int argc, char **argv)
 	       atomic_load(&fs->start_fails), atomic_load(&fs->crashes_in_start),
 	       atomic_load(&fs->crashes_in_stop), atomic_load(&fs->vol_fails),
 	       atomic_load(&S.outside_kills), atomic_load(&S.outside_misses));
+	printf("  memory tiers: saves %ld (core %ld), restores %ld (core %ld); injected: save"
+	       " failures %ld, crashes in save %ld, restore failures %ld, crashes in restore %ld;"
+	       " %ld images audited (deleted once), %ld seen by the observer\n",
+	       atomic_load(&fs->saves), st->saves,
+	       atomic_load(&fs->restores), st->restores, atomic_load(&fs->save_fails),
+	       atomic_load(&fs->crashes_in_save), atomic_load(&fs->restore_fails),
+	       atomic_load(&fs->crashes_in_restore), S.images_audited, S.images_seen);
 	long events, polls, poll_errors;
 	observer_health(S.ob, &events, &polls, &poll_errors, NULL, 0);
 	printf("  outside view: %ld instances audited (destroyed once, scratch deleted once);"
