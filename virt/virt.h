@@ -115,6 +115,9 @@ struct driver_ops {
 	/* Volume names starting with prefix: a JSON array of strings. */
 	int (*vol_list)(struct driver *d, const char *pool, const char *prefix,
 			json_t **out, struct cause *c);
+
+	/* The host's memory in MiB (libvirt's node info). */
+	int (*node_memory)(struct driver *d, double *mib, struct cause *c);
 };
 
 struct driver {
@@ -127,6 +130,9 @@ struct driver {
 /* The libvirt driver (virt.c). */
 struct driver *virt_driver_new(const char *uri);
 void virt_driver_free(struct driver *d);
+/* From the next open: a connection that does not answer for about
+ * seconds is closed (libvirt's keepalive; disconnected() follows). */
+void virt_driver_set_keepalive(struct driver *d, double seconds);
 
 const char *virt_event_name(int event);
 const char *virt_stop_detail_name(int detail);
