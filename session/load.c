@@ -1,15 +1,25 @@
 /*
  * load.c — start-up: the sessions come back from their state files, and
- * the daemon's view is reconciled with what libvirt runs.
+ * the daemon's view is reconciled with what each host runs, as it
+ * connects (at start-up, and again every time it comes back).
  *
- * Each state file that parses becomes a session (one that does not is
- * logged and left alone).  Then libvirt lists this daemon's domains (its
- * prefix carries the daemon id): a domain a session recorded is adopted
- * (the session is running again, with no new boot); a recorded instance
- * whose domain is gone is cleaned up after ("lost"); a domain of ours that
- * no session records is an orphan and destroyed; scratch and boot volumes
- * of instances that no longer exist are swept.  A second daemon on the
- * same libvirtd has another id, so neither touches the other's domains.
+ * Each state file that parses becomes a session (one that does not, or
+ * that names a host the configuration lacks, is logged and left alone).
+ * Then, per host, libvirt lists this daemon's domains there once (its
+ * prefix carries the daemon id), and each session of the host is
+ * reconciled with that one listing: a domain a state file recorded is
+ * adopted (the session is running again, with no new boot) and a
+ * recorded instance whose domain is gone is cleaned up after ("lost"); a
+ * current instance still listed is kept and one that is not goes down
+ * the spontaneous-exit path (reconcile_listed).  A domain of ours that no
+ * session has is an orphan and destroyed; scratch and boot volumes of
+ * instances that no longer exist are swept.  A second daemon on the same
+ * libvirtd has another id, so neither touches the other's domains.
+ *
+ * A host being reconciled takes no new instance (hosts.c: it is not up),
+ * so the instances that may exist there are those of its sessions when
+ * the pass begins: that set, taken on the loop before the listing, is
+ * what is never an orphan and whose volumes are never stale.
  */
 #include "session.h"
 
@@ -85,57 +95,16 @@ static void load_files(struct core *core)
 
 struct load_job {
 	struct job job;
-	struct core *core;
-	int phase;                          /* 0: list domains, 1: orphans + sweep */
-	json_t *domains;
+	struct host *h;
+	json_t *known;                      /* instance ids of h's sessions at the start */
+	json_t *domains;                    /* listed on the worker */
 	json_t *orphans;
-	json_t *live;
-	struct cause err;
 	int rc;
-	void (*done)(struct core *, void *);
+	unsigned epoch;                     /* of the connection it reconciles */
+	struct cause err;
+	void (*done)(struct host *h, bool ok, unsigned epoch, void *arg);
 	void *arg;
 };
-
-static void load_list_run(struct job *j)
-{
-	struct load_job *lj = (struct load_job *)j;
-	char pfx[32];
-
-	snprintf(pfx, sizeof pfx, "%s-", lj->core->prefix);
-	lj->rc = lj->core->drv->ops->domain_list(lj->core->drv, pfx, &lj->domains, &lj->err);
-}
-
-static void load_cleanup_run(struct job *j)
-{
-	struct load_job *lj = (struct load_job *)j;
-	struct core *core = lj->core;
-	struct cause c;
-	size_t i;
-	json_t *v;
-
-	json_array_foreach(lj->orphans, i, v) {
-		const char *name = json_string_value(json_object_get(v, "name"));
-		const char *uuid = json_string_value(json_object_get(v, "uuid"));
-		if (core->drv->ops->domain_destroy(core->drv, uuid, &c) == 0)
-			log_warn("sessiond: destroyed orphan domain %s (no session owns it)", name);
-		else
-			log_err("sessiond: cannot destroy orphan domain %s: %s", name, c.msg);
-	}
-	if (storage_sweep(core->storage, lj->live, &c) < 0)
-		log_warn("storage: sweep failed: %s", c.msg);
-}
-
-static void load_cleanup_done(struct job *j)
-{
-	struct load_job *lj = (struct load_job *)j;
-
-	json_decref(lj->domains);
-	json_decref(lj->orphans);
-	json_decref(lj->live);
-	if (lj->done != NULL)
-		lj->done(lj->core, lj->arg);
-	free(lj);
-}
 
 static bool json_array_has_string(json_t *a, const char *str)
 {
@@ -149,7 +118,7 @@ static bool json_array_has_string(json_t *a, const char *str)
 	return false;
 }
 
-static const char *domain_uuid_in(json_t *domains, const char *id)
+static bool listed(json_t *domains, const char *id)
 {
 	size_t i;
 	json_t *v;
@@ -157,59 +126,169 @@ static const char *domain_uuid_in(json_t *domains, const char *id)
 	json_array_foreach(domains, i, v) {
 		const char *uuid = json_string_value(json_object_get(v, "uuid"));
 		if (uuid != NULL && strcmp(uuid, id) == 0)
-			return uuid;
+			return true;
 	}
-	return NULL;
+	return false;
+}
+
+static void load_list_run(struct job *j)
+{
+	struct load_job *lj = (struct load_job *)j;
+	struct driver *drv = lj->h->drv;
+	char pfx[32];
+
+	snprintf(pfx, sizeof pfx, "%s-", lj->h->core->prefix);
+	lj->rc = drv->ops->domain_list(drv, pfx, &lj->domains, &lj->err);
+}
+
+/* Worker: orphans go, stale volumes go.  What cannot go is said; the
+ * next pass tries again. */
+static void load_cleanup_run(struct job *j)
+{
+	struct load_job *lj = (struct load_job *)j;
+	struct driver *drv = lj->h->drv;
+	struct cause c;
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(lj->orphans, i, v) {
+		const char *name = json_string_value(json_object_get(v, "name"));
+		const char *uuid = json_string_value(json_object_get(v, "uuid"));
+		if (drv->ops->domain_destroy(drv, uuid, &c) == 0)
+			log_warn("host %s: destroyed orphan domain %s (no session owns it)",
+				 lj->h->name, name);
+		else
+			log_err("host %s: cannot destroy orphan domain %s: %s", lj->h->name, name,
+				c.msg);
+	}
+	if (storage_sweep(lj->h->storage, lj->known, &c) < 0)
+		log_warn("host %s: storage sweep failed: %s", lj->h->name, c.msg);
+}
+
+static void load_job_end(struct load_job *lj, bool ok)
+{
+	json_decref(lj->known);
+	json_decref(lj->domains);
+	json_decref(lj->orphans);
+	if (lj->done != NULL)
+		lj->done(lj->h, ok, lj->epoch, lj->arg);
+	free(lj);
+}
+
+static void load_cleanup_done(struct job *j)
+{
+	load_job_end((struct load_job *)j, true);
+}
+
+/* One session of the host, against the listing: a recorded instance is
+ * adopted or lost, a current one kept or sent down the exit path. */
+static void reconcile_one(struct load_job *lj, struct session *s)
+{
+	if (s->loaded_instance[0] != '\0') {
+		if (listed(lj->domains, s->loaded_instance) && s->state != SESSION_FAILED)
+			reconcile_adopt(s, s->loaded_instance);
+		else
+			reconcile_lost(s, s->loaded_instance);
+		s->loaded_instance[0] = '\0';
+	} else if (s->inst != NULL && json_array_has_string(lj->known, s->inst->id)) {
+		reconcile_listed(s, listed(lj->domains, s->inst->id));
+	}
 }
 
 static void load_list_done(struct job *j)
 {
 	struct load_job *lj = (struct load_job *)j;
-	struct core *core = lj->core;
+	struct host *h = lj->h;
 	struct list_node *pos, *tmp;
 	size_t i;
 	json_t *v;
 
 	if (lj->rc < 0) {
-		log_err("libvirt: cannot list domains: %s; adoption skipped", lj->err.msg);
-		lj->domains = json_array();
+		log_err("host %s: cannot list domains: %s; reconciling it later", h->name,
+			lj->err.msg);
+		load_job_end(lj, false);
+		return;
 	}
-	lj->live = json_array();
-	list_foreach_safe(pos, tmp, &core->sessions) {
+	list_foreach_safe(pos, tmp, &h->core->sessions) {
 		struct session *s = list_entry(pos, struct session, node);
-		if (s->loaded_instance[0] == '\0')
-			continue;
-		if (domain_uuid_in(lj->domains, s->loaded_instance) != NULL &&
-		    s->state != SESSION_FAILED) {
-			reconcile_adopt(s, s->loaded_instance);
-			json_array_append_new(lj->live, json_string(s->loaded_instance));
-		} else {
-			reconcile_lost(s, s->loaded_instance);
-		}
-		s->loaded_instance[0] = '\0';
+		if (s->host == h)
+			reconcile_one(lj, s);
 	}
 	lj->orphans = json_array();
 	json_array_foreach(lj->domains, i, v) {
 		const char *uuid = json_string_value(json_object_get(v, "uuid"));
-		if (uuid != NULL && !json_array_has_string(lj->live, uuid))
+		if (uuid != NULL && !json_array_has_string(lj->known, uuid))
 			json_array_append(lj->orphans, v);
 	}
 	lj->job.run = load_cleanup_run;
 	lj->job.done = load_cleanup_done;
 	lj->job.what = "sweep";
-	workers_submit(core->workers, &lj->job);
+	workers_submit(h->workers, &lj->job);
+}
+
+void load_host(struct host *h, void (*done)(struct host *h, bool ok, unsigned epoch, void *arg),
+	       void *arg)
+{
+	struct load_job *lj = XNEW(lj);
+	struct list_node *pos;
+
+	lj->h = h;
+	lj->epoch = h->epoch;
+	lj->done = done;
+	lj->arg = arg;
+	lj->known = json_array();
+	list_foreach(pos, &h->core->sessions) {
+		struct session *s = list_entry(pos, struct session, node);
+		if (s->host != h)
+			continue;
+		if (s->loaded_instance[0] != '\0')
+			json_array_append_new(lj->known, json_string(s->loaded_instance));
+		if (s->inst != NULL)
+			json_array_append_new(lj->known, json_string(s->inst->id));
+	}
+	lj->job.run = load_list_run;
+	lj->job.done = load_list_done;
+	lj->job.what = "load";
+	workers_submit(h->workers, &lj->job);
+}
+
+/* ---- start-up ------------------------------------------------------------------ */
+
+struct load_all {
+	size_t left;
+	void (*done)(struct core *, void *);
+	void *arg;
+	struct core *core;
+};
+
+/* A host's first pass: up, or down and retried (hosts.c decides). */
+static void host_loaded(struct host *h, bool ok, unsigned epoch, void *arg)
+{
+	struct load_all *la = arg;
+
+	if (h != NULL)
+		hosts_loaded(h, ok, epoch);
+	if (--la->left > 0)
+		return;
+	if (la->done != NULL)
+		la->done(la->core, la->arg);
+	free(la);
 }
 
 void load_sessions(struct core *core, void (*done)(struct core *core, void *arg), void *arg)
 {
-	struct load_job *lj = XNEW(lj);
+	struct load_all *la = XNEW(la);
 
 	load_files(core);
-	lj->core = core;
-	lj->done = done;
-	lj->arg = arg;
-	lj->job.run = load_list_run;
-	lj->job.done = load_list_done;
-	lj->job.what = "load";
-	workers_submit(core->workers, &lj->job);
+	la->done = done;
+	la->arg = arg;
+	la->core = core;
+	la->left = 1;                       /* ours, dropped below */
+	for (size_t i = 0; i < core->nhosts; i++) {
+		if (core->hosts[i].link != HOST_SYNCING)
+			continue;
+		la->left++;
+		load_host(&core->hosts[i], host_loaded, la);
+	}
+	host_loaded(NULL, true, 0, la);
 }

@@ -244,7 +244,7 @@ static struct world *world_new(enum fixture fx)
 	w->h = harness_new(&o);
 	w->d.base = w->h->base;
 	w->d.cfg = w->h->cfg;               /* borrowed: the harness frees it */
-	w->d.drv = w->h->drv;
+	w->d.drvs = w->h->drvs;
 	w->d.core = w->h->core;
 	w->d.started = mono_now();
 	core_set_hooks(w->d.core, &dispatch_core_hooks, &w->d);
@@ -348,7 +348,7 @@ static json_t *snapshot(struct world *w)
 		virDomainFree(doms[i]);
 	}
 	free(doms);
-	virStoragePoolPtr pool = virStoragePoolLookupByName(w->h->outside, storage_pool(w->d.core->storage));
+	virStoragePoolPtr pool = virStoragePoolLookupByName(w->h->outside, storage_pool(w->d.core->hosts[0].storage));
 	assert_non_null(pool);
 	virStorageVolPtr *vols = NULL;
 	n = virStoragePoolListAllVolumes(pool, &vols, 0);

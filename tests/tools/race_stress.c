@@ -576,7 +576,7 @@ static void audit_one(const char *id, json_t *ledger, json_t *o, bool scratch)
 static void audit_teardowns(void)
 {
 	json_t *ledger = fault_driver_ledger(S.h->drv), *seen, *ids, *left = NULL, *v;
-	bool scratch = storage_scratch_enabled(S.h->core->storage);
+	bool scratch = storage_scratch_enabled(S.h->core->hosts[0].storage);
 	const char *id;
 
 	if (!harness_wait(S.h, 30, events_in, ledger))
