@@ -70,7 +70,7 @@ static void host_disconnected(void *arg, const char *why)
 	struct host *h = arg;
 
 	log_warn("host %s: connection to %s lost (%s)", h->name, h->cfg->uri, why);
-	event_active(h->reconnect_ev, EV_READ, 0);
+	event_active(h->lost_ev, EV_READ, 0);
 }
 
 /* ---- learning a host: capacity and KVM ------------------------------------ */
@@ -188,21 +188,27 @@ static void open_done(struct job *j)
 	free(oj);
 }
 
+/* The disconnect notice: wait a moment before the first try. */
+static void lost_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct host *h = arg;
+
+	(void)fd;
+	(void)what;
+	if (h->core->shutting_down)
+		return;
+	if (h->why[0] == '\0')
+		str_copy(h->why, sizeof h->why, "connection lost");
+	host_lost(h);
+}
+
 static void reconnect_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct host *h = arg;
 
 	(void)fd;
-	if (h->core->shutting_down)
-		return;
-	if (what & EV_READ) {
-		/* The disconnect notice: wait a moment before the first try. */
-		if (h->why[0] == '\0')
-			str_copy(h->why, sizeof h->why, "connection lost");
-		host_lost(h);
-		return;
-	}
-	if (h->link != HOST_DOWN)
+	(void)what;
+	if (h->core->shutting_down || h->link != HOST_DOWN)
 		return;
 	struct open_job *oj = XNEW(oj);
 	oj->h = h;
@@ -514,8 +520,9 @@ static void host_init(struct core *core, struct host *h, const struct host_confi
 	h->storage = storage_new(drv, core->prefix, pool, path ? path : pool_path,
 				 pool == NULL || path != NULL, cfg->scratch_gib);
 	h->workers = workers_new(core->base, cfg->workers, "libvirt");
-	h->reconnect_ev = event_new(core->base, -1, 0, reconnect_cb, h);
-	if (h->reconnect_ev == NULL)
+	h->reconnect_ev = evtimer_new(core->base, reconnect_cb, h);
+	h->lost_ev = event_new(core->base, -1, 0, lost_cb, h);
+	if (h->reconnect_ev == NULL || h->lost_ev == NULL)
 		fatal("cannot create an event");
 	h->events.lifecycle = host_vm_event;
 	h->events.disconnected = host_disconnected;
@@ -586,7 +593,8 @@ int hosts_open(struct core *core, struct driver *const *drvs, const char *record
 		h->name = h->cfg->name;
 		h->drv->events = &h->events;
 		h->drv->events_arg = h;
-		event_assign(h->reconnect_ev, core->base, -1, 0, reconnect_cb, h);
+		evtimer_assign(h->reconnect_ev, core->base, reconnect_cb, h);
+		event_assign(h->lost_ev, core->base, -1, 0, lost_cb, h);
 	}
 	for (size_t i = 0; i < n; i++) {
 		int rc = host_first_open(&core->hosts[i], n == 1, c);
@@ -619,6 +627,8 @@ void hosts_free(struct core *core)
 		struct host *h = &core->hosts[i];
 		if (h->reconnect_ev != NULL)
 			event_free(h->reconnect_ev);
+		if (h->lost_ev != NULL)
+			event_free(h->lost_ev);
 		storage_free(h->storage);
 		h->drv->events = NULL;
 	}

@@ -209,7 +209,8 @@ struct host {
 	double committed_mib;                   /* memory of the instances here */
 	long vms;                               /* instances here */
 	int reconnect_attempt;
-	struct event *reconnect_ev;
+	struct event *lost_ev;                  /* activated by the event thread */
+	struct event *reconnect_ev;             /* the back-off timer */
 	char why[CAUSE_MSG_MAX];                /* why it is down, "" when up */
 };
 
