@@ -176,9 +176,14 @@ check-behave: tests
 # randomized operations with injected faults; the full run is 1,000,000.
 # Every kind of fault must have happened by the end: runs much shorter
 # than 30,000 operations may fail for want of chaos.
+# Then a run over three in-process hosts that are taken away and brought
+# back (--host-kill).
 STRESS_OPS ?= 200000
+STRESS_HOST_OPS ?= 100000
 check-stress: tests
 	@$(BUILD)/tests/tools/race_stress --ops $(STRESS_OPS) --checkpoint 20000
+	@$(BUILD)/tests/tools/race_stress --ops $(STRESS_HOST_OPS) --checkpoint 25000 --hosts 3 \
+		--sessions 6 --host-kill
 
 # spin over the Promela model of the disposition protocol (tests/model).
 check-model:
@@ -190,6 +195,8 @@ check-tsan:
 	@$(MAKE) --no-print-directory BUILD=build-tsan SAN=thread OPT="-O1 -g" tests
 	@$(TSAN_ENV) sh tests/run-unit.sh build-tsan
 	@$(TSAN_ENV) build-tsan/tests/tools/race_stress --ops 30000 --checkpoint 10000
+	@$(TSAN_ENV) build-tsan/tests/tools/race_stress --ops 20000 --checkpoint 10000 --hosts 3 \
+		--sessions 6 --host-kill
 
 # The daemon under valgrind memcheck while the behaviour scripts run.
 check-valgrind: tests

@@ -40,6 +40,13 @@
 #   hosts_conf FILE H:MIB...  [host H] sections (uri, memory_mib MIB) into
 #                       FILE, which start_daemon reads; then start the
 #                       daemon with SESSIOND_URI= (empty: no --uri flag)
+#   lvh_where DOM H...  the hosts among H whose libvirtd runs domain DOM
+#   lvh_count H...      the daemon's running domains on those hosts
+#   host_up H / host_down H   daemon.info's view of host H
+#   watch_all FILE      every session.event into FILE; events FILE NAME EV
+#                       counts session NAME's EV events
+#   log_calls H FROM CALL KEY  calls CALL naming KEY in H's API log (after
+#                       line FROM; log_lines H is where it ends now)
 #
 # The daemon's client keepalive closes a connection to a libvirtd that has
 # not answered for about 10 s (keepalive_s, see sessiond.conf(5)): keep a
@@ -118,6 +125,47 @@ lv_unhold() {
 		rm -f "$d/$f"
 	done
 }
+
+# lvh_where DOMAIN H... — the hosts among H... whose libvirtd runs DOMAIN
+# (what libvirt says, not the daemon).
+lvh_where() {
+	dom=$1
+	shift
+	for h in "$@"; do
+		vshh "$h" list --name | grep -qx "$dom" && printf '%s ' "$h"
+	done
+}
+
+# lvh_count H... — how many domains of the daemon the hosts run, in all.
+lvh_count() {
+	p=$(lv_prefix)
+	for h in "$@"; do vshh "$h" list --name; done | awk -v p="$p-" 'index($1, p) == 1' | wc -l
+}
+
+# host_up H — daemon.info says host H is up (connected and reconciled).
+host_up() { rpc daemon.info | jq -e --arg h "$1" '.result.hosts[] | select(.name == $h) | .connected' >/dev/null; }
+host_down() { rpc daemon.info | jq -e --arg h "$1" '.result.hosts[] | select(.name == $h) | .connected | not' >/dev/null; }
+
+# watch_all FILE — every session.event from now on, one frame a line, in
+# FILE (a connection of its own, until the script ends).
+watch_all() {
+	"$TOOLS/rpcpipe" -n -1 -t 600 '{"jsonrpc":"2.0","id":"w","method":"session.watch"}' >"$1" 2>&1 &
+	wait_until 5 grep -q '"id":"w","result"' "$1" || fail "session.watch not answered: $(cat "$1")"
+}
+
+# events FILE NAME EVENT — how many EVENT events session NAME had.
+events() {
+	jq -r --arg n "$2" --arg e "$3" 'select(.method == "session.event" and .params.name == $n
+		and .params.event == $e) | .params.event' "$1" | wc -l
+}
+
+# log_calls H FROM WHAT KEY — lines of host H's API log after line FROM
+# where call WHAT names KEY (a domain uuid, a volume name): the calls the
+# daemon made there, counted outside it.
+log_calls() {
+	tail -n +"$(($2 + 1))" "$(lvh_log "$1")" | grep -F " $3:" | grep -cF "$4"
+}
+log_lines() { wc -l <"$(lvh_log "$1")"; }
 
 # hosts_conf FILE H:MIB... — a [host H] section per argument.
 hosts_conf() {

@@ -190,6 +190,14 @@ stop_private_libvirtd() {
 	PRIVATE_LIBVIRTD_PID=""
 }
 
+# rpc METHOD [PARAMS] — one request (PARAMS a JSON object) on a connection
+# of its own; prints the reply frame.
+rpc() {
+	params=${2:-"{}"}
+	"$TOOLS/rpcpipe" -t "${RPC_TIMEOUT:-30}" \
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":$params}"
+}
+
 # ---- storage pools, as libvirt has them (through the caller's vsh) ------
 
 # daemon_pool SOCKET — the pool the daemon on SOCKET names in daemon.info.

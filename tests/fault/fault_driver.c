@@ -531,6 +531,25 @@ int fault_driver_crash(struct driver *d, const char *uuid)
 	return rc;
 }
 
+int fault_driver_crash_one(struct driver *d, unsigned pick)
+{
+	struct fault *f = F(d);
+	json_t *uuids = json_array();
+	const char *uuid;
+	json_t *v;
+	int rc = -1;
+
+	pthread_mutex_lock(&f->ledger_lock);
+	json_object_foreach(f->mine, uuid, v)
+		json_array_append_new(uuids, json_string(uuid));
+	pthread_mutex_unlock(&f->ledger_lock);
+	size_t n = json_array_size(uuids);
+	for (size_t i = 0; i < n && rc != 0; i++)
+		rc = fault_driver_crash(d, json_string_value(json_array_get(uuids, (pick + i) % n)));
+	json_decref(uuids);
+	return rc;
+}
+
 json_t *fault_driver_ledger(struct driver *d)
 {
 	struct fault *f = F(d);

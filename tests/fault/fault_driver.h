@@ -96,5 +96,9 @@ void fault_driver_host_down(struct driver *d, const char *why);
 void fault_driver_host_up(struct driver *d);
 /* Opened since the last host_down (the core reconnected). */
 bool fault_driver_connected(struct driver *d);
+/* Destroys, behind the core's back, one running domain of those this
+ * (partitioned) host started: an outside crash there, also while the
+ * host is away.  0 if one was destroyed. */
+int fault_driver_crash_one(struct driver *d, unsigned pick);
 
 #endif

@@ -4,7 +4,8 @@
  * thread destroying the daemon's domains behind its back through its own
  * libvirt connection.
  *
- *   race_stress [--ops N] [--seed S] [--sessions K] [--checkpoint M] [--no-chaos] [-v]
+ *   race_stress [--ops N] [--seed S] [--sessions K] [--checkpoint M] [--no-chaos]
+ *               [--hosts H] [--host-kill] [-v]
  *
  * The windows it hunts (the ones the WSL idle-terminate work had to fix):
  * a lease arriving while the idle stop closes the gate; an idle stop
@@ -44,6 +45,22 @@
  * and the crasher's libvirt connection must have worked (a crasher that
  * cannot list or destroy domains fails the run).  --no-chaos turns every
  * fault and the crasher off, to show that such a run fails.
+ *
+ * Several hosts (--hosts H): H in-process hosts, each a partitioned fault
+ * seam with its own pool (tests/harness), 1536 MiB each, sessions of 512
+ * MiB; odd sessions are ephemeral (placed at every start), even ones
+ * persistent (pinned at create), so starts race for room and some find
+ * none.  --host-kill takes a random host away about every second for up
+ * to a second (its calls fail, its events are lost, the core is told)
+ * while the crasher goes on killing domains there; the core must
+ * wait for it, reconnect and reconcile.  Then, as a teardown that ran
+ * while its host was away cannot destroy what it no longer reaches (the
+ * host's orphan check and sweep finish that when it is back): each
+ * domain is destroyed at most once, each scratch volume that was made is
+ * deleted exactly once and none other more than once (ledger), each
+ * domain made is seen starting and stopping once (observer), and nothing
+ * is left at a checkpoint.  Host kills, lost events and reconnects must
+ * each have happened.
  *
  * The operation sequence is a function of the seed (printed on failure;
  * rerun with --seed).  The threads (workers, libvirt events, the outside
@@ -109,9 +126,70 @@ struct stress {
 	long counts[16];
 	bool no_chaos;
 	bool verbose;
+	int nhosts;
+	bool host_kill;
+	_Atomic long host_kills, away_kills;
 };
 
 static struct stress S;
+
+/* ---- the hosts' seams, as one ---------------------------------------------------- */
+
+static struct driver *seam(int i)
+{
+	return S.h->drvs[i];
+}
+
+static void seams_set(const struct fault_cfg *cfg)
+{
+	for (int i = 0; i < S.h->nhosts; i++)
+		fault_driver_set(seam(i), cfg);
+}
+
+/* Every seam's ledger in one (keys are uuids and volume names: no two
+ * hosts share one). */
+static json_t *seams_ledger(void)
+{
+	json_t *all = fault_driver_ledger(seam(0));
+	const char *kind, *key;
+	json_t *calls, *v;
+
+	for (int i = 1; i < S.h->nhosts; i++) {
+		json_t *l = fault_driver_ledger(seam(i));
+		json_object_foreach(l, kind, calls) {
+			json_t *into = json_object_get(all, kind);
+			json_object_foreach(calls, key, v) {
+				json_int_t n = json_integer_value(json_object_get(into, key));
+				json_object_set_new(into, key, json_integer(n + json_integer_value(v)));
+			}
+		}
+		json_decref(l);
+	}
+	return all;
+}
+
+static void seams_ledger_clear(void)
+{
+	for (int i = 0; i < S.h->nhosts; i++)
+		fault_driver_ledger_clear(seam(i));
+}
+
+/* A seam statistic summed over the hosts (offset of the field). */
+static long seams_stat(size_t off)
+{
+	long n = 0;
+
+	for (int i = 0; i < S.h->nhosts; i++)
+		n += atomic_load((_Atomic long *)((char *)fault_driver_stats(seam(i)) + off));
+	return n;
+}
+#define SEAMS(field) seams_stat(offsetof(struct fault_stats, field))
+
+static void hosts_all_back(void)
+{
+	for (int i = 0; i < S.h->nhosts; i++)
+		fault_driver_host_up(seam(i));
+}
 
 enum op_kind {
 	OP_LEASE, OP_RELEASE, OP_TOKEN, OP_TOKEN_RELEASE, OP_DISCONNECT, OP_STOP,
@@ -203,6 +281,28 @@ static void chaos_destroy(virDomainPtr dom)
 		chaos_failed("destroy a domain");
 }
 
+/* --host-kill: every 0.3 to 1.3 s a random host goes away for 0.05 to 1
+ * s.  The chaos thread's own clock: t is now, in seconds. */
+static void host_chaos(double t, unsigned r)
+{
+	static double next_kill, back_at;
+	static int down = -1;
+
+	if (down >= 0 && t >= back_at) {
+		fault_driver_host_up(seam(down));
+		down = -1;
+		next_kill = t + 0.3 + (r % 1000) / 1000.0;
+	} else if (down < 0 && t >= next_kill && atomic_load(&S.chaos_on)) {
+		down = (int)(r % (unsigned)S.h->nhosts);
+		fault_driver_host_down(seam(down), "race_stress: host kill");
+		atomic_fetch_add(&S.host_kills, 1);
+		back_at = t + 0.05 + (r % 950) / 1000.0;
+		/* A VM there dies while nobody hears it: found gone on return. */
+		if (fault_driver_crash_one(seam(down), r / 7) == 0)
+			atomic_fetch_add(&S.away_kills, 1);
+	}
+}
+
 static void *chaos_main(void *arg)
 {
 	struct harness *h = arg;
@@ -220,6 +320,8 @@ static void *chaos_main(void *arg)
 		r ^= r << 13;
 		r ^= r >> 17;
 		r ^= r << 5;
+		if (S.host_kill)
+			host_chaos(mono_now(), r);
 		if (!atomic_load(&S.chaos_on))
 			continue;
 		virDomainPtr *doms = NULL;
@@ -553,12 +655,17 @@ static void audit_one(const char *id, json_t *ledger, json_t *o, bool scratch)
 	json_int_t n;
 
 	snprintf(vol, sizeof vol, "%s-%s-scratch.qcow2", S.h->core->prefix, id);
-	if ((n = ledger_count(ledger, FC_DOMAIN_DESTROYED, id)) != 1)
+	n = ledger_count(ledger, FC_DOMAIN_DESTROYED, id);
+	/* A host that was away during the teardown: the destroy failed, and
+	 * the orphan check destroys only a domain that still exists. */
+	if (S.host_kill ? n > 1 : n != 1)
 		broken("instance %s: its domain was destroyed %lld times (seam ledger)", id,
 		       (long long)n);
-	if ((n = ledger_count(ledger, FC_VOL_DELETED, vol)) != (scratch ? 1 : 0))
-		broken("instance %s: scratch volume %s deleted %lld times (seam ledger)", id, vol,
-		       (long long)n);
+	n = ledger_count(ledger, FC_VOL_DELETED, vol);
+	json_int_t vmade = ledger_count(ledger, FC_VOL_CREATED, vol);
+	if (S.host_kill ? (n > 1 || (vmade > 0 && n != 1)) : n != (scratch ? 1 : 0))
+		broken("instance %s: scratch volume %s made %lld times, deleted %lld times (seam ledger)",
+		       id, vol, (long long)vmade, (long long)n);
 	json_int_t made = ledger_count(ledger, FC_DOMAIN_STARTED, id);
 	json_int_t up = json_integer_value(json_object_get(o, "started"));
 	json_int_t down = json_integer_value(json_object_get(o, "stopped"));
@@ -575,7 +682,7 @@ static void audit_one(const char *id, json_t *ledger, json_t *o, bool scratch)
  * them. */
 static void audit_teardowns(void)
 {
-	json_t *ledger = fault_driver_ledger(S.h->drv), *seen, *ids, *left = NULL, *v;
+	json_t *ledger = seams_ledger(), *seen, *ids, *left = NULL, *v;
 	bool scratch = storage_scratch_enabled(S.h->core->hosts[0].storage);
 	const char *id;
 
@@ -600,7 +707,7 @@ static void audit_teardowns(void)
 	json_decref(seen);
 	json_decref(ledger);
 	observer_reset(S.ob);
-	fault_driver_ledger_clear(S.h->drv);
+	seams_ledger_clear();
 }
 
 /* All holds gone, faults off: everything must drain to nothing. */
@@ -610,7 +717,10 @@ static void checkpoint(void)
 	struct fault_cfg off = { 0 };
 
 	atomic_store(&S.chaos_on, 0);
-	fault_driver_set(h->drv, &off);
+	seams_set(&off);
+	hosts_all_back();
+	if (!harness_wait(h, 60, harness_hosts_up, NULL))
+		broken("a host is not back within 60 s after its seam reopened");
 	drop_everything();
 	if (!harness_wait(h, 60, all_settled, NULL))
 		broken("no quiescence within 60 s after dropping every hold");
@@ -639,7 +749,7 @@ static void checkpoint(void)
 		return;
 	struct fault_cfg on = faults_on;
 	on.seed = rnd();
-	fault_driver_set(h->drv, &on);
+	seams_set(&on);
 	atomic_store(&S.chaos_on, 1);
 }
 
@@ -647,16 +757,20 @@ static void checkpoint(void)
  * the observer watched it. */
 static void require_chaos(void)
 {
-	struct fault_stats *fs = fault_driver_stats(S.h->drv);
 	const struct {
 		const char *what;
 		long n;
 	} kinds[] = {
-		{ "injected start failures", atomic_load(&fs->start_fails) },
-		{ "crashes injected during a start", atomic_load(&fs->crashes_in_start) },
-		{ "crashes injected during a stop", atomic_load(&fs->crashes_in_stop) },
-		{ "injected scratch volume failures", atomic_load(&fs->vol_fails) },
+		{ "injected start failures", SEAMS(start_fails) },
+		{ "crashes injected during a start", SEAMS(crashes_in_start) },
+		{ "crashes injected during a stop", SEAMS(crashes_in_stop) },
+		{ "injected scratch volume failures", SEAMS(vol_fails) },
 		{ "domains killed from outside", atomic_load(&S.outside_kills) },
+		{ "host kills", S.host_kill ? atomic_load(&S.host_kills) : 1 },
+		{ "events lost with a host", S.host_kill ? SEAMS(events_lost) : 1 },
+		{ "VMs killed on a host away", S.host_kill ? atomic_load(&S.away_kills) : 1 },
+		{ "calls refused by a host away", S.host_kill ? SEAMS(calls_refused) : 1 },
+		{ "reconnects", S.host_kill ? SEAMS(opens) - S.h->nhosts : 1 },
 	};
 	long events, polls, poll_errors;
 	char why[256];
@@ -682,8 +796,9 @@ static void setup_sessions(void)
 		/* Graces of a few ms, both crash policies, some without scratch. */
 		snprintf(name, sizeof name, "s%d", i);
 		snprintf(params, sizeof params, "{\"grace_s\": %g, \"crash_policy\": \"%s\","
-			 " \"stop_timeout_s\": %s}", 0.001 * (1 + i % 5),
-			 i % 2 ? "restart" : "terminate", i % 3 ? "0.05" : "0");
+			 " \"stop_timeout_s\": %s, \"storage\": \"%s\"}", 0.001 * (1 + i % 5),
+			 i % 2 ? "restart" : "terminate", i % 3 ? "0.05" : "0",
+			 S.nhosts > 1 && i % 2 ? "ephemeral" : "persistent");
 		json_t *p = json_loads(params, 0, NULL);
 		S.sessions[i] = harness_create(S.h, name, p, &c);
 		json_decref(p);
@@ -700,6 +815,7 @@ int main(int argc, char **argv)
 		{ "sessions", required_argument, NULL, 'k' },
 		{ "checkpoint", required_argument, NULL, 'c' },
 		{ "no-chaos", no_argument, NULL, 'N' },
+		{ "hosts", required_argument, NULL, 'H' }, { "host-kill", no_argument, NULL, 'K' },
 		{ "verbose", no_argument, NULL, 'v' }, { NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -708,6 +824,7 @@ int main(int argc, char **argv)
 	S.seed = (unsigned)time(NULL) ^ (unsigned)getpid();
 	S.nsessions = 4;
 	S.checkpoint_every = 50000;
+	S.nhosts = 1;
 	while ((ch = getopt_long(argc, argv, "n:s:k:c:v", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'n': S.ops = atol(optarg); break;
@@ -715,21 +832,26 @@ int main(int argc, char **argv)
 		case 'k': S.nsessions = atoi(optarg); break;
 		case 'c': S.checkpoint_every = atol(optarg); break;
 		case 'N': S.no_chaos = true; break;
+		case 'H': S.nhosts = atoi(optarg); break;
+		case 'K': S.host_kill = true; break;
 		case 'v': S.verbose = true; break;
 		default:
 			fprintf(stderr, "usage: race_stress [--ops N] [--seed S] [--sessions K] "
-				"[--checkpoint M] [--no-chaos] [-v]\n");
+				"[--checkpoint M] [--no-chaos] [--hosts H] [--host-kill] [-v]\n");
 			return 2;
 		}
 	}
-	if (S.nsessions < 1 || S.nsessions > MAX_SESSIONS || S.checkpoint_every < 1)
+	if (S.nsessions < 1 || S.nsessions > MAX_SESSIONS || S.checkpoint_every < 1 ||
+	    S.nhosts < 1 || S.nhosts > HARNESS_HOSTS_MAX)
 		return 2;
 	S.rng = S.seed ? S.seed : 1;
-	printf("race_stress: seed %u, %ld operations, %d sessions, checkpoint every %ld%s\n",
-	       S.seed, S.ops, S.nsessions, S.checkpoint_every, S.no_chaos ? ", NO chaos" : "");
+	printf("race_stress: seed %u, %ld operations, %d sessions, checkpoint every %ld, %d host(s)%s%s\n",
+	       S.seed, S.ops, S.nsessions, S.checkpoint_every, S.nhosts,
+	       S.host_kill ? ", host kills" : "", S.no_chaos ? ", NO chaos" : "");
 	fflush(stdout);
 
-	struct harness_opts o = { .fault = true, .scratch_gib = 1 };
+	struct harness_opts o = { .fault = true, .scratch_gib = 1, .nhosts = S.nhosts,
+				  .host_memory_mib = 1536, .host_wait_s = 0.2 };
 	o.fcfg = faults_on;
 	o.fcfg.seed = S.seed;
 	S.h = harness_new(&o);
@@ -737,18 +859,22 @@ int main(int argc, char **argv)
 	S.per_instance = json_object();
 	list_init(&S.conn);
 	char err[256];
-	struct observer_opts oo = { .uri = S.h->opts.uri, .pool = S.h->cfg.core.pool,
+	const char *pools[HARNESS_HOSTS_MAX + 1] = { NULL };
+	for (size_t i = 0; i < S.h->core->nhosts; i++)
+		pools[i] = storage_pool(S.h->core->hosts[i].storage);
+	struct observer_opts oo = { .uri = S.h->opts.uri, .pools = pools,
 				    .prefix = S.h->core->prefix, .poll_ms = 2 };
 	S.ob = observer_new(&oo, err, sizeof err);
 	if (S.ob == NULL)
 		fatal("race_stress: observer: %s", err);
 	struct fault_cfg off = { 0 };
-	fault_driver_set(S.h->drv, &off);
+	seams_set(&off);
 	setup_sessions();
 	if (!S.no_chaos)
-		fault_driver_set(S.h->drv, &o.fcfg);
+		seams_set(&o.fcfg);
 	pthread_t chaos;
 	atomic_store(&S.chaos_on, !S.no_chaos);
+	S.host_kill = S.host_kill && !S.no_chaos;
 	pthread_create(&chaos, NULL, chaos_main, S.h);
 
 	double t0 = mono_now();
@@ -780,20 +906,24 @@ int main(int argc, char **argv)
 	require_chaos();
 
 	struct core_stats *st = &S.h->core->stats;
-	struct fault_stats *fs = fault_driver_stats(S.h->drv);
 	printf("race_stress: PASS: %ld operations in %.1fs (seed %u)\n", S.ops, mono_now() - t0, S.seed);
 	printf("  instances started %ld, torn down %ld (expected stops %ld, spontaneous exits %ld,"
 	       " failed starts %ld)\n", st->instances_started, st->teardowns, st->expected_stops,
 	       st->spontaneous_exits, st->start_failures);
 	printf("  injected: start failures %ld, crashes in start %ld, crashes in stop %ld,"
 	       " volume failures %ld; outside kills %ld (%ld more found the domain gone)\n",
-	       atomic_load(&fs->start_fails), atomic_load(&fs->crashes_in_start),
-	       atomic_load(&fs->crashes_in_stop), atomic_load(&fs->vol_fails),
-	       atomic_load(&S.outside_kills), atomic_load(&S.outside_misses));
+	       SEAMS(start_fails), SEAMS(crashes_in_start), SEAMS(crashes_in_stop),
+	       SEAMS(vol_fails), atomic_load(&S.outside_kills), atomic_load(&S.outside_misses));
+	if (S.nhosts > 1 || S.host_kill)
+		printf("  hosts: %d, placements %ld; host kills %ld (VMs killed there meanwhile %ld),"
+		       " calls refused %ld, events lost %ld, reconnects %ld\n", S.nhosts,
+		       st->placements, atomic_load(&S.host_kills), atomic_load(&S.away_kills),
+		       SEAMS(calls_refused), SEAMS(events_lost), SEAMS(opens) - S.nhosts);
 	long events, polls, poll_errors;
 	observer_health(S.ob, &events, &polls, &poll_errors, NULL, 0);
-	printf("  outside view: %ld instances audited (destroyed once, scratch deleted once);"
-	       " observer %ld lifecycle events, %ld pool listings\n", S.audited, events, polls);
+	printf("  outside view: %ld instances audited (destroyed %s, scratch deleted once);"
+	       " observer %ld lifecycle events, %ld pool listings\n", S.audited,
+	       S.host_kill ? "at most once" : "once", events, polls);
 	printf("  ops:");
 	for (int i = 0; i < OP__COUNT; i++)
 		printf(" %s %ld", op_names[i], S.counts[i]);
