@@ -652,9 +652,10 @@ json_t *hosts_json(struct core *core, bool all, uid_t owner)
 	}
 	for (size_t i = 0; i < core->nhosts; i++) {
 		struct host *h = &core->hosts[i];
-		json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:s, s:o, s:f, s:I, s:I, s:o}",
+		const char *pool = storage_pool(h->storage);
+		json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:s, s:o, s:o, s:f, s:I, s:I, s:o}",
 			"name", h->name, "uri", h->cfg->uri, "connected", hosts_usable(h),
-			"link", link_names[h->link],
+			"link", link_names[h->link], "pool", pool ? json_string(pool) : json_null(),
 			"memory_mib", h->capacity_mib < 0 ? json_null() : json_real(h->capacity_mib),
 			"committed_mib", h->committed_mib, "vms", (json_int_t)h->vms,
 			"sessions", (json_int_t)count[i],

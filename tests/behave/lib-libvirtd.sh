@@ -30,7 +30,8 @@
 # Several (hosts named H: any word):
 #   lvh_start H [--log]  start host H's libvirtd (again after a stop: a new,
 #                       empty test driver); --log logs libvirt.storage and
-#                       libvirt.domain calls at debug level to lvh_log H
+#                       libvirt.domain calls at debug level to lvh_log H;
+#                       lvh_dir H has its start.sh and shell-pid
 #   lvh_stop H / lvh_kill H / lvh_freeze H / lvh_thaw H
 #   lvh_uri H           its URI
 #   lvh_log H           its API log (appended to across restarts)
@@ -75,15 +76,21 @@ lvh_start() {
 			echo 'log_outputs = "3:stderr"'
 		fi
 	} >"$d/libvirtd.conf"
+	# DIR/start.sh starts it again as it was (sessiond-stress --host-kill
+	# uses it too); the libvirtd is never this shell's child, so a kill is
+	# waited for the same way whoever started it.
+	cat >"$d/start.sh" <<-EOF
 	rm -f "$d/sock/libvirt-sock"
-	HOME="$d/home" XDG_RUNTIME_DIR="$d/home" LIBVIRT_DRIVER_DIR="$d/drivers" \
-		libvirtd --config "$d/libvirtd.conf" --pid-file "$d/pid" >>"$d/log" 2>&1 &
-	echo $! >"$d/shell-pid"
+	HOME="$d/home" XDG_RUNTIME_DIR="$d/home" LIBVIRT_DRIVER_DIR="$d/drivers" \\
+		libvirtd --config "$d/libvirtd.conf" --pid-file "$d/pid" >>"$d/log" 2>&1 </dev/null &
+	echo \$! >"$d/shell-pid"
+	EOF
+	sh "$d/start.sh"
 	wait_until 30 lvh_answers "$1" || fail "the private libvirtd ${1:-} does not answer: $(tail -n 5 "$d/log")"
 }
 
 # lvh_signal H SIG — signals host H's libvirtd; for TERM and KILL waits
-# until it is gone.
+# (bounded) until it is gone.
 lvh_signal() {
 	p=$(lvh_pid "$1")
 	[ -n "$p" ] || return 0
@@ -91,11 +98,12 @@ lvh_signal() {
 	TERM | KILL)
 		kill -CONT "$p" 2>/dev/null
 		kill -"$2" "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
+		wait_until 30 lvh_gone "$p" || echo "libvirtd ${1:-} ($p) outlived SIG$2"
 		rm -f "$(lvh_dir "$1")/shell-pid" ;;
 	*) kill -"$2" "$p" || fail "cannot send SIG$2 to libvirtd ${1:-} ($p)" ;;
 	esac
 }
+lvh_gone() { ! kill -0 "$1" 2>/dev/null; }
 lvh_stop() { lvh_signal "$1" TERM; }
 lvh_kill() { lvh_signal "$1" KILL; }
 lvh_freeze() { lvh_signal "$1" STOP; }
