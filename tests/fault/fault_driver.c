@@ -531,7 +531,7 @@ int fault_driver_crash(struct driver *d, const char *uuid)
 	return rc;
 }
 
-int fault_driver_crash_one(struct driver *d, unsigned pick)
+int fault_driver_crash_one(struct driver *d, unsigned pick, char *uuid_out)
 {
 	struct fault *f = F(d);
 	json_t *uuids = json_array();
@@ -544,10 +544,27 @@ int fault_driver_crash_one(struct driver *d, unsigned pick)
 		json_array_append_new(uuids, json_string(uuid));
 	pthread_mutex_unlock(&f->ledger_lock);
 	size_t n = json_array_size(uuids);
-	for (size_t i = 0; i < n && rc != 0; i++)
-		rc = fault_driver_crash(d, json_string_value(json_array_get(uuids, (pick + i) % n)));
+	for (size_t i = 0; i < n && rc != 0; i++) {
+		const char *u = json_string_value(json_array_get(uuids, (pick + i) % n));
+		if ((rc = fault_driver_crash(d, u)) == 0)
+			snprintf(uuid_out, 37, "%s", u);
+	}
 	json_decref(uuids);
 	return rc;
+}
+
+int fault_driver_running(struct driver *d)
+{
+	struct fault *f = F(d);
+	json_t *doms = NULL;
+	struct cause c;
+
+	if (f->inner->ops->domain_list(f->inner, "", &doms, &c) < 0)
+		return 0;
+	keep_mine(f, doms);
+	int n = (int)json_array_size(doms);
+	json_decref(doms);
+	return n;
 }
 
 json_t *fault_driver_ledger(struct driver *d)

@@ -98,7 +98,10 @@ void fault_driver_host_up(struct driver *d);
 bool fault_driver_connected(struct driver *d);
 /* Destroys, behind the core's back, one running domain of those this
  * (partitioned) host started: an outside crash there, also while the
- * host is away.  0 if one was destroyed. */
-int fault_driver_crash_one(struct driver *d, unsigned pick);
+ * host is away.  0 if one was destroyed (its uuid in uuid, 37 bytes). */
+int fault_driver_crash_one(struct driver *d, unsigned pick, char *uuid);
+/* Running domains this (partitioned) host started, as libvirt lists them
+ * (whatever the host's connection). */
+int fault_driver_running(struct driver *d);
 
 #endif
