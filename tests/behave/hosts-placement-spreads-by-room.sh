@@ -40,4 +40,16 @@ grep -q 'placement: session 0/e1 (512 MiB) -> host b; room before, MiB: a 1024, 
 	fail "the first placement is not logged with its figures"
 grep -q 'placement: session 0/e4 (512 MiB) -> host a; room before, MiB: a 1024, b 1024, c 1024' "$DAEMON_LOG" ||
 	fail "the tie is not logged with its figures"
+
+# What sessionctl shows.
+[ "$(ctl list --host b --json | jq -r '[.sessions[].name] | join(",")')" = e1,e2,e5 ] ||
+	fail "list --host b: $(ctl list --host b)"
+ctl list --host nowhere >"$T/out" 2>&1 && fail "list --host nowhere succeeded"
+grep -q "no host 'nowhere'" "$T/out" || fail "list --host nowhere: $(cat "$T/out")"
+ctl hosts >"$T/hosts" || fail "sessionctl hosts"
+for h in a:1024:512 b:2048:1536 c:1536:1024; do
+	set -- $(echo "$h" | tr : ' ')
+	grep -Eq "^$1 +up +$2 +$3 " "$T/hosts" || fail "hosts does not show $1 up, $2 MiB, $3 committed: $(cat "$T/hosts")"
+done
+ctl status e3 | grep -q '^Host: *c (connected)$' || fail "status does not show the host: $(ctl status e3)"
 exit 0
