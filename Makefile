@@ -187,9 +187,14 @@ check-behave: tests
 # randomized operations with injected faults; the full run is 1,000,000.
 # Every kind of fault must have happened by the end: runs much shorter
 # than 30,000 operations may fail for want of chaos.
+# Then a run over three in-process hosts that are taken away and brought
+# back (--host-kill).
 STRESS_OPS ?= 200000
+STRESS_HOST_OPS ?= 100000
 check-stress: tests
 	@$(RUN_SUITE) stress $(BUILD)/tests/tools/race_stress --ops $(STRESS_OPS) --checkpoint 20000
+	@$(RUN_SUITE) stress-hosts $(BUILD)/tests/tools/race_stress --ops $(STRESS_HOST_OPS) \
+		--checkpoint 25000 --hosts 3 --sessions 6 --host-kill
 
 # spin over the Promela model of the disposition protocol (tests/model).
 check-model:
@@ -201,7 +206,9 @@ check-tsan:
 	@$(MAKE) --no-print-directory BUILD=build-tsan SAN=thread OPT="-O1 -g" tests
 	@$(TSAN_ENV) SUITE=tsan-unit $(RUN_SUITE) tsan-unit sh tests/run-unit.sh build-tsan; r=$$?; \
 		$(TSAN_ENV) $(RUN_SUITE) tsan-stress build-tsan/tests/tools/race_stress --ops 30000 \
-		--checkpoint 10000 && [ $$r = 0 ]
+		--checkpoint 10000; s=$$?; \
+		$(TSAN_ENV) $(RUN_SUITE) tsan-stress-hosts build-tsan/tests/tools/race_stress --ops 20000 \
+		--checkpoint 10000 --hosts 3 --sessions 6 --host-kill && [ $$r = 0 ] && [ $$s = 0 ]
 
 # The daemon under valgrind memcheck while the behaviour scripts run.
 check-valgrind: tests

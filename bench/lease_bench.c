@@ -230,7 +230,7 @@ static void setup_session(void)
 	    config_set(&cfg, "scratch_gib", "0", &c) < 0)
 		fatal("lease_bench: config: %s", c.msg);
 	drv = virt_driver_new(cfg.uri);
-	core = core_new(base, &cfg.core, drv, &c);
+	core = core_new(base, &cfg.core, &drv, &c);
 	if (core == NULL)
 		fatal("lease_bench: core_new: %s", c.msg);
 	bench_session = session_alloc(core, 0, "bench", NULL);

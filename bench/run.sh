@@ -30,10 +30,12 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	LEASE_ARGS="--runs 3 --seconds 0.3"
 	SCALE_N=2000
 	RPC_ARGS="--runs 1 --seconds 0.5"
+	HOSTS_RUNS=1
 else
 	LEASE_ARGS="--runs 5 --seconds 1"
 	SCALE_N=10000
 	RPC_ARGS="--runs 5 --seconds 1"
+	HOSTS_RUNS=5
 fi
 
 cleanup() {
@@ -152,6 +154,21 @@ run_scale() {
 		label="$1,scratch=$2,$3,run$4"
 		grep '^RESULT' "$OUT/scale.one" | sed "s|^RESULT scale |RESULT scale cfg=$label |; s|^RESULT scale_mem |RESULT scale_mem cfg=$label |" >>"$OUT/scale.txt"
 	done
+}
+
+# ---- 2b. hosts_bench ----------------------------------------------------------
+
+run_hosts() {
+	section "hosts_bench: $SCALE_N sessions over 4 hosts vs 1 (placement)"
+	if [ ! -x "$B/hosts_bench" ]; then
+		echo "SKIP: $B/hosts_bench not built"
+		return
+	fi
+	# State files on tmpfs: the disk's fsyncs are not what this measures.
+	dir=/tmp
+	[ -d /dev/shm ] && dir=/dev/shm
+	"$B/hosts_bench" --sessions "$SCALE_N" --runs "$HOSTS_RUNS" --dir "$dir" >"$OUT/hosts.txt" 2>&1
+	grep -v '^RESULT' "$OUT/hosts.txt"
 }
 
 # ---- 3. rpc_bench -----------------------------------------------------------
@@ -353,6 +370,14 @@ summary() {
 		c=$(val "$OUT/abuse.txt" "RESULT abuse fd_stall" cpu_ms)
 		w=$(val "$OUT/abuse.txt" "RESULT abuse fd_stall" wall_ms)
 		[ -n "$c" ] && printf "%-50s %-32s %s\n" "CPU while out of descriptors" "$c ms of $w ms" "< 1/4 of the time"
+	H="$OUT/hosts.txt"
+	if [ -f "$H" ]; then
+		share=$(val "$H" "RESULT summary" share_pct)
+		ratio=$(val "$H" "RESULT summary" latency_ratio)
+		[ -n "$share" ] && printf "%-50s %-32s %s\n" "placement share of a start, 4 hosts" "$share %" \
+			"$(echo "$share" | awk '{print ($1 <= 5) ? "<= 5%: met" : "<= 5%: NOT met"}')"
+		[ -n "$ratio" ] && printf "%-50s %-32s %s\n" "start latency, 4 hosts / 1 host" "$ratio" \
+			"$(echo "$ratio" | awk '{print ($1 <= 1.05) ? "<= 1.05: met" : "<= 1.05: NOT met"}')"
 	fi
 	R="$OUT/rpc.txt"
 	if [ -f "$R" ]; then
@@ -390,6 +415,7 @@ run_e2e() {
 machine
 run_lease
 run_scale
+run_hosts
 run_rpc
 run_abuse
 run_e2e

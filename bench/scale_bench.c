@@ -358,7 +358,7 @@ static void setup(void)
 			fatal("scale_bench: config: %s", c.msg);
 	}
 	drv = virt_driver_new(cfg.uri);
-	core = core_new(base, &cfg.core, drv, &c);
+	core = core_new(base, &cfg.core, &drv, &c);
 	if (core == NULL)
 		fatal("scale_bench: core_new: %s", c.msg);
 	core_set_hooks(core, &hooks, NULL);

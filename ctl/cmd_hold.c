@@ -257,15 +257,21 @@ static int run_options(struct ctx *x, int argc, char **argv, char *reason, size_
 	return 0;
 }
 
-/* The libvirt URI the daemon uses, for the child's SESSIOND_URI. */
-static int daemon_uri(struct ctx *x, char *uri, size_t len)
+/* The libvirt URI of host (the session's: its VM runs there), for the
+ * child's SESSIOND_URI; the daemon's first host's without one. */
+static int host_uri(struct ctx *x, const char *host, char *uri, size_t len)
 {
 	struct sdc_error e;
-	json_t *info = NULL;
+	json_t *info = NULL, *h;
+	size_t i;
 
 	if (sdc_daemon_info(x->c, &info, &e) < 0)
 		return ctl_refused(&e);
 	snprintf(uri, len, "%s", out_str(info, "uri", ""));
+	json_array_foreach(json_object_get(info, "hosts"), i, h) {
+		if (host != NULL && strcmp(out_str(h, "name", ""), host) == 0)
+			snprintf(uri, len, "%s", out_str(h, "uri", ""));
+	}
 	json_decref(info);
 	return 0;
 }
@@ -279,17 +285,18 @@ int cmd_run(struct ctx *x, int argc, char **argv)
 
 	if (rc == 0)
 		rc = ctl_connect(x);
-	if (rc == 0)
-		rc = daemon_uri(x, uri, sizeof uri);
 	if (rc != 0)
 		return rc;
 	const char *name = argv[optind];
 	if ((rc = acquire(x, name, reason, 0, false, token, &r)) != 0)
 		return rc;
+	json_t *s = json_object_get(r, "session");
 	snprintf(domain, sizeof domain, "%s",
-		 out_str(json_object_get(json_object_get(r, "session"), "instance"), "domain", ""));
+		 out_str(json_object_get(s, "instance"), "domain", ""));
+	rc = host_uri(x, out_str(s, "host", NULL), uri, sizeof uri);
 	json_decref(r);
-	rc = run_child(x, argv + optind + 1, name, domain, uri);
+	if (rc == 0)
+		rc = run_child(x, argv + optind + 1, name, domain, uri);
 	if (sdc_token_release(x->c, token, &e) < 0 && e.code != RPC_ERR_NOT_FOUND &&
 	    e.code != SDC_ERR_IO)
 		fprintf(stderr, "sessionctl: run: releasing the hold: %s\n", e.message);

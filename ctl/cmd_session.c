@@ -1,9 +1,10 @@
 /*
  * cmd_session.c — the commands on a session as a whole: create, list,
- * status, holds, start, stop, reset, delete (see ctl.h).
+ * status, holds, start, stop, reset, delete; and hosts (see ctl.h).
  *
  * create's options are the rows of settings_table that have a flag; their
- * text is parsed as sessiond.conf parses the same text.
+ * text is parsed as sessiond.conf parses the same text.  --host is not a
+ * setting but where the session goes: a parameter of session.create.
  */
 #include "ctl.h"
 
@@ -17,6 +18,7 @@
 
 /* getopt's value for settings_table[i] is OPT_FIELD + i. */
 #define OPT_FIELD 2000
+#define OPT_HOST 1999
 
 /* The common options, then one per row of settings_table with a flag;
  * ends with a zeroed entry.  The caller frees it. */
@@ -27,8 +29,9 @@ static struct option *create_options(void)
 
 	while (settings_table[rows].key != NULL)
 		rows++;
-	struct option *opts = xcalloc(n + rows + 1, sizeof *opts);
+	struct option *opts = xcalloc(n + rows + 2, sizeof *opts);
 	memcpy(opts, common, sizeof common);
+	opts[n++] = (struct option){ "host", required_argument, NULL, OPT_HOST };
 	for (size_t i = 0; i < rows; i++) {
 		const struct field *f = &settings_table[i];
 		if (f->flag != NULL)
@@ -69,9 +72,14 @@ int cmd_create(struct ctx *x, int argc, char **argv)
 	struct sdc_error e;
 	int ch, rc = 0;
 
-	while (rc == 0 && (ch = getopt_long(argc, argv, "h", opts, NULL)) != -1)
-		rc = ch >= OPT_FIELD ? create_setting(settings, &settings_table[ch - OPT_FIELD], optarg)
-				     : ctl_common_opt(x, ch, argv[0]);
+	while (rc == 0 && (ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (ch == OPT_HOST)
+			json_object_set_new(settings, "host", json_string(optarg));
+		else
+			rc = ch >= OPT_FIELD ? create_setting(settings, &settings_table[ch - OPT_FIELD],
+							      optarg)
+					     : ctl_common_opt(x, ch, argv[0]);
+	}
 	free(opts);
 	if (rc == 0 && argc - optind != 1)
 		rc = ctl_usage_error("create: expected one session name");
@@ -89,19 +97,27 @@ int cmd_create(struct ctx *x, int argc, char **argv)
 
 static void list_header(void)
 {
-	printf("%-20s %-6s %-9s %5s %-10s %6s  %s\n", "NAME", "UID", "STATE", "HOLDS",
-	       "IDLE STOP", "STARTS", "LAST STOP");
+	printf("%-20s %-6s %-9s %5s %-10s %6s  %-12s %s\n", "NAME", "UID", "STATE", "HOLDS",
+	       "IDLE STOP", "STARTS", "HOST", "LAST STOP");
+}
+
+/* A session's host, with "!" when that host is away. */
+static void host_text(json_t *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", out_str(s, "host", "-"),
+		 json_is_false(json_object_get(s, "host_connected")) ? "!" : "");
 }
 
 static void list_row(json_t *s)
 {
-	char idle[40];
+	char idle[40], host[80];
 
 	out_until(s, "idle_deadline", idle, sizeof idle, "-");
-	printf("%-20s %-6d %-9s %5lld %-10s %6d  %s\n", out_str(s, "name", "?"),
+	host_text(s, host, sizeof host);
+	printf("%-20s %-6d %-9s %5lld %-10s %6d  %-12s %s\n", out_str(s, "name", "?"),
 	       (int)json_integer_value(json_object_get(s, "owner_uid")),
 	       out_str(s, "state", "?"), (long long)json_integer_value(json_object_get(s, "holds_count")),
-	       idle, (int)json_integer_value(json_object_get(s, "start_count")),
+	       idle, (int)json_integer_value(json_object_get(s, "start_count")), host,
 	       out_str(s, "last_stop_reason", "-"));
 }
 
@@ -128,13 +144,16 @@ static int stream(struct ctx *x, struct sdc_iter *it, const char *wrap, void (*h
 int cmd_list(struct ctx *x, int argc, char **argv)
 {
 	static const struct option opts[] = { CTL_COMMON_OPTS,
-		{ "state", required_argument, NULL, 's' }, { NULL, 0, NULL, 0 } };
-	struct sdc_list_opts o = { NULL, 0 };
+		{ "state", required_argument, NULL, 's' }, { "host", required_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 } };
+	struct sdc_list_opts o = { NULL, 0, NULL };
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (ch == 's')
 			o.state = optarg;
+		else if (ch == 'H')
+			o.host = optarg;
 		else if ((rc = ctl_common_opt(x, ch, argv[0])) != 0)
 			return rc;
 	}
@@ -205,6 +224,10 @@ static void show_status(struct ctx *x, json_t *s)
 	       (int)json_integer_value(json_object_get(s, "owner_uid")), out_str(s, "id", "?"));
 	out_tier(s, tier, sizeof tier);
 	printf("State:        %s\n", tier);
+	if (json_is_string(json_object_get(s, "host")))
+		printf("Host:         %s (%s)\n", out_str(s, "host", "?"),
+		       json_is_true(json_object_get(s, "host_connected")) ? "connected"
+		       : "not connected: requests that need the VM wait for it");
 	if (json_is_object(inst))
 		printf("VM:           %s (instance %s, scratch %s)\n", out_str(inst, "domain", "?"),
 		       out_str(inst, "id", "?"), out_str(inst, "scratch", "none"));
@@ -399,4 +422,70 @@ int cmd_delete(struct ctx *x, int argc, char **argv)
 		printf("deleted session '%s'\n", argv[optind]);
 	/* The result of session.delete is {} (sessiond-protocol(7)). */
 	return ctl_result(x, rc, &e, json_object(), NULL);
+}
+
+/* ---- hosts ------------------------------------------------------------------------ */
+
+static void hosts_header(void)
+{
+	printf("%-12s %-9s %10s %10s %10s %5s %8s  %s\n", "HOST", "LINK", "MEMORY", "COMMITTED",
+	       "ROOM", "VMS", "SESSIONS", "URI");
+}
+
+/* MiB as a column: "-" for no limit. */
+static void mib_text(json_t *v, char *buf, size_t len)
+{
+	if (json_is_number(v))
+		snprintf(buf, len, "%.0f", json_number_value(v));
+	else
+		snprintf(buf, len, "-");
+}
+
+static void hosts_row(json_t *h)
+{
+	json_t *mem = json_object_get(h, "memory_mib");
+	double committed = json_number_value(json_object_get(h, "committed_mib"));
+	char cap[24], com[24], room[24];
+
+	mib_text(mem, cap, sizeof cap);
+	snprintf(com, sizeof com, "%.0f", committed);
+	if (json_is_number(mem))
+		snprintf(room, sizeof room, "%.0f", json_number_value(mem) - committed);
+	else
+		snprintf(room, sizeof room, "-");
+	printf("%-12s %-9s %10s %10s %10s %5lld %8lld  %s\n", out_str(h, "name", "?"),
+	       out_str(h, "link", "?"), cap, com, room,
+	       (long long)json_integer_value(json_object_get(h, "vms")),
+	       (long long)json_integer_value(json_object_get(h, "sessions")), out_str(h, "uri", "?"));
+	if (json_is_string(json_object_get(h, "error")))
+		printf("%-12s   %s\n", "", out_str(h, "error", ""));
+}
+
+static void show_hosts(struct ctx *x, json_t *info)
+{
+	json_t *hosts = json_object_get(info, "hosts"), *h;
+	size_t i;
+
+	(void)x;
+	hosts_header();
+	json_array_foreach(hosts, i, h)
+		hosts_row(h);
+}
+
+/* daemon.info's hosts: a table, or with --json {"hosts": [...]}. */
+int cmd_hosts(struct ctx *x, int argc, char **argv)
+{
+	struct sdc_error e;
+	json_t *r = NULL;
+	int rc = ctl_begin(x, argc, argv, 0, 0);
+
+	if (rc != 0)
+		return rc;
+	rc = sdc_daemon_info(x->c, &r, &e);
+	if (rc == 0 && x->json) {
+		json_t *only = json_pack("{s:O}", "hosts", json_object_get(r, "hosts"));
+		json_decref(r);
+		r = only;
+	}
+	return ctl_result(x, rc, &e, r, show_hosts);
 }

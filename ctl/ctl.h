@@ -17,7 +17,7 @@
  *                  command takes, connecting, signals, exit statuses: ctl_*
  *   output.c       how results look: JSON, strings, times: out_*
  *   progress.c     progress on a terminal while a VM comes up: progress_*
- *   cmd_session.c  create list status holds start stop reset delete: cmd_*
+ *   cmd_session.c  create list status holds start stop reset delete hosts: cmd_*
  *   cmd_hold.c     hold release run (tokens, signals, the child): cmd_*
  *   cmd_watch.c    watch info console: cmd_*
  *
@@ -154,6 +154,7 @@ int cmd_start(struct ctx *x, int argc, char **argv);
 int cmd_stop(struct ctx *x, int argc, char **argv);
 int cmd_reset(struct ctx *x, int argc, char **argv);
 int cmd_delete(struct ctx *x, int argc, char **argv);
+int cmd_hosts(struct ctx *x, int argc, char **argv);
 /* cmd_hold.c */
 int cmd_hold(struct ctx *x, int argc, char **argv);
 int cmd_release(struct ctx *x, int argc, char **argv);

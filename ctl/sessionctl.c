@@ -24,8 +24,9 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "create", cmd_create, "NAME", settings_table, "create a session (no VM starts yet)" },
-	{ "list", cmd_list, "[--state STATE]", NULL,
+	{ "create", cmd_create, "NAME [--host HOST]", settings_table,
+	  "create a session (no VM starts yet); --host pins it to that host" },
+	{ "list", cmd_list, "[--state STATE] [--host HOST]", NULL,
 	  "list the sessions you may see (page after page, as they come)" },
 	{ "status", cmd_status, "NAME", NULL, "state, holds, idle deadline, start count, last stop" },
 	{ "holds", cmd_holds, "NAME", NULL, "what keeps the VM up" },
@@ -45,6 +46,8 @@ static const struct command commands[] = {
 	{ "logs", cmd_console, "NAME [--follow]", NULL, "same as console" },
 	{ "run", cmd_run, "NAME [--reason TEXT] -- CMD [ARG...]", NULL,
 	  "hold the VM up while CMD runs; exit with its status" },
+	{ "hosts", cmd_hosts, "", NULL,
+	  "the hosts: connected or not, memory, committed, room, VMs, sessions" },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 

@@ -1,9 +1,10 @@
 /*
  * config.c — sessiond's configuration: built-in defaults, then
  * sessiond.conf (key = value, libinih), then command-line flags.
- * sessiond.conf(5) documents every key; two tables hold them: config_table
- * below (the daemon's own) and settings_table (the defaults of a new
- * session: the rows with a sessiond.conf name).
+ * sessiond.conf(5) documents every key; three tables hold them:
+ * config_table below (the daemon's own), host_table (the keys of a
+ * [host NAME] section) and settings_table (the defaults of a new session:
+ * the rows with a sessiond.conf name).
  */
 #include "daemon.h"
 
@@ -51,6 +52,27 @@ const struct field config_table[] = {
 	  COUNT_MAX, 4096, NULL, 0, "connections served at once" },
 	{ "log_level", "log_level", NULL, "LEVEL", FT_ENUM, C(log_level), 0, 0, 2,
 	  log_level_names, FIELD_LIVE, "error, warning, info or debug" },
+	{ "keepalive_s", "keepalive_s", NULL, "D", FT_SECONDS, C(core.keepalive_s), 1, 600, 10,
+	  NULL, 0, "a host that does not answer for this long is marked disconnected" },
+	{ "host_wait_s", "host_wait_s", NULL, "D", FT_SECONDS, C(core.host_wait_s), 0, 86400, 30,
+	  NULL, FIELD_LIVE, "how long a request waits for its session's host to come back" },
+	{ NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, NULL },
+};
+
+#define H(m) offsetof(struct host_config, m)
+#define HOST_MIB_MAX 1073741824.0        /* a petabyte */
+
+const struct field host_table[] = {
+	{ "uri", "uri", NULL, "URI", FT_STRING, H(uri), 0, 4096, 0, NULL, 0,
+	  "the host's libvirt connection URI (required)" },
+	{ "memory_mib", "memory_mib", NULL, "MIB", FT_NUMBER, H(memory_mib), 0, HOST_MIB_MAX, 0,
+	  NULL, 0, "memory sessiond may commit there; 0: the host's memory less reserve_mib" },
+	{ "reserve_mib", "reserve_mib", NULL, "MIB", FT_NUMBER, H(reserve_mib), 0, HOST_MIB_MAX,
+	  1024, NULL, 0, "memory kept free for the host itself when memory_mib is 0" },
+	{ "pool", "pool", NULL, "NAME", FT_STRING, H(pool), 0, 256, 0, NULL, 0,
+	  "the storage pool there (default: the daemon's pool key, else its own)" },
+	{ "pool_path", "pool_path", NULL, "DIR", FT_STRING, H(pool_path), 0, 4096, 0, NULL, 0,
+	  "the pool's directory there (default: the daemon's pool_path key)" },
 	{ NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, NULL },
 };
 
@@ -104,6 +126,99 @@ int config_log_level(const struct config *cfg)
 	return log_levels[cfg->log_level];
 }
 
+/* ---- hosts ------------------------------------------------------------------ */
+
+/* [A-Za-z0-9][A-Za-z0-9._-]{0,63}, like a session's name. */
+static bool host_name_valid(const char *name)
+{
+	return registry_name_valid(name);
+}
+
+static struct host_config *host_find(struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->core.nhosts; i++)
+		if (strcmp(cfg->core.hosts[i].name, name) == 0)
+			return &cfg->core.hosts[i];
+	return NULL;
+}
+
+static struct host_config *host_add(struct config *cfg, const char *name, int line)
+{
+	size_t n = cfg->core.nhosts + 1;
+
+	cfg->core.hosts = xrealloc(cfg->core.hosts, n * sizeof *cfg->core.hosts);
+	cfg->host_lines = xrealloc(cfg->host_lines, n * sizeof *cfg->host_lines);
+	struct host_config *hc = &cfg->core.hosts[n - 1];
+	memset(hc, 0, sizeof *hc);
+	fields_defaults(host_table, hc);
+	hc->name = xstrdup(name);
+	cfg->host_lines[n - 1] = line;
+	cfg->core.nhosts = n;
+	return hc;
+}
+
+int config_host_set(struct config *cfg, const char *name, const char *key, const char *value,
+		    struct cause *c)
+{
+	struct host_config *hc = host_find(cfg, name);
+	const struct field *f = fields_find_conf(host_table, key);
+
+	if (!host_name_valid(name)) {
+		cause_set(c, CAUSE_INVALID, "host name '%s' must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}",
+			  name);
+		return -1;
+	}
+	if (f == NULL) {
+		cause_set(c, CAUSE_INVALID, "unknown key '%s' in [host %s]", key, name);
+		return -1;
+	}
+	if (hc == NULL)
+		hc = host_add(cfg, name, 0);
+	return fields_set_text(f, hc, value, c);
+}
+
+static void hosts_free_all(struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->core.nhosts; i++) {
+		fields_free(host_table, &cfg->core.hosts[i]);
+		free(cfg->core.hosts[i].name);
+	}
+	free(cfg->core.hosts);
+	free(cfg->host_lines);
+	cfg->core.hosts = NULL;
+	cfg->host_lines = NULL;
+	cfg->core.nhosts = 0;
+}
+
+int config_finish(struct config *cfg, bool uri_flag, struct cause *c)
+{
+	const char *path = cfg->config_path;
+
+	if (cfg->core.nhosts > 0 && cfg->uri_line > 0 && !uri_flag) {
+		cause_set(c, CAUSE_INVALID, "%s:%d: uri and [host] sections exclude each other "
+			  "(put the uri in a [host NAME] section)", path, cfg->uri_line);
+		return -1;
+	}
+	/* --uri means one host, whatever the file says. */
+	if (uri_flag || cfg->core.nhosts == 0) {
+		hosts_free_all(cfg);
+		struct host_config *hc = host_add(cfg, HOST_LOCAL, 0);
+		hc->uri = xstrdup(cfg->uri);
+		hc->memory_mib = HOST_UNLIMITED;
+		return 0;
+	}
+	for (size_t i = 0; i < cfg->core.nhosts; i++) {
+		if (cfg->core.hosts[i].uri == NULL) {
+			cause_set(c, CAUSE_INVALID, "%s:%d: [host %s] has no uri", path,
+				  cfg->host_lines[i], cfg->core.hosts[i].name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- the file ------------------------------------------------------------------ */
+
 struct ini_ctx {
 	struct config *cfg;
 	struct cause *c;
@@ -113,35 +228,83 @@ struct ini_ctx {
 	int failed;
 };
 
-/* inih's reader, counting lines so errors can name theirs. */
+static int ctx_fail(struct ini_ctx *ctx, const char *msg)
+{
+	if (!ctx->failed)
+		cause_set(ctx->c, CAUSE_INVALID, "%s:%d: %s", ctx->path, ctx->lineno, msg);
+	ctx->failed = 1;
+	return 0;
+}
+
+/* The host of a section's name ("host NAME"), or NULL; name gets NAME. */
+static bool host_section(const char *section, char *name, size_t len)
+{
+	if (strncmp(section, "host", 4) != 0 || (section[4] != ' ' && section[4] != '\t'))
+		return false;
+	section += 4 + strspn(section + 4, " \t");
+	size_t n = strcspn(section, " \t");
+	snprintf(name, len, "%.*s", (int)n, section);
+	return section[n + strspn(section + n, " \t")] == '\0';
+}
+
+/* A section header: a host section is registered here, where its line is
+ * known, so a repeated one is an error even when it has no keys. */
+static void read_header(struct ini_ctx *ctx, const char *line)
+{
+	char section[256], name[256], msg[300];
+	const char *p = line + strspn(line, " \t");
+	const char *end = strchr(p, ']');
+
+	if (*p != '[' || end == NULL)
+		return;
+	snprintf(section, sizeof section, "%.*s", (int)(end - p - 1), p + 1);
+	if (!host_section(section, name, sizeof name))
+		return;
+	if (!host_name_valid(name)) {
+		snprintf(msg, sizeof msg, "host name '%.64s' must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}",
+			 name);
+		ctx_fail(ctx, msg);
+		return;
+	}
+	for (size_t i = 0; i < ctx->cfg->core.nhosts; i++) {
+		if (strcmp(ctx->cfg->core.hosts[i].name, name) == 0) {
+			snprintf(msg, sizeof msg, "duplicate host '%s' (first at line %d)", name,
+				 ctx->cfg->host_lines[i]);
+			ctx_fail(ctx, msg);
+			return;
+		}
+	}
+	host_add(ctx->cfg, name, ctx->lineno);
+}
+
+/* inih's reader, counting lines so errors can name theirs; it stops at
+ * the first error. */
 static char *read_line(char *buf, int len, void *stream)
 {
 	struct ini_ctx *ctx = stream;
-	char *line = fgets(buf, len, ctx->f);
+	char *line = ctx->failed ? NULL : fgets(buf, len, ctx->f);
 
-	if (line != NULL)
+	if (line != NULL) {
 		ctx->lineno++;
-	return line;
+		read_header(ctx, line);
+	}
+	return ctx->failed ? NULL : line;
 }
 
 static int conf_line(void *user, const char *section, const char *name, const char *value)
 {
 	struct ini_ctx *ctx = user;
-	int lineno = ctx->lineno;
+	char host[256];
 	struct cause e;
+	int rc;
 
-	if (section[0] != '\0' && strcmp(section, "sessiond") != 0) {
-		cause_set(ctx->c, CAUSE_INVALID, "%s:%d: unknown section [%s]", ctx->path, lineno,
-			  section);
-		ctx->failed = 1;
-		return 0;
-	}
-	if (config_set(ctx->cfg, name, value, &e) < 0) {
-		cause_set(ctx->c, CAUSE_INVALID, "%s:%d: %s", ctx->path, lineno, e.msg);
-		ctx->failed = 1;
-		return 0;
-	}
-	return 1;
+	if (host_section(section, host, sizeof host))
+		rc = config_host_set(ctx->cfg, host, name, value, &e);
+	else if (section[0] != '\0' && strcmp(section, "sessiond") != 0)
+		cause_set(&e, CAUSE_INVALID, "unknown section [%s]", section), rc = -1;
+	else if ((rc = config_set(ctx->cfg, name, value, &e)) == 0 && strcmp(name, "uri") == 0)
+		ctx->cfg->uri_line = ctx->lineno;
+	return rc < 0 ? ctx_fail(ctx, e.msg) : 1;
 }
 
 int config_load_file(struct config *cfg, const char *path, bool required, struct cause *c)
@@ -172,6 +335,7 @@ int config_load_file(struct config *cfg, const char *path, bool required, struct
 
 void config_free(struct config *cfg)
 {
+	hosts_free_all(cfg);
 	fields_free(config_table, cfg);
 	settings_free(&cfg->core.defaults);
 	free(cfg->config_path);

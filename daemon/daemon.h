@@ -40,12 +40,17 @@ struct config {
 	int max_connections;
 	int log_level;                          /* index into the log level names */
 	bool foreground;
-	struct core_config core;                /* state_dir, pool, workers, defaults... */
+	struct core_config core;                /* state_dir, pool, workers, hosts, defaults... */
+	/* Where the file said what (for errors found once it is read). */
+	int uri_line;                           /* a top-level uri; 0: none */
+	int *host_lines;                        /* each host's [host NAME] line */
 };
 
 /* The daemon's keys of sessiond.conf (the session defaults are the
  * settings table's rows with a conf name). */
 extern const struct field config_table[];
+/* The keys of a [host NAME] section (struct host_config). */
+extern const struct field host_table[];
 
 /* Built-in defaults for the calling user (root vs per-user paths). */
 void config_init(struct config *cfg);
@@ -53,6 +58,14 @@ void config_init(struct config *cfg);
 int config_load_file(struct config *cfg, const char *path, bool required, struct cause *c);
 /* One key = value; the names of the file. */
 int config_set(struct config *cfg, const char *key, const char *value, struct cause *c);
+/* One key = value of host name's section (made on first use; line is its
+ * header's, for errors). */
+int config_host_set(struct config *cfg, const char *name, const char *key, const char *value,
+		    struct cause *c);
+/* After the file and the flags: the hosts.  Without [host] sections, or
+ * with the --uri flag (uri_flag), one host "local" on uri; every host has
+ * a uri.  -1 with a cause naming the file and line. */
+int config_finish(struct config *cfg, bool uri_flag, struct cause *c);
 /* The log level the configuration says (log.h's). */
 int config_log_level(const struct config *cfg);
 void config_free(struct config *cfg);
@@ -62,7 +75,7 @@ void config_free(struct config *cfg);
 struct daemon {
 	struct event_base *base;
 	struct config cfg;
-	struct driver *drv;
+	struct driver **drvs;                   /* one per host of cfg.core */
 	struct core *core;
 	struct rpc_server *srv;
 	size_t watchers;                        /* connections that watch (watch.c) */

@@ -102,7 +102,7 @@ void leased_start(struct request *rq)
 static void info_run(struct job *j)
 {
 	struct lease_call *lc = (struct lease_call *)((char *)j - offsetof(struct lease_call, job));
-	struct driver *drv = lc->sl.s->core->drv;
+	struct driver *drv = session_driver(lc->sl.s);
 
 	lc->rc = drv->ops->domain_info(drv, lc->inst_id, &lc->info, &lc->err);
 }
@@ -132,7 +132,7 @@ static void info_leased(struct session_lease *sl, const struct cause *err, void 
 	lc->job.what = "vm.info";
 	lc->job.run = info_run;
 	lc->job.done = info_done;
-	core_submit(sl->s->core, &lc->job);
+	workers_submit(sl->s->host->workers, &lc->job);   /* a slow host stalls no other */
 }
 
 void leased_vm_info(struct request *rq)

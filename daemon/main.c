@@ -2,9 +2,11 @@
  * main.c — sessiond: flags, configuration, start-up, signals, shutdown.
  *
  * Start-up order matters: libvirt's event implementation is registered
- * (virt_driver_new) before the connection opens (core_new); sessions are
- * loaded and reconciled with libvirt (load_sessions) before the control
- * socket accepts anyone, so the first request already sees adopted VMs.
+ * (virt_driver_new, one driver per host) before the connections open
+ * (core_new); sessions are loaded and reconciled with each connected host
+ * (load_sessions) before the control socket accepts anyone, so the first
+ * request already sees adopted VMs.  A host that cannot be reached yet is
+ * retried in the background (one alone stops the start, as before).
  *
  * SIGTERM/SIGINT: stop accepting, answer what waits for a VM with an
  * error, let written replies drain (at most 2 s), flush state files, exit
@@ -39,7 +41,8 @@ static const char usage_text[] =
 	"                       others: $XDG_RUNTIME_DIR/sessiond/sessiond.sock)\n"
 	"  -d, --state-dir DIR  state directory (root: /var/lib/sessiond,\n"
 	"                       others: $XDG_STATE_HOME/sessiond or ~/.local/state/sessiond)\n"
-	"  -u, --uri URI        libvirt connection URI (default: test:///default)\n"
+	"  -u, --uri URI        libvirt connection URI of the one host (default:\n"
+	"                       test:///default; overrides [host] sections)\n"
 	"  -c, --config FILE    configuration file (root: /etc/sessiond/sessiond.conf,\n"
 	"                       others: $XDG_CONFIG_HOME/sessiond/sessiond.conf)\n"
 	"  -v, --verbose        log debug messages\n"
@@ -103,7 +106,8 @@ static int configure(struct config *cfg, const struct flags *f, struct cause *c)
 		return -1;
 	if ((f->socket && config_set(cfg, "socket", f->socket, c) < 0) ||
 	    (f->state_dir && config_set(cfg, "state_dir", f->state_dir, c) < 0) ||
-	    (f->uri && config_set(cfg, "uri", f->uri, c) < 0))
+	    (f->uri && config_set(cfg, "uri", f->uri, c) < 0) ||
+	    config_finish(cfg, f->uri != NULL, c) < 0)
 		return -1;
 	cfg->foreground = f->foreground;
 	log_set_level(f->verbose ? LOG_LVL_DEBUG : (enum log_level)config_log_level(cfg));
@@ -221,8 +225,11 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	rpc_server_stop_accepting(d->srv);
 	cause_set(&c, CAUSE_INTERNAL, "sessiond is shutting down");
-	list_foreach_safe(pos, tmp, &d->core->sessions)
-		lease_point_fail(&list_entry(pos, struct session, node)->lp, &c);
+	list_foreach_safe(pos, tmp, &d->core->sessions) {
+		struct session *s = list_entry(pos, struct session, node);
+		lease_point_fail(&s->lp, &c);
+		session_waiters_done(s, &s->host_waiters, &c);
+	}
 	drain_deadline = mono_now() + 2;
 	drain_ev = evtimer_new(d->base, drain_cb, d);
 	if (drain_ev == NULL)
@@ -261,8 +268,12 @@ int main(int argc, char **argv)
 	evthread_use_pthreads();
 	D.base = loop_new();
 	D.started = mono_now();
-	D.drv = virt_driver_new(D.cfg.uri);
-	D.core = core_new(D.base, &D.cfg.core, D.drv, &c);
+	D.drvs = xcalloc(D.cfg.core.nhosts, sizeof *D.drvs);
+	for (size_t i = 0; i < D.cfg.core.nhosts; i++) {
+		D.drvs[i] = virt_driver_new(D.cfg.core.hosts[i].uri);
+		virt_driver_set_keepalive(D.drvs[i], D.cfg.core.keepalive_s);
+	}
+	D.core = core_new(D.base, &D.cfg.core, D.drvs, &c);
 	if (D.core == NULL)
 		fatal("cannot start: %s", c.msg);
 	core_set_hooks(D.core, &dispatch_core_hooks, &D);
@@ -275,7 +286,9 @@ int main(int argc, char **argv)
 	rpc_server_free(D.srv);
 	D.srv = NULL;                       /* events during core_free go nowhere */
 	core_free(D.core);
-	virt_driver_free(D.drv);
+	for (size_t i = 0; i < D.cfg.core.nhosts; i++)
+		virt_driver_free(D.drvs[i]);
+	free(D.drvs);
 	if (drain_ev != NULL)
 		event_free(drain_ev);
 	event_free(sigterm);

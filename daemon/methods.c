@@ -44,18 +44,25 @@ static json_t *state_counts(struct request *rq, size_t *total)
 	return o;
 }
 
+/* uri, driver, pool and kvm are the first host's (by name): with one
+ * host, what they always were; "hosts" has every host, "connected" is
+ * whether all of them are up. */
 static void m_daemon_info(struct request *rq)
 {
 	struct daemon *d = rq->d;
+	struct host *h = &d->core->hosts[0];
+	const char *pool = storage_pool(h->storage);
 	size_t total;
 	json_t *states = state_counts(rq, &total);
+	uid_t uid = rpc_call_uid(rq->call);
 
-	rpc_call_reply(rq->call, json_pack("{s:s, s:i, s:s, s:s, s:i, s:o, s:f, s:s, s:s, s:b, s:b}",
+	rpc_call_reply(rq->call, json_pack("{s:s, s:i, s:s, s:s, s:i, s:o, s:f, s:s, s:s, s:b, s:b, s:o}",
 		"version", SESSIOND_VERSION, "protocol", SESSIOND_PROTOCOL_VERSION,
-		"uri", d->drv->ops->uri(d->drv), "driver", d->drv->ops->kind(d->drv),
+		"uri", h->cfg->uri, "driver", h->drv->ops->kind(h->drv),
 		"sessions", (int)total, "states", states, "uptime_s", mono_now() - d->started,
-		"daemon_id", d->core->daemon_id, "pool", storage_pool(d->core->storage),
-		"connected", d->core->connected, "kvm", d->core->kvm_usable));
+		"daemon_id", d->core->daemon_id, "pool", pool != NULL ? pool : "",
+		"connected", hosts_all_up(d->core), "kvm", h->kvm_usable,
+		"hosts", hosts_json(d->core, uid == 0, uid)));
 }
 
 /* ---- session.create / list / get -------------------------------------- */
@@ -118,12 +125,13 @@ static json_t *cursor_json(uint64_t next)
 	return json_string(buf);
 }
 
-/* Does s belong on this caller's list (visible, owner and state filters)? */
-static bool listed(struct request *rq, struct session *s, int state)
+/* Does s belong on this caller's list (visible, owner, state and host
+ * filters)? */
+static bool listed(struct request *rq, struct session *s, int state, struct host *host)
 {
 	return session_visible(s) && dispatch_may_see(rq->call, s->owner) &&
 	       (!(rq->args->given & RPB(RP_OWNER_UID)) || s->owner == rq->owner) &&
-	       (state < 0 || (int)s->state == state);
+	       (state < 0 || (int)s->state == state) && (host == NULL || s->host == host);
 }
 
 /* In registration order, which a session keeps for its life: one that
@@ -132,6 +140,7 @@ static void m_session_list(struct request *rq)
 {
 	size_t limit = page_limit(rq);
 	int state = -1;
+	struct host *host = NULL;
 	uint64_t after, next = 0;
 	struct list_node *pos;
 
@@ -143,10 +152,15 @@ static void m_session_list(struct request *rq)
 			       "running, stopping, failed, suspended)");
 		return;
 	}
+	if (rq->args->host != NULL && (host = hosts_find(rq->d->core, rq->args->host)) == NULL) {
+		rpc_call_error(rq->call, RPC_ERR_INVALID_PARAMS, "invalid params: 'host': no host '%s'",
+			       rq->args->host);
+		return;
+	}
 	json_t *a = json_array();
 	list_foreach(pos, &rq->d->core->sessions) {
 		struct session *s = list_entry(pos, struct session, node);
-		if (s->seq <= after || !listed(rq, s, state))
+		if (s->seq <= after || !listed(rq, s, state, host))
 			continue;
 		if (json_array_size(a) == limit) {
 			next = after;

@@ -353,6 +353,8 @@ int sdc_session_list_page(struct sdc *c, const struct sdc_list_opts *o, const ch
 
 	if (o != NULL && o->state != NULL)
 		json_object_set_new(p, "state", json_string(o->state));
+	if (o != NULL && o->host != NULL)
+		json_object_set_new(p, "host", json_string(o->host));
 	if (o != NULL && o->limit > 0)
 		json_object_set_new(p, "limit", json_integer((json_int_t)o->limit));
 	if (after != NULL)
@@ -379,7 +381,7 @@ struct sdc_iter {
 	bool holds;                         /* session.holds, else session.list */
 	char *name;                         /* holds: the session */
 	struct sdc_list_opts opts;
-	char *state;                        /* opts.state's copy */
+	char *state, *host;                 /* opts.state's and opts.host's copies */
 	json_t *page;                       /* the current page */
 	size_t next_item;                   /* in the page's array */
 	char *after;                        /* the next page's cursor; NULL: none */
@@ -403,6 +405,8 @@ struct sdc_iter *sdc_sessions_iter(struct sdc *c, const struct sdc_list_opts *o)
 		it->opts = *o;
 		it->state = o->state ? strdup(o->state) : NULL;
 		it->opts.state = it->state;
+		it->host = o->host ? strdup(o->host) : NULL;
+		it->opts.host = it->host;
 	}
 	return it;
 }
@@ -469,6 +473,7 @@ void sdc_iter_free(struct sdc_iter *it)
 	free(it->after);
 	free(it->name);
 	free(it->state);
+	free(it->host);
 	free(it);
 }
 

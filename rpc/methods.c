@@ -20,6 +20,7 @@
 #define UID_MAX 2147483647.0
 #define CURSOR_MAX_BYTES 64.0
 #define STATE_MAX_BYTES 32.0
+#define HOST_MAX_BYTES 256.0            /* longer than any valid name: the daemon says why */
 
 enum rpc_param_type { RPT_STRING, RPT_BOOL, RPT_NUMBER, RPT_UID, RPT_COUNT };
 
@@ -45,6 +46,7 @@ static const struct rpc_param params[RP__COUNT] = {
 	[RP_LIMIT] = { "limit", RPT_COUNT, 1, RPC_PAGE_MAX, A(limit) },
 	[RP_AFTER] = { "after", RPT_STRING, 0, CURSOR_MAX_BYTES, A(after) },
 	[RP_STATE] = { "state", RPT_STRING, 0, STATE_MAX_BYTES, A(state) },
+	[RP_HOST] = { "host", RPT_STRING, 0, HOST_MAX_BYTES, A(host) },
 };
 
 #define NAMED (RPB(RP_NAME) | RPB(RP_OWNER_UID))
@@ -52,8 +54,10 @@ static const struct rpc_param params[RP__COUNT] = {
 
 const struct rpc_method_spec rpc_methods[RPC_M__COUNT] = {
 	[RPC_M_DAEMON_INFO] = { RPC_DAEMON_INFO, 0, 0, 0 },
-	[RPC_M_SESSION_CREATE] = { RPC_SESSION_CREATE, NAMED, RPB(RP_NAME), RPC_M_SETTINGS },
-	[RPC_M_SESSION_LIST] = { RPC_SESSION_LIST, RPB(RP_OWNER_UID) | PAGED | RPB(RP_STATE), 0, 0 },
+	[RPC_M_SESSION_CREATE] = { RPC_SESSION_CREATE, NAMED | RPB(RP_HOST), RPB(RP_NAME),
+				   RPC_M_SETTINGS },
+	[RPC_M_SESSION_LIST] = { RPC_SESSION_LIST, RPB(RP_OWNER_UID) | PAGED | RPB(RP_STATE) |
+				 RPB(RP_HOST), 0, 0 },
 	[RPC_M_SESSION_GET] = { RPC_SESSION_GET, NAMED, RPB(RP_NAME), RPC_M_SESSION },
 	[RPC_M_SESSION_START] = { RPC_SESSION_START, NAMED, RPB(RP_NAME), RPC_M_SESSION },
 	[RPC_M_SESSION_STOP] = { RPC_SESSION_STOP, NAMED | RPB(RP_FORCE), RPB(RP_NAME),

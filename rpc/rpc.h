@@ -72,7 +72,7 @@ void rpc_default_socket(uid_t uid, char *buf, size_t len);
 /* Every parameter the protocol knows, one bit each. */
 enum rpc_param_id {
 	RP_NAME, RP_OWNER_UID, RP_TOKEN, RP_REASON, RP_TTL_S, RP_DETACH, RP_FORCE,
-	RP_KEEP_STORAGE, RP_MAX_BYTES, RP_LIMIT, RP_AFTER, RP_STATE,
+	RP_KEEP_STORAGE, RP_MAX_BYTES, RP_LIMIT, RP_AFTER, RP_STATE, RP_HOST,
 	RP__COUNT
 };
 #define RPB(id) (1u << (id))
@@ -83,6 +83,7 @@ struct rpc_args {
 	unsigned given;
 	const char *name, *token, *reason;  /* borrowed from the request */
 	const char *after, *state;          /* a page's cursor; a state filter */
+	const char *host;                   /* a host (session.create, session.list) */
 	uid_t owner_uid;
 	double ttl_s, max_bytes;
 	size_t limit;                       /* a page's size */

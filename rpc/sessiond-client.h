@@ -69,6 +69,8 @@ int sdc_poll(struct sdc *c, int timeout_ms, struct sdc_error *err);
  * All but sdc_daemon_info(), sdc_token_renew() and sdc_token_release()
  * (whose methods take no owner_uid) send the owner of sdc_set_owner(). */
 int sdc_daemon_info(struct sdc *c, json_t **info, struct sdc_error *err);
+/* settings: the session's settings (settings_table's JSON names), and
+ * "host" to pin it to one host; may be NULL. */
 int sdc_session_create(struct sdc *c, const char *name, json_t *settings,
 		       json_t **session, struct sdc_error *err);
 /* Every session summary the caller may see (of the owner of sdc_set_owner),
@@ -76,10 +78,12 @@ int sdc_session_create(struct sdc *c, const char *name, json_t *settings,
  * iterator below, which holds one page at a time. */
 int sdc_session_list(struct sdc *c, json_t **sessions, struct sdc_error *err);
 
-/* Listing filters: state NULL for any, limit 0 for the daemon's page size. */
+/* Listing filters: state and host NULL for any, limit 0 for the daemon's
+ * page size. */
 struct sdc_list_opts {
 	const char *state;
 	size_t limit;
+	const char *host;
 };
 /* One page of session.list after cursor after (NULL: the first):
  * {"sessions": [...], "next": cursor or null}. */

@@ -1,6 +1,7 @@
 /*
  * core.c — the context sessions live in: state directories, the daemon id,
- * workers, the registry, reconnects to libvirt, giving memory back.
+ * workers, the registry, giving memory back.  The hosts and their
+ * connections are hosts.c's.
  *
  * What survives a restart here: <state>/daemon-id, the uuid that names this
  * daemon's domains, volumes and storage pool ("sd-<first 8 hex>...").  It
@@ -25,9 +26,6 @@
 #include "../common/log.h"
 #include "../common/timeutil.h"
 #include "../common/xalloc.h"
-
-#define RECONNECT_FIRST_S 1.0
-#define RECONNECT_MAX_S 30.0
 
 /* ---- daemon id ------------------------------------------------------------ */
 
@@ -93,10 +91,10 @@ static int pool_name_load(struct core *core, char *name, size_t len, struct caus
  * state directory's pool even when libvirt lost it meanwhile. */
 static int pool_name_record(struct core *core, const char *recorded, struct cause *c)
 {
-	const char *name = storage_pool(core->storage);
+	const char *name = core->nhosts == 1 ? storage_pool(core->hosts[0].storage) : NULL;
 	char line[300];
 
-	if (core->cfg->pool != NULL || recorded[0] != '\0' ||
+	if (core->cfg->pool != NULL || recorded[0] != '\0' || name == NULL ||
 	    strcmp(name, STORAGE_LEGACY_POOL) != 0)
 		return 0;
 	log_info("storage: keeping the pool '%s' of an earlier sessiond (recorded in %s/pool-name)",
@@ -119,85 +117,6 @@ static int make_dirs(struct core *core, struct cause *c)
 	if (mkdir_p(core->sessions_dir, 0700, c) < 0 || mkdir_p(core->console_dir, 0711, c) < 0)
 		return -1;
 	return 0;
-}
-
-/* ---- reconnects ------------------------------------------------------------ */
-
-static void schedule_reconnect(struct core *core)
-{
-	struct timeval tv = tv_from_seconds(time_backoff(++core->reconnect_attempt,
-							  RECONNECT_FIRST_S, RECONNECT_MAX_S));
-	event_add(core->reconnect_ev, &tv);
-}
-
-/* Event thread: only flag it; the loop picks it up. */
-void core_connection_lost(struct core *core, const char *why)
-{
-	log_warn("libvirt: connection to %s lost (%s)", core->drv->ops->uri(core->drv), why);
-	event_active(core->reconnect_ev, EV_READ, 0);
-}
-
-static void on_disconnected(void *arg, const char *why)
-{
-	core_connection_lost(arg, why);
-}
-
-struct reconnect_job {
-	struct job job;
-	struct core *core;
-	int rc;
-	struct cause err;
-};
-
-static void reconnect_run(struct job *j)
-{
-	struct reconnect_job *rj = (struct reconnect_job *)j;
-	struct core *core = rj->core;
-
-	rj->rc = core->drv->ops->open(core->drv, &rj->err);
-	if (rj->rc == 0)
-		rj->rc = storage_init(core->storage, &rj->err);
-}
-
-static void reconnect_done(struct job *j)
-{
-	struct reconnect_job *rj = (struct reconnect_job *)j;
-	struct core *core = rj->core;
-	struct list_node *pos, *tmp;
-
-	if (rj->rc < 0) {
-		log_warn("libvirt: reconnect failed: %s", rj->err.msg);
-		free(rj);
-		schedule_reconnect(core);
-		return;
-	}
-	free(rj);
-	log_info("libvirt: reconnected to %s; reconciling sessions", core->drv->ops->uri(core->drv));
-	core->connected = true;
-	core->reconnect_attempt = 0;
-	list_foreach_safe(pos, tmp, &core->sessions)
-		reconcile_session(list_entry(pos, struct session, node));
-}
-
-static void reconnect_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct core *core = arg;
-
-	(void)fd;
-	if (core->shutting_down)
-		return;
-	if (what & EV_READ) {
-		/* The disconnect notice: wait a moment before the first try. */
-		core->connected = false;
-		schedule_reconnect(core);
-		return;
-	}
-	struct reconnect_job *rj = XNEW(rj);
-	rj->core = core;
-	rj->job.run = reconnect_run;
-	rj->job.done = reconnect_done;
-	rj->job.what = "reconnect";
-	workers_submit(core->workers, &rj->job);
 }
 
 /* ---- memory ------------------------------------------------------------------ */
@@ -275,27 +194,21 @@ static void core_machinery(struct core *core)
 {
 	struct event_base *base = core->base;
 
-	core->workers = workers_new(base, core->cfg->workers, "libvirt");
+	core->workers = workers_new(base, 1, "jobs");
 	core->writer = workers_new(base, 1, "writer");
 	core->vm_events = mailbox_new(base, reconcile_vm_mail, core);
 	core->tokens = token_table_new(base, &core_token_ops, core);
-	core->reconnect_ev = checked_event(event_new(base, -1, 0, reconnect_cb, core));
 	core->trim_ev = checked_event(evtimer_new(base, trim_cb, core));
-	core->drv_events.lifecycle = reconcile_vm_event;
-	core->drv_events.disconnected = on_disconnected;
-	core->drv->events = &core->drv_events;
-	core->drv->events_arg = core;
 }
 
 struct core *core_new(struct event_base *base, const struct core_config *cfg,
-		      struct driver *drv, struct cause *c)
+		      struct driver *const *drvs, struct cause *c)
 {
 	struct core *core = XNEW(core);
-	char pool_path[4200], recorded[256];
+	char recorded[256];
 
 	core->base = base;
 	core->cfg = cfg;
-	core->drv = drv;
 	core->started = mono_now();
 	htab_init(&core->by_key);
 	list_init(&core->sessions);
@@ -307,23 +220,12 @@ struct core *core_new(struct event_base *base, const struct core_config *cfg,
 	}
 	snprintf(core->prefix, sizeof core->prefix, "sd-%.8s", core->daemon_id);
 	core_machinery(core);
-	snprintf(pool_path, sizeof pool_path, "%s/pool", cfg->state_dir);
-	/* A configured pool without a pool_path is used wherever it is. */
-	core->storage = storage_new(drv, core->prefix,
-				    cfg->pool ? cfg->pool : recorded[0] ? recorded : NULL,
-				    cfg->pool_path ? cfg->pool_path : pool_path,
-				    cfg->pool == NULL || cfg->pool_path != NULL, cfg->scratch_gib);
-	/* Ready (the socket served) only once the pool is usable. */
-	if (drv->ops->open(drv, c) < 0 || storage_init(core->storage, c) < 0 ||
-	    pool_name_record(core, recorded, c) < 0) {
+	/* Ready (the socket served) only once the pools are usable. */
+	if (hosts_open(core, drvs, recorded, c) < 0 || pool_name_record(core, recorded, c) < 0) {
 		core_free(core);
 		return NULL;
 	}
-	core->connected = true;
-	core->kvm_usable = drv->ops->kvm_usable(drv);
-	log_info("sessiond: daemon id %s, libvirt %s (%s), domain type %s", core->daemon_id,
-		 drv->ops->uri(drv), drv->ops->kind(drv),
-		 core->kvm_usable ? "kvm available" : "qemu (TCG; no usable KVM)");
+	log_info("sessiond: daemon id %s, %zu host(s)", core->daemon_id, core->nhosts);
 	return core;
 }
 
@@ -344,6 +246,9 @@ bool core_quiescent(struct core *core)
 
 	if (workers_pending(core->workers) > 0 || workers_pending(core->writer) > 0)
 		return false;
+	for (size_t i = 0; i < core->nhosts; i++)
+		if (workers_pending(core->hosts[i].workers) > 0)
+			return false;
 	list_foreach_safe(pos, tmp, &core->sessions) {
 		struct session *s = list_entry(pos, struct session, node);
 		if (state_job_busy(s) || s->state == SESSION_STARTING || s->state == SESSION_STOPPING)
@@ -362,9 +267,10 @@ void core_free(struct core *core)
 		return;
 	core->shutting_down = true;
 	core->freeing = true;
-	workers_free(core->workers);        /* in-flight libvirt jobs finish */
+	hosts_close(core);                  /* in-flight libvirt jobs finish; no
+					     * lifecycle callback after this */
+	workers_free(core->workers);
 	core->workers = NULL;
-	core->drv->ops->close(core->drv);   /* no lifecycle callback after this */
 	mailbox_free(core->vm_events);
 	token_table_free(core->tokens);
 	workers_free(core->writer);         /* flush state files */
@@ -375,13 +281,10 @@ void core_free(struct core *core)
 			instance_index_remove(s->inst);
 		session_unref(s);
 	}
-	if (core->reconnect_ev != NULL)
-		event_free(core->reconnect_ev);
 	if (core->trim_ev != NULL)
 		event_free(core->trim_ev);
-	storage_free(core->storage);
+	hosts_free(core);
 	htab_free(&core->by_key);
-	core->drv->events = NULL;
 	free(core);
 }
 

@@ -1,17 +1,28 @@
 /*
  * load.c — start-up: the sessions come back from their state files, and
- * the daemon's view is reconciled with what libvirt runs.
+ * the daemon's view is reconciled with what each host runs, as it
+ * connects (at start-up, and again every time it comes back).
  *
- * Each state file that parses becomes a session (one that does not is
- * logged and left alone).  Then libvirt lists this daemon's domains (its
- * prefix carries the daemon id): a domain a session recorded is adopted
- * (the session is running again, with no new boot); a recorded instance
- * whose domain is gone is cleaned up after ("lost"), unless it was
- * suspended and its memory image is still there (then it is suspended
- * again, tiers.c); a domain of ours that no session records is an orphan
- * and destroyed; scratch and boot volumes of instances that no longer
- * exist are swept, and so are memory images no session keeps.  A second daemon on the
- * same libvirtd has another id, so neither touches the other's domains.
+ * Each state file that parses becomes a session (one that does not, or
+ * that names a host the configuration lacks, is logged and left alone).
+ * Then, per host, libvirt lists this daemon's domains there once (its
+ * prefix carries the daemon id), and each session of the host is
+ * reconciled with that one listing: a domain a state file recorded is
+ * adopted (the session is running again, with no new boot) and a
+ * recorded instance whose domain is gone is cleaned up after ("lost"),
+ * unless it was suspended and its memory image is still there (then it is
+ * suspended again, tiers.c); a
+ * current instance still listed is kept and one that is not goes down
+ * the spontaneous-exit path (reconcile_listed).  A domain of ours that no
+ * session has is an orphan and destroyed; scratch and boot volumes of
+ * instances that no longer exist are swept, and so are memory images no
+ * session of the host keeps.  A second daemon on the same
+ * libvirtd has another id, so neither touches the other's domains.
+ *
+ * A host being reconciled takes no new instance (hosts.c: it is not up),
+ * so the instances that may exist there are those of its sessions when
+ * the pass begins: that set, taken on the loop before the listing, is
+ * what is never an orphan and whose volumes are never stale.
  */
 #include "session.h"
 
@@ -85,39 +96,50 @@ static void load_files(struct core *core)
 	log_info("sessiond: %zu session(s) loaded", core->nsessions);
 }
 
-struct load_job;
-static void images_check(struct load_job *lj);
-static bool image_found(struct load_job *lj, struct session *s);
-
 struct load_job {
 	struct job job;
-	struct core *core;
-	int phase;                          /* 0: list domains, 1: orphans + sweep */
-	json_t *domains;
+	struct host *h;
+	json_t *known;                      /* instance ids of h's sessions at the start */
+	json_t *domains;                    /* listed on the worker */
 	json_t *orphans;
-	json_t *live;
-	json_t *images;                     /* {"path": found} of recorded images */
+	json_t *images;                     /* {"path": found} of h's sessions' images */
 	json_t *live_images;                /* paths of the images kept */
-	struct cause err;
 	int rc;
-	void (*done)(struct core *, void *);
+	unsigned epoch;                     /* of the connection it reconciles */
+	struct cause err;
+	void (*done)(struct host *h, bool ok, unsigned epoch, void *arg);
 	void *arg;
 };
 
-static void load_list_run(struct job *j)
+static bool json_array_has_string(json_t *a, const char *str)
 {
-	struct load_job *lj = (struct load_job *)j;
-	char pfx[32];
+	size_t i;
+	json_t *v;
 
-	snprintf(pfx, sizeof pfx, "%s-", lj->core->prefix);
-	lj->rc = lj->core->drv->ops->domain_list(lj->core->drv, pfx, &lj->domains, &lj->err);
-	images_check(lj);
+	json_array_foreach(a, i, v) {
+		if (json_is_string(v) && strcmp(json_string_value(v), str) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool listed(json_t *domains, const char *id)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(domains, i, v) {
+		const char *uuid = json_string_value(json_object_get(v, "uuid"));
+		if (uuid != NULL && strcmp(uuid, id) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* Worker: which recorded memory images exist. */
 static void images_check(struct load_job *lj)
 {
-	struct driver *drv = lj->core->drv;
+	struct driver *drv = lj->h->drv;
 	const char *path;
 	json_t *v;
 	double bytes, mtime;
@@ -136,10 +158,23 @@ static bool image_found(struct load_job *lj, struct session *s)
 	return json_is_true(json_object_get(lj->images, s->saved->path));
 }
 
+static void load_list_run(struct job *j)
+{
+	struct load_job *lj = (struct load_job *)j;
+	struct driver *drv = lj->h->drv;
+	char pfx[32];
+
+	snprintf(pfx, sizeof pfx, "%s-", lj->h->core->prefix);
+	lj->rc = drv->ops->domain_list(drv, pfx, &lj->domains, &lj->err);
+	images_check(lj);
+}
+
+/* Worker: orphans go, stale volumes go.  What cannot go is said; the
+ * next pass tries again. */
 static void load_cleanup_run(struct job *j)
 {
 	struct load_job *lj = (struct load_job *)j;
-	struct core *core = lj->core;
+	struct driver *drv = lj->h->drv;
 	struct cause c;
 	size_t i;
 	json_t *v;
@@ -147,126 +182,159 @@ static void load_cleanup_run(struct job *j)
 	json_array_foreach(lj->orphans, i, v) {
 		const char *name = json_string_value(json_object_get(v, "name"));
 		const char *uuid = json_string_value(json_object_get(v, "uuid"));
-		if (core->drv->ops->domain_destroy(core->drv, uuid, &c) == 0)
-			log_warn("sessiond: destroyed orphan domain %s (no session owns it)", name);
+		if (drv->ops->domain_destroy(drv, uuid, &c) == 0)
+			log_warn("host %s: destroyed orphan domain %s (no session owns it)",
+				 lj->h->name, name);
 		else
-			log_err("sessiond: cannot destroy orphan domain %s: %s", name, c.msg);
+			log_err("host %s: cannot destroy orphan domain %s: %s", lj->h->name, name,
+				c.msg);
 	}
-	if (storage_sweep(core->storage, lj->live, &c) < 0)
-		log_warn("storage: sweep failed: %s", c.msg);
-	if (tiers_sweep(core, lj->live_images, &c) < 0)
-		log_warn("tiers: sweep of %s failed: %s", core->save_dir, c.msg);
+	if (storage_sweep(lj->h->storage, lj->known, &c) < 0)
+		log_warn("host %s: storage sweep failed: %s", lj->h->name, c.msg);
+	if (tiers_sweep(lj->h, lj->live_images, &c) < 0)
+		log_warn("host %s: sweep of %s failed: %s", lj->h->name, lj->h->core->save_dir,
+			 c.msg);
+}
+
+static void load_job_end(struct load_job *lj, bool ok)
+{
+	json_decref(lj->known);
+	json_decref(lj->domains);
+	json_decref(lj->orphans);
+	json_decref(lj->images);
+	json_decref(lj->live_images);
+	if (lj->done != NULL)
+		lj->done(lj->h, ok, lj->epoch, lj->arg);
+	free(lj);
 }
 
 static void load_cleanup_done(struct job *j)
 {
-	struct load_job *lj = (struct load_job *)j;
-
-	json_decref(lj->domains);
-	json_decref(lj->orphans);
-	json_decref(lj->live);
-	json_decref(lj->images);
-	json_decref(lj->live_images);
-	if (lj->done != NULL)
-		lj->done(lj->core, lj->arg);
-	free(lj);
+	load_job_end((struct load_job *)j, true);
 }
 
-static bool json_array_has_string(json_t *a, const char *str)
+/* One session of the host, against the listing: a recorded instance is
+ * adopted, suspended again (its image is there) or lost, a current one
+ * kept or sent down the exit path.  A suspended session's image is kept. */
+static void reconcile_one(struct load_job *lj, struct session *s)
 {
-	size_t i;
-	json_t *v;
-
-	json_array_foreach(a, i, v) {
-		if (json_is_string(v) && strcmp(json_string_value(v), str) == 0)
-			return true;
+	if (s->loaded_instance[0] != '\0') {
+		if (listed(lj->domains, s->loaded_instance) && s->state != SESSION_FAILED) {
+			tiers_forget(s);        /* restored meanwhile: the image is stale */
+			reconcile_adopt(s, s->loaded_instance);
+		} else if (s->saved != NULL) {
+			tiers_load_saved(s, s->loaded_instance, image_found(lj, s), lj->live_images);
+		} else {
+			reconcile_lost(s, s->loaded_instance);
+		}
+		s->loaded_instance[0] = '\0';
+		return;
 	}
-	return false;
-}
-
-static const char *domain_uuid_in(json_t *domains, const char *id)
-{
-	size_t i;
-	json_t *v;
-
-	json_array_foreach(domains, i, v) {
-		const char *uuid = json_string_value(json_object_get(v, "uuid"));
-		if (uuid != NULL && strcmp(uuid, id) == 0)
-			return uuid;
+	if (s->saved != NULL)
+		json_array_append_new(lj->live_images, json_string(s->saved->path));
+	if (s->inst != NULL && json_array_has_string(lj->known, s->inst->id)) {
+		reconcile_listed(s, listed(lj->domains, s->inst->id));
 	}
-	return NULL;
 }
 
 static void load_list_done(struct job *j)
 {
 	struct load_job *lj = (struct load_job *)j;
-	struct core *core = lj->core;
+	struct host *h = lj->h;
 	struct list_node *pos, *tmp;
 	size_t i;
 	json_t *v;
 
 	if (lj->rc < 0) {
-		log_err("libvirt: cannot list domains: %s; adoption skipped", lj->err.msg);
-		lj->domains = json_array();
+		log_err("host %s: cannot list domains: %s; reconciling it later", h->name,
+			lj->err.msg);
+		load_job_end(lj, false);
+		return;
 	}
-	lj->live = json_array();
 	lj->live_images = json_array();
-	list_foreach_safe(pos, tmp, &core->sessions) {
+	list_foreach_safe(pos, tmp, &h->core->sessions) {
 		struct session *s = list_entry(pos, struct session, node);
-		if (s->loaded_instance[0] == '\0')
-			continue;
-		bool runs = domain_uuid_in(lj->domains, s->loaded_instance) != NULL &&
-			    s->state != SESSION_FAILED;
-		if (runs) {
-			tiers_forget(s);        /* restored meanwhile: the image is stale */
-			reconcile_adopt(s, s->loaded_instance);
-			json_array_append_new(lj->live, json_string(s->loaded_instance));
-		} else if (s->saved != NULL) {
-			tiers_load_saved(s, s->loaded_instance, image_found(lj, s), lj->live_images);
-			if (s->state == SESSION_SUSPENDED)
-				json_array_append_new(lj->live, json_string(s->loaded_instance));
-		} else {
-			reconcile_lost(s, s->loaded_instance);
-		}
-		s->loaded_instance[0] = '\0';
+		if (s->host == h)
+			reconcile_one(lj, s);
 	}
 	lj->orphans = json_array();
 	json_array_foreach(lj->domains, i, v) {
 		const char *uuid = json_string_value(json_object_get(v, "uuid"));
-		if (uuid != NULL && !json_array_has_string(lj->live, uuid))
+		if (uuid != NULL && !json_array_has_string(lj->known, uuid))
 			json_array_append(lj->orphans, v);
 	}
 	lj->job.run = load_cleanup_run;
 	lj->job.done = load_cleanup_done;
 	lj->job.what = "sweep";
-	workers_submit(core->workers, &lj->job);
+	workers_submit(h->workers, &lj->job);
 }
 
-/* The images the state files record, to be looked for on a worker. */
-static json_t *recorded_images(struct core *core)
+void load_host(struct host *h, void (*done)(struct host *h, bool ok, unsigned epoch, void *arg),
+	       void *arg)
 {
-	json_t *images = json_object();
+	struct load_job *lj = XNEW(lj);
 	struct list_node *pos;
 
-	list_foreach(pos, &core->sessions) {
+	lj->h = h;
+	lj->epoch = h->epoch;
+	lj->done = done;
+	lj->arg = arg;
+	lj->known = json_array();
+	lj->images = json_object();
+	list_foreach(pos, &h->core->sessions) {
 		struct session *s = list_entry(pos, struct session, node);
+		if (s->host != h)
+			continue;
+		if (s->loaded_instance[0] != '\0')
+			json_array_append_new(lj->known, json_string(s->loaded_instance));
+		if (s->inst != NULL)
+			json_array_append_new(lj->known, json_string(s->inst->id));
 		if (s->saved != NULL)
-			json_object_set_new(images, s->saved->path, json_false());
+			json_object_set_new(lj->images, s->saved->path, json_false());
 	}
-	return images;
+	lj->job.run = load_list_run;
+	lj->job.done = load_list_done;
+	lj->job.what = "load";
+	workers_submit(h->workers, &lj->job);
+}
+
+/* ---- start-up ------------------------------------------------------------------ */
+
+struct load_all {
+	size_t left;
+	void (*done)(struct core *, void *);
+	void *arg;
+	struct core *core;
+};
+
+/* A host's first pass: up, or down and retried (hosts.c decides). */
+static void host_loaded(struct host *h, bool ok, unsigned epoch, void *arg)
+{
+	struct load_all *la = arg;
+
+	if (h != NULL)
+		hosts_loaded(h, ok, epoch);
+	if (--la->left > 0)
+		return;
+	if (la->done != NULL)
+		la->done(la->core, la->arg);
+	free(la);
 }
 
 void load_sessions(struct core *core, void (*done)(struct core *core, void *arg), void *arg)
 {
-	struct load_job *lj = XNEW(lj);
+	struct load_all *la = XNEW(la);
 
 	load_files(core);
-	lj->images = recorded_images(core);
-	lj->core = core;
-	lj->done = done;
-	lj->arg = arg;
-	lj->job.run = load_list_run;
-	lj->job.done = load_list_done;
-	lj->job.what = "load";
-	workers_submit(core->workers, &lj->job);
+	la->done = done;
+	la->arg = arg;
+	la->core = core;
+	la->left = 1;                       /* ours, dropped below */
+	for (size_t i = 0; i < core->nhosts; i++) {
+		if (core->hosts[i].link != HOST_SYNCING)
+			continue;
+		la->left++;
+		load_host(&core->hosts[i], host_loaded, la);
+	}
+	host_loaded(NULL, true, 0, la);
 }

@@ -3,8 +3,11 @@
  *
  * What survives a restart: identity, settings, bookkeeping, a failed state
  * and its reason, the id of the instance that was last started (so the
- * next daemon can adopt its domain or clean up after it), the memory image
- * of a suspended instance (saved_state, tiers.c), and detached tokens.  Tokens bound to a connection do not survive: the connection
+ * next daemon can adopt its domain or clean up after it) and the host it
+ * runs on or the session is pinned to, the memory image of a suspended
+ * instance (saved_state, tiers.c), and detached tokens.  A file from
+ * before hosts names none: it belongs to the host "local" (or the only
+ * one); a file that names a host the configuration lacks is not loaded.  Tokens bound to a connection do not survive: the connection
  * does not either.  Live state (holds, timers, parked callers) is rebuilt.
  *
  * Writes go to one writer thread in FIFO order (several writes of one
@@ -65,7 +68,33 @@ json_t *persist_json(struct session *s)
 	json_object_set_new(o, "instance", s->inst ? json_string(s->inst->id) : json_null());
 	json_object_set_new(o, "last_instance", json_string(s->last_instance));
 	json_object_set_new(o, "prev_instance", json_string(s->prev_instance));
+	json_object_set_new(o, "host", s->host ? json_string(s->host->name) : json_null());
+	json_object_set_new(o, "pinned", json_boolean(s->pinned));
 	return o;
+}
+
+/* The host the file names (none: before hosts, the default one, for a
+ * session that needs a host).  -1 when it is not configured. */
+static int load_host_of(struct session *s, json_t *doc, bool has_instance, struct cause *c)
+{
+	json_t *hv = json_object_get(doc, "host");
+	const char *name = json_string_value(hv);
+	bool persistent = s->set.storage == STORAGE_PERSISTENT;
+
+	if (name != NULL) {
+		s->host = hosts_find(s->core, name);
+		s->pinned = json_is_true(json_object_get(doc, "pinned"));
+	} else if (hv == NULL && (persistent || has_instance)) {
+		s->host = hosts_default(s->core);
+		s->pinned = persistent;
+		name = HOST_LOCAL;
+	}
+	if (name != NULL && s->host == NULL) {
+		cause_set(c, CAUSE_INTERNAL, "host '%s' is not configured (put its [host %s] "
+			  "section back to load it)", name, name);
+		return -1;
+	}
+	return 0;
 }
 
 static int load_fail(struct cause *c, const char *what)
@@ -166,6 +195,10 @@ struct session *persist_load(struct core *core, json_t *doc, struct cause *c)
 	const char *inst = json_string_value(json_object_get(doc, "instance"));
 	if (inst != NULL && uuid_parse(inst, u) == 0)
 		snprintf(s->loaded_instance, sizeof s->loaded_instance, "%s", inst);
+	if (load_host_of(s, doc, s->loaded_instance[0] != '\0', c) < 0) {
+		session_unref(s);
+		return NULL;
+	}
 	str_copy(s->last_instance, sizeof s->last_instance,
 		 json_string_value(json_object_get(doc, "last_instance")));
 	str_copy(s->prev_instance, sizeof s->prev_instance,

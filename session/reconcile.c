@@ -7,8 +7,9 @@
  * on the event thread (one CAS, lease.h) and closes the gate there, so no
  * lease enters a VM that is gone; the loop then tears down
  * (teardown_exit_claimed).  A STOPPED event that loses the CAS to an
- * expected stop only tells that stop the domain is gone.  A reconnect
- * finds what the events missed and makes the same claims.
+ * expected stop only tells that stop the domain is gone.  When a host
+ * comes back, the listing of its domains (load.c) finds what the events
+ * missed and makes the same claims (reconcile_listed).
  */
 #include "session.h"
 
@@ -102,6 +103,7 @@ void reconcile_adopt(struct session *s, const char *instance_id)
 		return;
 	s->inst = inst;
 	instance_index_add(inst);
+	hosts_commit(s, s->host);
 	s->running_since = mono_now();
 	s->core->stats.adopted++;
 	log_info("session %s: adopted running domain %s", s->key, inst->domain);
@@ -114,22 +116,24 @@ void reconcile_adopt(struct session *s, const char *instance_id)
 struct lost_job {
 	struct job job;
 	struct session *s;
+	struct host *host;                  /* where the instance was */
 	struct instance *inst;
 };
 
 /* Worker: whatever is left of the instance goes, and what cannot go is
- * said (the sweep at the next start tries again). */
+ * said (the sweep at the host's next connection tries again). */
 static void lost_run(struct job *j)
 {
 	struct lost_job *lj = (struct lost_job *)j;
 	struct session *s = lj->s;
+	struct driver *drv = lj->host->drv;
 	struct cause c;
 
-	if (s->core->drv->ops->domain_destroy(s->core->drv, lj->inst->id, &c) < 0)
+	if (drv->ops->domain_destroy(drv, lj->inst->id, &c) < 0)
 		log_warn("session %s: destroy %s: %s", s->key, lj->inst->domain, c.msg);
-	if (storage_scratch_delete(s->core->storage, lj->inst->scratch, &c) < 0)
+	if (storage_scratch_delete(lj->host->storage, lj->inst->scratch, &c) < 0)
 		log_warn("session %s: scratch %s: %s", s->key, lj->inst->scratch, c.msg);
-	if (s->set.image != NULL && storage_boot_delete(s->core->storage, lj->inst->scratch, &c) < 0)
+	if (s->set.image != NULL && storage_boot_delete(lj->host->storage, lj->inst->scratch, &c) < 0)
 		log_warn("session %s: boot overlay: %s", s->key, c.msg);
 }
 
@@ -153,58 +157,28 @@ void reconcile_lost(struct session *s, const char *instance_id)
 	text_set(&s->last_stop_detail, NULL);
 	struct lost_job *lj = XNEW(lj);
 	lj->s = s;
+	lj->host = s->host;
 	lj->inst = inst;
 	atomic_store(&inst->teardowns, 1);
 	session_submit(s, &lj->job, lost_run, lost_done, "lost");
+	hosts_release(s);                   /* an unpinned session leaves the host */
 	persist_write(s, NULL, NULL);
 }
 
-/* ---- after a reconnect ------------------------------------------------------ */
-
-struct reconcile_job {
-	struct job job;
-	struct session *s;
-	struct instance *inst;
-	int state;
-	struct cause err;
-};
-
-static void reconcile_run(struct job *j)
-{
-	struct reconcile_job *rj = (struct reconcile_job *)j;
-	struct driver *drv = rj->s->core->drv;
-
-	rj->state = drv->ops->domain_state(drv, rj->inst->id, &rj->err);
-}
+/* ---- when a host is back ---------------------------------------------------- */
 
 /* A domain that died while we could not hear its event goes through the
- * same spontaneous-exit claim the event would have made. */
-static void reconcile_done(struct job *j)
+ * same spontaneous-exit claim the event would have made.  A start or
+ * teardown job in flight settles the instance itself. */
+void reconcile_listed(struct session *s, bool present)
 {
-	struct reconcile_job *rj = (struct reconcile_job *)j;
-	struct session *s = rj->s;
-
-	if (rj->state == VM_GONE && s->inst == rj->inst && !state_job_busy(s)) {
-		if (instance_claim_spontaneous_exit(rj->inst)) {
-			lease_gate_close(&s->lp.gate);
-			teardown_exit_claimed(s, VM_STOPPED_FAILED);
-		} else if (instance_disposition(rj->inst) == DISP_STOP_REQUESTED) {
-			teardown_domain_gone(s);
-		}
-	}
-	instance_unref(rj->inst, "reconcile_job");
-	session_unref(s);
-	free(rj);
-}
-
-void reconcile_session(struct session *s)
-{
-	/* A start or teardown job in flight settles the instance itself; a
-	 * suspended one has no domain to check (its restore finds out). */
-	if (s->inst == NULL || state_job_busy(s) || s->state == SESSION_SUSPENDED)
+	/* A suspended session has no domain to list: its restore finds out. */
+	if (present || s->inst == NULL || state_job_busy(s) || s->state == SESSION_SUSPENDED)
 		return;
-	struct reconcile_job *rj = XNEW(rj);
-	rj->s = s;
-	rj->inst = instance_ref(s->inst, "reconcile_job");
-	session_submit(s, &rj->job, reconcile_run, reconcile_done, "reconcile");
+	if (instance_claim_spontaneous_exit(s->inst)) {
+		lease_gate_close(&s->lp.gate);
+		teardown_exit_claimed(s, VM_STOPPED_FAILED);
+	} else if (instance_disposition(s->inst) == DISP_STOP_REQUESTED) {
+		teardown_domain_gone(s);
+	}
 }

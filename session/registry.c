@@ -1,7 +1,8 @@
 /*
  * registry.c — session.create: name, limits and settings checked, the
- * persistent disk made (or an existing one checked), the state file
- * written, the session registered.  A session is in the registry from
+ * host chosen (a persistent session is placed now and pinned: its disk
+ * lives in that host's pool), the persistent disk made (or an existing
+ * one checked), the state file written, the session registered.  A session is in the registry from
  * here (or from a load) until its delete has removed the state file;
  * until its create is acknowledged it conflicts with a second create of
  * its name but is invisible to every other request (LIFE_CREATING).
@@ -51,7 +52,7 @@ static void create_run(struct job *j)
 
 	if (s->set.storage != STORAGE_PERSISTENT)
 		return;
-	cj->rc = storage_disk_create(s->core->storage, s->id, s->set.disk_gib, s->set.disk,
+	cj->rc = storage_disk_create(session_storage(s), s->id, s->set.disk_gib, s->set.disk,
 				     &cj->created, &cj->err);
 }
 
@@ -104,7 +105,7 @@ static void create_done(struct job *j)
 	persist_write(s, create_persisted, cj);
 }
 
-static const char *const create_skip[] = { "name", "owner_uid", NULL };
+static const char *const create_skip[] = { "name", "owner_uid", "host", NULL };
 
 /* Name, uniqueness and the per-user limit; 0 or -1 with a cause. */
 static int may_create(struct core *core, uid_t owner, const char *name, struct cause *c)
@@ -137,7 +138,9 @@ void registry_create(struct core *core, uid_t owner, const char *name, json_t *p
 		return;
 	}
 	struct session *s = session_alloc(core, owner, name, NULL);
-	if (settings_parse(params, &core->cfg->defaults, create_skip, &s->set, &c) < 0) {
+	const char *host = json_string_value(json_object_get(params, "host"));
+	if (settings_parse(params, &core->cfg->defaults, create_skip, &s->set, &c) < 0 ||
+	    hosts_for_create(s, host, &c) < 0) {
 		session_unref(s);
 		done(NULL, &c, arg);
 		return;

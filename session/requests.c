@@ -5,10 +5,13 @@
  * request_next() is the one place that decides what happens after a
  * teardown and whenever a caller parks: start a new instance, fail the
  * parked callers (the session is failed or being deleted), or wait (a
- * teardown or a restart back-off is under way).
+ * teardown or a restart back-off is under way, or the session's host is
+ * away: hosts.c bounds that wait).  A stop or delete that needs a VM on a
+ * host that is away waits for it the same way.
  */
 #include "session.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/log.h"
@@ -34,6 +37,8 @@ void request_next(struct session *s)
 	}
 	if (lease_point_parked(&s->lp) == 0 || s->core->shutting_down)
 		return;
+	if (hosts_wait(s, NULL, NULL))
+		return;
 	if (s->state == SESSION_STOPPED && s->phase == PHASE_IDLE)
 		start_instance(s);
 	else if (s->state == SESSION_SUSPENDED)
@@ -54,12 +59,13 @@ static void lease_edge(struct lease_point *lp)
 
 /* The disposition re-check of lease_point_grant(): no lease on a VM
  * whose exit the event thread has claimed (tests/model/disposition.pml,
- * property 5). */
+ * property 5), nor on one whose host is away (the callers wait for it). */
 static bool may_grant(struct lease_point *lp)
 {
 	struct session *s = lp->owner;
 
-	return s->inst != NULL && instance_disposition(s->inst) == DISP_ACTIVE;
+	return s->inst != NULL && instance_disposition(s->inst) == DISP_ACTIVE &&
+	       !hosts_wait(s, NULL, NULL);
 }
 
 const struct lease_point_ops request_lease_ops = { need_vm, lease_edge, may_grant };
@@ -94,6 +100,38 @@ const struct idle_ops request_idle_ops = { idle_expired, idle_changed };
 
 /* ---- stop and reset --------------------------------------------------------- */
 
+/* A stop or delete that waits for the session's host: asked again when
+ * it is back, answered with why when the wait runs out. */
+struct host_retry {
+	bool flag;                          /* force, keep_storage */
+	session_done_cb done;
+	void *arg;
+	void (*again)(struct session *s, bool flag, session_done_cb done, void *arg);
+};
+
+static void host_retry_cb(struct session *s, const struct cause *err, void *arg)
+{
+	struct host_retry r = *(struct host_retry *)arg;
+
+	free(arg);
+	if (err != NULL)
+		r.done(s, err, r.arg);
+	else
+		r.again(s, r.flag, r.done, r.arg);
+}
+
+static bool wait_for_host(struct session *s, bool flag, session_done_cb done, void *arg,
+			  void (*again)(struct session *, bool, session_done_cb, void *))
+{
+	struct host_retry *r;
+
+	if (s->host == NULL || hosts_usable(s->host))
+		return false;
+	r = XNEW(r);
+	*r = (struct host_retry){ flag, done, arg, again };
+	return hosts_wait(s, host_retry_cb, r);
+}
+
 void request_stop(struct session *s, bool force, session_done_cb done, void *arg)
 {
 	struct cause c;
@@ -118,6 +156,9 @@ void request_stop(struct session *s, bool force, session_done_cb done, void *arg
 		done(s, &c, arg);
 		return;
 	}
+	/* force: the VM is let go (the host's orphan check ends it there). */
+	if (!force && wait_for_host(s, force, done, arg, request_stop))
+		return;
 	session_waiter_add(&s->stop_waiters, done, arg);
 	if (force) {
 		cause_set(&c, CAUSE_CONFLICT, "session '%s' was stopped by request", s->name);
@@ -157,7 +198,7 @@ static void delete_disk_run(struct job *j)
 	struct session *s = dj->s;
 
 	if (s->set.storage == STORAGE_PERSISTENT && !s->keep_storage && s->disk_created)
-		dj->rc = storage_disk_delete(s->core->storage, s->id, &dj->err);
+		dj->rc = storage_disk_delete(session_storage(s), s->id, &dj->err);
 }
 
 static void delete_removed(struct session *s, const struct cause *err, void *arg)
@@ -217,6 +258,12 @@ void request_delete(struct session *s, bool keep_storage, session_done_cb done, 
 		done(s, &c, arg);
 		return;
 	}
+	/* The VM and the disk are on the host; keeping a stopped session's
+	 * storage needs nothing of it (so a host that is gone for good does
+	 * not pin its sessions). */
+	bool disk = s->set.storage == STORAGE_PERSISTENT && s->disk_created && !keep_storage;
+	if ((s->inst != NULL || disk) && wait_for_host(s, keep_storage, done, arg, request_delete))
+		return;
 	session_set_life(s, LIFE_DELETING);
 	s->keep_storage = keep_storage;
 	session_waiter_add(&s->delete_waiters, done, arg);

@@ -43,6 +43,7 @@ struct session *session_alloc(struct core *core, uid_t owner, const char *name,
 	list_init(&s->stop_waiters);
 	list_init(&s->delete_waiters);
 	list_init(&s->write_waiters);
+	list_init(&s->host_waiters);
 	lease_point_init(&s->lp, &request_lease_ops, s);
 	idle_init(&s->idle, core->base, &s->lp.gate, &request_idle_ops, s);
 	return s;
@@ -68,6 +69,8 @@ void session_unref(struct session *s)
 		event_free(s->stop_timer);
 	if (s->aux_timer != NULL)
 		event_free(s->aux_timer);
+	if (s->host_timer != NULL)
+		event_free(s->host_timer);
 	instance_unref(s->inst, "session_unref");
 	settings_free(&s->set);
 	free(s->last_stop_detail);
@@ -170,5 +173,5 @@ void session_submit(struct session *s, struct job *j, job_fn run, job_fn done,
 	j->done = done;
 	j->what = what;
 	session_ref(s);
-	workers_submit(s->core->workers, j);
+	workers_submit(s->host != NULL ? s->host->workers : s->core->workers, j);
 }

@@ -28,8 +28,12 @@
  * Files and their prefixes:
  *   core.c       core_*        the context: directories, daemon id, workers,
  *                              registry, memory trim, reconnects
- *   load.c       load_*        start-up: state files in, domains adopted or
- *                              cleaned up, orphans and stale volumes swept
+ *   load.c       load_*        start-up: state files in; each host as it
+ *                              connects: domains adopted or reconciled,
+ *                              orphans destroyed, stale volumes swept
+ *   hosts.c      hosts_*       the hosts: one libvirt connection each, their
+ *                              reconnects, placement by room, waiting for a
+ *                              host that is away
  *   session.c    session_*     the object: allocation, references, timers, life
  *   state.c      state_*       the state machine and the events it emits
  *   registry.c   registry_*    session.create: check, disk, state file, register
@@ -48,7 +52,8 @@
  *
  * Threads: the loop thread owns everything here, except the lease gate
  * (lease.h) and reconcile_vm_event(), which runs on the driver's event
- * thread.  Blocking work (libvirt, state files) runs on workers.
+ * thread.  Blocking work (libvirt, state files) runs on workers: each host
+ * has its own, so a slow or dead host never stalls another's sessions.
  */
 #ifndef SESSIOND_SESSION_H
 #define SESSIOND_SESSION_H
@@ -74,6 +79,8 @@ struct event_base;
 struct readiness;
 struct session;
 struct write_job;
+
+typedef void (*session_done_cb)(struct session *s, const struct cause *err, void *arg);
 
 #define SESSION_NAME_MAX 64
 #define SESSION_KEY_MAX 96                   /* "uid/name" */
@@ -141,6 +148,21 @@ bool state_job_busy(const struct session *s);
 
 /* ---- the context (core.c, load.c) ------------------------------------- */
 
+/* One host as configured (a [host NAME] section, or the one "local" host
+ * of the uri key); daemon/config.c's host_table describes its keys. */
+struct host_config {
+	char *name;
+	char *uri;
+	double memory_mib;                      /* capacity; 0: libvirt's less reserve_mib;
+						 * HOST_UNLIMITED: no check */
+	double reserve_mib;
+	char *pool;                             /* NULL: the daemon's pool key, else its own */
+	char *pool_path;                        /* NULL: the daemon's pool_path key */
+};
+
+#define HOST_UNLIMITED (-1.0)
+#define HOST_LOCAL "local"
+
 /* What core_new() is told (the daemon's configuration keeps these). */
 struct core_config {
 	char *state_dir;
@@ -150,6 +172,10 @@ struct core_config {
 	double scratch_gib;                     /* 0: no scratch disks */
 	int workers;
 	int max_sessions_per_user;              /* 0: no limit; root is exempt */
+	double keepalive_s;                     /* a silent host is lost after this */
+	double host_wait_s;                     /* a request waits this long for its host */
+	struct host_config *hosts;              /* at least one (config_finish) */
+	size_t nhosts;
 	struct settings defaults;               /* for session.create */
 };
 
@@ -165,6 +191,7 @@ struct core_hooks {
 
 struct core_stats {
 	long instances_started;
+	long placements;                        /* hosts chosen for a start or a create */
 	long teardowns;                         /* teardown_finish() runs */
 	long expected_stops;
 	long spontaneous_exits;
@@ -175,11 +202,38 @@ struct core_stats {
 	long restores, restore_failures;
 };
 
+/* A host's link to its libvirtd.  Only an up host takes new work; one
+ * that syncs has its connection back and is being reconciled (load.c). */
+enum host_link { HOST_DOWN, HOST_OPENING, HOST_SYNCING, HOST_UP };
+
+struct host {
+	struct core *core;
+	const struct host_config *cfg;          /* the core's, or own_cfg */
+	struct host_config own_cfg;             /* a core_config without hosts: "local" */
+	const char *name;                       /* cfg->name */
+	struct driver *drv;                     /* borrowed (the daemon's or a test's) */
+	struct storage *storage;
+	struct workers *workers;                /* this host's libvirt calls */
+	struct driver_events events;            /* events_arg: this host */
+	enum host_link link;
+	bool kvm_usable;                        /* libvirt says KVM guests can run */
+	bool lost_again;                        /* a disconnect came while it opened */
+	unsigned epoch;                         /* +1 at every connection made */
+	double capacity_mib;                    /* HOST_UNLIMITED: no check */
+	double committed_mib;                   /* memory of the instances here */
+	long vms;                               /* instances here */
+	int reconnect_attempt;
+	struct event *lost_ev;                  /* activated by the event thread */
+	struct event *reconnect_ev;             /* the back-off timer */
+	char why[CAUSE_MSG_MAX];                /* why it is down, "" when up */
+};
+
 struct core {
 	struct event_base *base;
 	const struct core_config *cfg;
-	struct driver *drv;
-	struct workers *workers;                /* libvirt calls */
+	struct host *hosts;                     /* sorted by name */
+	size_t nhosts;
+	struct workers *workers;                /* jobs of no host (create without one) */
 	struct workers *writer;                 /* state files: one thread, FIFO */
 	struct mailbox *vm_events;              /* from the driver's event thread */
 	struct token_table *tokens;
@@ -197,24 +251,21 @@ struct core {
 	char save_dir[4096];                    /* memory images (tiers.c) */
 	const struct core_hooks *hooks;
 	void *hooks_arg;
-	struct driver_events drv_events;
-	bool connected;
-	bool kvm_usable;                        /* libvirt says KVM guests can run */
 	bool shutting_down;
 	bool freeing;                           /* in core_free: nothing is saved or torn down */
-	struct event *reconnect_ev;
 	struct event *trim_ev;                  /* returns freed heap to the host */
 	double trim_first;                      /* monotonic: first teardown since the last trim */
-	int reconnect_attempt;
 	double started;                         /* monotonic */
 	struct core_stats stats;
 };
 
-/* Creates the context: state directories, daemon id, the driver's
- * connection, the storage pool.  drv is borrowed (a test may wrap the
- * libvirt driver, see virt.h).  Sessions are not loaded yet. */
+/* Creates the context: state directories, daemon id, a connection and a
+ * storage pool per host (hosts.c).  drvs[i] is the driver of
+ * cfg->hosts[i] (a cfg without hosts: one host "local" on drvs[0]); they
+ * are borrowed (a test may wrap the libvirt driver, see virt.h).
+ * Sessions are not loaded yet. */
 struct core *core_new(struct event_base *base, const struct core_config *cfg,
-		      struct driver *drv, struct cause *c);
+		      struct driver *const *drvs, struct cause *c);
 /* Drops every session object without touching VMs (daemon exit: running
  * VMs stay up and are adopted next start).  Then frees. */
 void core_free(struct core *core);
@@ -230,14 +281,60 @@ bool core_quiescent(struct core *core);
 /* A VM was torn down: soon (once for a burst) give the memory its
  * bookkeeping freed back to the host. */
 void core_memory_idle(struct core *core);
-/* The connection broke (event thread): reconnect with back-off, then
- * reconcile every session (reconcile_session). */
-void core_connection_lost(struct core *core, const char *why);
 
-/* Loads state files, reconciles with libvirt (adopts running domains,
- * cleans up after dead ones, destroys orphans), sweeps stale volumes;
+/* Loads state files, then reconciles each connected host (load_host);
  * done runs on the loop when that has finished. */
 void load_sessions(struct core *core, void (*done)(struct core *core, void *arg), void *arg);
+/* A host (re)connected: lists its domains once and reconciles each of its
+ * sessions with them (adopts or cleans up a recorded instance; keeps a
+ * running one, sends a gone one down the spontaneous-exit path), destroys
+ * its orphan domains and sweeps its stale volumes; then done(h, ok,
+ * epoch), epoch being the connection's it reconciled. */
+void load_host(struct host *h, void (*done)(struct host *h, bool ok, unsigned epoch, void *arg),
+	       void *arg);
+
+/* ---- hosts (hosts.c) ------------------------------------------------------ */
+
+/* Opens every host (core_new): 0, or -1 when a host's pool is unusable or
+ * no host can be reached at all. */
+int hosts_open(struct core *core, struct driver *const *drvs, const char *recorded_pool,
+	       struct cause *c);
+/* Lets every host's jobs finish and closes its connection (no lifecycle
+ * callback after it); hosts_free then frees them. */
+void hosts_close(struct core *core);
+void hosts_free(struct core *core);
+struct host *hosts_find(struct core *core, const char *name);
+/* The host a state file without one belongs to: "local", else the only one. */
+struct host *hosts_default(struct core *core);
+/* Up: connected and reconciled, so it takes work. */
+bool hosts_usable(const struct host *h);
+/* load_host() is done with h's connection epoch: up (what waits for it
+ * goes on), or down again and retried; nothing when h lost that
+ * connection meanwhile. */
+void hosts_loaded(struct host *h, bool ok, unsigned epoch);
+/* session.create: the host of new session s (name: the one asked for, or
+ * NULL).  A persistent session is placed now by room and pinned there; an
+ * ephemeral one is pinned only to a host named.  0, or -1 with c. */
+int hosts_for_create(struct session *s, const char *name, struct cause *c);
+/* start_instance(): places (or checks the pinned host) and commits the
+ * memory, on the loop; false when it cannot start now (parked callers
+ * were failed, or wait for a host). */
+bool hosts_claim(struct session *s);
+/* The instance's memory goes back to its host (its teardown ended, or it
+ * was adopted and then lost); an unpinned session leaves the host. */
+void hosts_release(struct session *s);
+/* An adopted instance's memory counts on its host. */
+void hosts_commit(struct session *s, struct host *h);
+/* The session has a host and it is away: arms the wait (host_wait_s)
+ * and returns true; done is queued for the host's return (err NULL) or
+ * the timeout (err names the host).  done may be NULL (parked leases are
+ * failed at the timeout anyway). */
+bool hosts_wait(struct session *s, session_done_cb done, void *arg);
+/* The hosts as daemon.info shows them; sessions counted for owner
+ * (all when all). */
+json_t *hosts_json(struct core *core, bool all, uid_t owner);
+/* Every host up (daemon.info's "connected"). */
+bool hosts_all_up(struct core *core);
 
 /* ---- the session object (session.c) ----------------------------------- */
 
@@ -253,8 +350,6 @@ enum session_life {
 #define CRASH_LOOP_MAX 5                        /* more than this in the window: failed */
 #define CRASH_BACKOFF_FIRST_S 1.0
 #define CRASH_BACKOFF_MAX_S 60.0
-
-typedef void (*session_done_cb)(struct session *s, const struct cause *err, void *arg);
 
 struct session_waiter {
 	struct list_node node;
@@ -284,6 +379,11 @@ struct session_lease {
 struct session {
 	int refs;
 	struct core *core;
+	struct host *host;                      /* pinned, or of the instance; NULL: none */
+	bool pinned;                            /* host kept across instances */
+	double committed_mib;                   /* counted on host for the instance */
+	struct event *host_timer;               /* host_wait_s while its host is away */
+	struct list_node host_waiters;          /* requests waiting for the host */
 	struct htab_node by_key;
 	struct list_node node;                  /* core->sessions */
 	char key[SESSION_KEY_MAX];              /* "uid/name" */
@@ -358,10 +458,20 @@ void session_timer_cancel(struct event *ev);
 /* Queues done(s, err, arg) on list; session_waiters_done answers them all. */
 void session_waiter_add(struct list_node *list, session_done_cb cb, void *arg);
 void session_waiters_done(struct session *s, struct list_node *list, const struct cause *err);
-/* A job for s: run on a worker, done on the loop; s is referenced
- * meanwhile (done drops it with session_unref). */
+/* A job for s: run on a worker of its host, done on the loop; s is
+ * referenced meanwhile (done drops it with session_unref). */
 void session_submit(struct session *s, struct job *j, job_fn run, job_fn done,
 		    const char *what);
+/* The driver and storage of the session's host (it has one whenever it
+ * has an instance or a persistent disk). */
+static inline struct driver *session_driver(const struct session *s)
+{
+	return s->host->drv;
+}
+static inline struct storage *session_storage(const struct session *s)
+{
+	return s->host->storage;
+}
 
 /* ---- create (registry.c) --------------------------------------------- */
 
@@ -469,8 +579,9 @@ void reconcile_vm_mail(struct mail *m, void *arg);
 void reconcile_adopt(struct session *s, const char *instance_id);
 /* Loop, at load: the recorded instance is gone; clean up after it. */
 void reconcile_lost(struct session *s, const char *instance_id);
-/* Loop: the libvirt connection is back; check the instance still runs. */
-void reconcile_session(struct session *s);
+/* Loop, when the host is back: the instance's domain is still there
+ * (running: the VM is usable again) or gone (the spontaneous-exit path). */
+void reconcile_listed(struct session *s, bool present);
 
 /* ---- memory tiers (tiers.c) ----------------------------------------------
  *
@@ -523,7 +634,7 @@ void tiers_adopt_suspended(struct session *s, const char *instance_id);
 void tiers_load_saved(struct session *s, const char *instance_id, bool found, json_t *live);
 /* Worker, at load: deletes this daemon's images whose path is not in
  * live; returns how many. */
-int tiers_sweep(struct core *core, json_t *live, struct cause *c);
+int tiers_sweep(struct host *h, json_t *live, struct cause *c);
 
 /* ---- the guest (readiness.c, console.c, hostpaths.c) ------------------ */
 

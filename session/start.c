@@ -34,7 +34,7 @@ static const char *virt_type_for(const struct session *s)
 		return "kvm";
 	if (s->set.domain_type == DOMTYPE_QEMU)
 		return "qemu";
-	return s->core->kvm_usable ? "kvm" : "qemu";
+	return s->host->kvm_usable ? "kvm" : "qemu";
 }
 
 /* Worker: the volumes an instance needs; the spec names them.  A scratch
@@ -42,7 +42,7 @@ static const char *virt_type_for(const struct session *s)
 static int make_volumes(struct start_job *sj, struct vm_spec *spec, char *boot, size_t len)
 {
 	struct session *s = sj->s;
-	struct storage *st = s->core->storage;
+	struct storage *st = session_storage(s);
 
 	if (storage_scratch_enabled(st)) {
 		if (storage_scratch_create(st, sj->inst->scratch, &sj->warn) == 0)
@@ -73,13 +73,13 @@ static void spec_disk(struct session *s, struct vm_spec *spec, char *disk, size_
 	if (s->set.disk != NULL)
 		str_copy(disk, len, s->set.disk);
 	else
-		storage_disk_name(s->core->storage, s->id, disk, len);
+		storage_disk_name(session_storage(s), s->id, disk, len);
 	spec->disk_vol = disk;
 }
 
 static void spec_domain(struct session *s, struct instance *inst, struct vm_spec *spec)
 {
-	struct driver *drv = s->core->drv;
+	struct driver *drv = session_driver(s);
 
 	spec->test_driver = strcmp(drv->ops->kind(drv), "TEST") == 0;
 	spec->virt_type = virt_type_for(s);
@@ -93,7 +93,7 @@ static void spec_domain(struct session *s, struct instance *inst, struct vm_spec
 	spec->kernel = s->set.kernel;
 	spec->initrd = s->set.initrd;
 	spec->cmdline = s->set.cmdline;
-	spec->pool = storage_pool(s->core->storage);
+	spec->pool = storage_pool(session_storage(s));
 	spec->free_page_reporting = !spec->test_driver && drv->ops->balloon_reporting(drv);
 }
 
@@ -118,7 +118,7 @@ static void start_run(struct job *j)
 	char *xml = domxml_domain(&spec, &sj->err);
 	if (xml == NULL)
 		return;
-	sj->rc = s->core->drv->ops->domain_start(s->core->drv, xml, &sj->err);
+	sj->rc = session_driver(s)->ops->domain_start(session_driver(s), xml, &sj->err);
 	free(xml);
 }
 
@@ -184,6 +184,9 @@ static void start_done(struct job *j)
 void start_instance(struct session *s)
 {
 	struct core *core = s->core;
+
+	if (!hosts_claim(s))                /* placed and committed, or not now */
+		return;
 	struct instance *inst = instance_new(s->prefix, NULL);
 	struct start_job *sj = XNEW(sj);
 

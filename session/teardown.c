@@ -57,7 +57,7 @@ struct teardown_job {
 static void shutdown_run(struct job *j)
 {
 	struct teardown_job *tj = (struct teardown_job *)j;
-	struct driver *drv = tj->s->core->drv;
+	struct driver *drv = session_driver(tj->s);
 
 	tj->rc = drv->ops->domain_shutdown(drv, tj->inst->id, &tj->err);
 	if (tj->rc == 1)
@@ -72,7 +72,7 @@ static void cleanup_run(struct job *j)
 {
 	struct teardown_job *tj = (struct teardown_job *)j;
 	struct session *s = tj->s;
-	struct driver *drv = s->core->drv;
+	struct driver *drv = session_driver(s);
 	struct cause c;
 
 	for (int attempt = 0; attempt < 3; attempt++) {
@@ -81,9 +81,9 @@ static void cleanup_run(struct job *j)
 			break;
 		log_warn("session %s: destroy %s: %s", s->key, tj->inst->domain, tj->err.msg);
 	}
-	if (storage_scratch_delete(s->core->storage, tj->inst->scratch, &c) < 0)
+	if (storage_scratch_delete(session_storage(s), tj->inst->scratch, &c) < 0)
 		log_warn("session %s: scratch %s: %s", s->key, tj->inst->scratch, c.msg);
-	if (s->set.image != NULL && storage_boot_delete(s->core->storage, tj->inst->scratch, &c) < 0)
+	if (s->set.image != NULL && storage_boot_delete(session_storage(s), tj->inst->scratch, &c) < 0)
 		log_warn("session %s: boot overlay: %s", s->key, c.msg);
 	if (tj->image != NULL && drv->ops->image_delete(drv, tj->image, &c) < 0)
 		log_warn("session %s: memory image: %s", s->key, c.msg);
@@ -395,6 +395,7 @@ static void finish_teardown(struct session *s)
 	instance_unref(inst, "finish_teardown");
 	tiers_forget(s);                    /* its image went with the cleanup */
 	text_set(&s->stop_detail, NULL);
+	hosts_release(s);
 	persist_write(s, NULL, NULL);
 	session_waiters_done(s, &s->stop_waiters, NULL);
 	request_next(s);

@@ -188,7 +188,7 @@ bool tiers_wants_save(struct session *s)
 static void save_run(struct job *j)
 {
 	struct tier_job *tj = (struct tier_job *)j;
-	struct driver *drv = tj->s->core->drv;
+	struct driver *drv = tj->s->host->drv;
 	struct cause c;
 
 	instance_own_save_begin(tj->inst);
@@ -282,7 +282,7 @@ void tiers_save(struct session *s)
 static void restore_run(struct job *j)
 {
 	struct tier_job *tj = (struct tier_job *)j;
-	struct driver *drv = tj->s->core->drv;
+	struct driver *drv = tj->s->host->drv;
 	struct cause c;
 
 	tj->rc = drv->ops->domain_restore(drv, tj->path, &tj->err);
@@ -363,6 +363,8 @@ void tiers_adopt_suspended(struct session *s, const char *instance_id)
 	instance_suspend(inst);
 	s->inst = inst;
 	instance_index_add(inst);
+	if (s->host != NULL)
+		hosts_commit(s, s->host);   /* its restore needs the room it had */
 	s->core->stats.adopted++;
 	log_info("session %s: suspended instance %s found again (image %s)", s->key, inst->id,
 		 s->saved->path);
@@ -404,9 +406,10 @@ static bool live_has_path(json_t *live, const char *path)
 	return false;
 }
 
-int tiers_sweep(struct core *core, json_t *live, struct cause *c)
+int tiers_sweep(struct host *h, json_t *live, struct cause *c)
 {
-	struct driver *drv = core->drv;
+	struct core *core = h->core;
+	struct driver *drv = h->drv;
 	json_t *names = NULL, *v;
 	char pfx[32], path[4400];
 	int deleted = 0;

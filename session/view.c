@@ -31,11 +31,20 @@ static json_t *deadline_json(struct session *s)
 	return deadline > 0 && !holds_any(s) ? time_json(mono_to_wall(deadline)) : json_null();
 }
 
+/* "host": where the VM runs or the session is pinned (null: nowhere yet),
+ * "host_connected": whether that host is up (null without a host). */
+static void view_host(struct session *s, json_t *o)
+{
+	json_object_set_new(o, "host", s->host ? json_string(s->host->name) : json_null());
+	json_object_set_new(o, "host_connected",
+			    s->host ? json_boolean(hosts_usable(s->host)) : json_null());
+}
+
 static json_t *instance_json(struct session *s)
 {
 	if (s->inst == NULL)
 		return json_null();
-	bool scratch = storage_scratch_enabled(s->core->storage) && !s->no_scratch;
+	bool scratch = storage_scratch_enabled(session_storage(s)) && !s->no_scratch;
 	return json_pack("{s:s, s:s, s:o}", "id", s->inst->id, "domain", s->inst->domain,
 			 "scratch", scratch ? json_string(s->inst->scratch) : json_null());
 }
@@ -61,22 +70,26 @@ json_t *view_session(struct session *s)
 	json_object_set_new(o, "warning", text_or_null(s->warning));
 	json_object_set_new(o, "restore_count", json_integer((json_int_t)s->restore_count));
 	json_object_set_new(o, "saved_state", tiers_saved_json(s));
+	view_host(s, o);
 	return o;
 }
 
 /* name, id, owner, state, starts, the instance's id and domain, and a few
  * numbers of constant size that a listing shows (holds, idle deadline,
- * last stop reason, warning). */
+ * last stop reason, warning, host). */
 json_t *view_summary(struct session *s)
 {
 	json_t *inst = s->inst == NULL ? json_null()
 		: json_pack("{s:s, s:s}", "id", s->inst->id, "domain", s->inst->domain);
 
-	return json_pack("{s:s, s:s, s:i, s:s, s:i, s:o, s:I, s:o, s:o, s:o}",
+	json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:i, s:o, s:I, s:o, s:o, s:o}",
 		"name", s->name, "id", s->id, "owner_uid", (int)s->owner,
 		"state", state_name(s->state), "start_count", (int)s->start_count,
 		"instance", inst, "holds_count", (json_int_t)holds_count(s),
 		"idle_deadline", deadline_json(s),
 		"last_stop_reason", text_or_null(s->last_stop_reason),
 		"warning", text_or_null(s->warning));
+
+	view_host(s, o);
+	return o;
 }

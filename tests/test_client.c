@@ -188,6 +188,8 @@ static json_t *all_settings(void)
 static int create_full(struct sdc *c, json_t **r, struct sdc_error *e)
 {
 	json_t *settings = all_settings();
+
+	json_object_set_new(settings, "host", json_string("hv1"));
 	int rc = sdc_session_create(c, "dev", settings, r, e);
 
 	json_decref(settings);
@@ -206,7 +208,7 @@ static int daemon_info(struct sdc *c, json_t **r, struct sdc_error *e)
 
 static int list_full(struct sdc *c, json_t **r, struct sdc_error *e)
 {
-	struct sdc_list_opts o = { .state = "running", .limit = 10 };
+	struct sdc_list_opts o = { .state = "running", .limit = 10, .host = "hv1" };
 
 	return sdc_session_list_page(c, &o, "42", r, e);
 }
@@ -365,7 +367,7 @@ static const char *param_names(unsigned bits, char *buf, size_t len)
  * accepts, exactly those given to the wrapper (all of them, or none). */
 static void check_settings(const struct rpc_args *a, bool full)
 {
-	static const char *const skip[] = { "name", "owner_uid", NULL };
+	static const char *const skip[] = { "name", "owner_uid", "host", NULL };
 	struct settings defaults, s;
 	struct cause c;
 	json_t *given = full ? all_settings() : json_object(), *sent = json_deep_copy(a->rest);

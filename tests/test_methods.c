@@ -219,7 +219,7 @@ static json_t *snapshot(struct world *w)
 		virDomainFree(doms[i]);
 	}
 	free(doms);
-	virStoragePoolPtr pool = virStoragePoolLookupByName(w->h->outside, storage_pool(w->d.core->storage));
+	virStoragePoolPtr pool = virStoragePoolLookupByName(w->h->outside, storage_pool(w->d.core->hosts[0].storage));
 	assert_non_null(pool);
 	virStorageVolPtr *vols = NULL;
 	n = virStoragePoolListAllVolumes(pool, &vols, 0);

@@ -131,7 +131,7 @@ static char *pool_volume_paths(struct harness *h, const char *name)
 
 static const char *pool_of(struct harness *h)
 {
-	return storage_pool(h->core->storage);
+	return storage_pool(h->core->hosts[0].storage);
 }
 
 /* <dir>/state/pool with symlinks resolved, as the daemon names it. */
@@ -167,7 +167,7 @@ static bool has_disk(struct harness *h, struct session *s)
 	char name[256], path[4096];
 	struct cause c;
 
-	storage_disk_name(h->core->storage, s->id, name, sizeof name);
+	storage_disk_name(h->core->hosts[0].storage, s->id, name, sizeof name);
 	return h->drv->ops->vol_lookup(h->drv, pool_of(h), name, path, sizeof path, &c) == 1;
 }
 

@@ -40,6 +40,7 @@ struct virt {
 	virConnectPtr conn;
 	int lifecycle_cb;                   /* callback id, -1 when none */
 	int balloon_reporting;              /* -1 not asked yet; under lock */
+	int ka_interval, ka_count;          /* keepalive */
 };
 
 /* ---- errors --------------------------------------------------------- */
@@ -138,8 +139,8 @@ static int virt_open(struct driver *d, struct cause *c)
 		return virt_fail(c, v->uri);
 	const char *type = virConnectGetType(conn);
 	snprintf(v->kind, sizeof v->kind, "%s", type ? type : "unknown");
-	/* Unsupported on the test driver: keepalive is best effort. */
-	virConnectSetKeepAlive(conn, 5, 3);
+	/* Unsupported on the embedded test driver: keepalive is best effort. */
+	virConnectSetKeepAlive(conn, v->ka_interval, v->ka_count);
 	virConnectRegisterCloseCallback(conn, close_cb, d, NULL);
 	v->lifecycle_cb = virConnectDomainEventRegisterAny(
 		conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
@@ -857,6 +858,24 @@ static int virt_vol_list(struct driver *d, const char *pool, const char *prefix,
 	return with_pool(d, pool, vol_list_call, &lc, c);
 }
 
+/* ---- the host ----------------------------------------------------------- */
+
+static int node_call(struct driver *d, virConnectPtr conn, void *arg, struct cause *c)
+{
+	virNodeInfo info;
+
+	(void)d;
+	if (virNodeGetInfo(conn, &info) < 0)
+		return virt_fail(c, "libvirt: node info");
+	*(double *)arg = (double)info.memory / 1024.0;
+	return 0;
+}
+
+static int virt_node_memory(struct driver *d, double *mib, struct cause *c)
+{
+	return with_conn(d, node_call, mib, c);
+}
+
 static const struct driver_ops virt_ops = {
 	.open = virt_open,
 	.close = virt_close,
@@ -882,6 +901,7 @@ static const struct driver_ops virt_ops = {
 	.image_delete = virt_image_delete,
 	.image_list = virt_image_list,
 	.balloon_reporting = virt_balloon_reporting,
+	.node_memory = virt_node_memory,
 };
 
 struct driver *virt_driver_new(const char *uri)
@@ -893,12 +913,25 @@ struct driver *virt_driver_new(const char *uri)
 	pthread_mutex_init(&v->lock, NULL);
 	v->lifecycle_cb = -1;
 	v->balloon_reporting = -1;
+	v->ka_interval = 5;
+	v->ka_count = 3;
 	snprintf(v->kind, sizeof v->kind, "unknown");
 	d->ops = &virt_ops;
 	d->priv = v;
 	/* The event implementation must exist before any virConnectOpen. */
 	evthread_get();
 	return d;
+}
+
+/* libvirt closes a connection after count unanswered pings, one every
+ * interval seconds of silence: about interval * (count + 1) in all. */
+void virt_driver_set_keepalive(struct driver *d, double seconds)
+{
+	struct virt *v = V(d);
+	int interval = (int)(seconds / 3);
+
+	v->ka_interval = interval < 1 ? 1 : interval;
+	v->ka_count = 2;
 }
 
 void virt_driver_free(struct driver *d)

@@ -142,6 +142,8 @@ struct driver_ops {
 	 * libvirt's domain capabilities), then remembered; false on the test
 	 * driver and on remote hosts.  Blocks. */
 	bool (*balloon_reporting)(struct driver *d);
+	/* The host's memory in MiB (libvirt's node info). */
+	int (*node_memory)(struct driver *d, double *mib, struct cause *c);
 };
 
 struct driver {
@@ -154,6 +156,9 @@ struct driver {
 /* The libvirt driver (virt.c). */
 struct driver *virt_driver_new(const char *uri);
 void virt_driver_free(struct driver *d);
+/* From the next open: a connection that does not answer for about
+ * seconds is closed (libvirt's keepalive; disconnected() follows). */
+void virt_driver_set_keepalive(struct driver *d, double seconds);
 
 const char *virt_event_name(int event);
 const char *virt_stop_detail_name(int detail);

@@ -144,10 +144,14 @@ DAEMON_STATUS=""
 DAEMONS_LIVE=""
 DAEMONS_STARTED=""
 
-# start_daemon [extra sessiond flags...] — foreground daemon, waits for the socket.
+# start_daemon [extra sessiond flags...] — foreground daemon, waits for the
+# socket.  On SESSIOND_URI (default test:///default); SESSIOND_URI set and
+# empty: no --uri flag, the hosts of $T/sessiond.conf (lib-libvirtd.sh).
 start_daemon() {
+	uri_flag="--uri=${SESSIOND_URI:-test:///default}"
+	[ -n "${SESSIOND_URI-x}" ] || uri_flag=""
 	${SESSIOND_WRAP:-} "$SESSIOND" --foreground --socket "$SESSIOND_SOCKET" \
-		--state-dir "$T/state" --uri "${SESSIOND_URI:-test:///default}" \
+		--state-dir "$T/state" $uri_flag \
 		--config "$T/sessiond.conf" "$@" >>"$DAEMON_LOG" 2>&1 &
 	DAEMON_PID=$!
 	track_daemon "$DAEMON_PID"
@@ -385,6 +389,14 @@ stop_private_libvirtd() {
 	kill -TERM "$PRIVATE_LIBVIRTD_PID" 2>/dev/null
 	wait "$PRIVATE_LIBVIRTD_PID" 2>/dev/null
 	PRIVATE_LIBVIRTD_PID=""
+}
+
+# rpc METHOD [PARAMS] — one request (PARAMS a JSON object) on a connection
+# of its own; prints the reply frame.
+rpc() {
+	params=${2:-"{}"}
+	"$TOOLS/rpcpipe" -t "${RPC_TIMEOUT:-30}" \
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":$params}"
 }
 
 # ---- storage pools, as libvirt has them (through the caller's vsh) ------

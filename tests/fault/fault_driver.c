@@ -18,8 +18,13 @@ struct fault {
 	struct fault_stats stats;
 	struct driver_events relay;
 	struct driver *outer;
-	pthread_mutex_t ledger_lock;        /* guards ledger */
+	pthread_mutex_t ledger_lock;        /* guards ledger and mine */
 	json_t *ledger[FC__COUNT];          /* key -> count, per kind */
+	bool partitioned;                   /* plays a host of its own */
+	json_t *mine;                       /* uuids of the domains it started */
+	_Atomic int down;                   /* the host is away: no open succeeds */
+	_Atomic int connected;              /* opened, and not lost since */
+	_Atomic long epoch;                 /* +1 each time the host goes away */
 };
 
 static const char *const call_names[FC__COUNT] = {
@@ -118,11 +123,25 @@ static bool image_uuid(const char *path, char *out, size_t len)
 
 /* ---- events: delayed on the libvirt event thread, then forwarded ----- */
 
+static bool is_mine(struct fault *f, const char *uuid)
+{
+	pthread_mutex_lock(&f->ledger_lock);
+	bool mine = !f->partitioned || json_object_get(f->mine, uuid) != NULL;
+	pthread_mutex_unlock(&f->ledger_lock);
+	return mine;
+}
+
 static void relay_lifecycle(void *arg, const char *uuid, const char *name, int event, int detail)
 {
 	struct fault *f = arg;
 	const struct driver_events *ev = f->outer->events;
 
+	if (!is_mine(f, uuid))
+		return;                     /* another host's domain */
+	if (!atomic_load(&f->connected)) {
+		atomic_fetch_add(&f->stats.events_lost, 1);
+		return;                     /* a closed connection hears nothing */
+	}
 	jitter(f, cfg_of(f).max_event_delay_us);
 	atomic_fetch_add(&f->stats.events, 1);
 	if (ev != NULL && ev->lifecycle != NULL)
@@ -138,6 +157,59 @@ static void relay_disconnected(void *arg, const char *why)
 		ev->disconnected(f->outer->events_arg, why);
 }
 
+/* ---- the host's connection ------------------------------------------- */
+
+/* Before a call: refused while the host is away.  *epoch marks the
+ * connection the call ran on. */
+static int conn_in(struct fault *f, long *epoch, struct cause *c)
+{
+	*epoch = atomic_load(&f->epoch);
+	if (atomic_load(&f->connected))
+		return 0;
+	atomic_fetch_add(&f->stats.calls_refused, 1);
+	cause_set(c, CAUSE_INTERNAL, "libvirt: not connected (the host is away)");
+	return -1;
+}
+
+/* After it: a call the host's loss overtook did not answer. */
+static int conn_out(struct fault *f, long epoch, int rc, json_t **out, struct cause *c)
+{
+	if (atomic_load(&f->epoch) == epoch)
+		return rc;
+	if (out != NULL && rc >= 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	cause_set(c, CAUSE_INTERNAL, "libvirt: the connection closed during the call");
+	return -1;
+}
+
+void fault_driver_partition(struct driver *d)
+{
+	F(d)->partitioned = true;
+}
+
+void fault_driver_host_down(struct driver *d, const char *why)
+{
+	struct fault *f = F(d);
+
+	atomic_store(&f->down, 1);
+	atomic_fetch_add(&f->epoch, 1);
+	atomic_store(&f->connected, 0);
+	atomic_fetch_add(&f->stats.host_downs, 1);
+	relay_disconnected(f, why);
+}
+
+void fault_driver_host_up(struct driver *d)
+{
+	atomic_store(&F(d)->down, 0);
+}
+
+bool fault_driver_connected(struct driver *d)
+{
+	return atomic_load(&F(d)->connected);
+}
+
 /* ---- operations ------------------------------------------------------ */
 
 static int f_open(struct driver *d, struct cause *c)
@@ -146,11 +218,21 @@ static int f_open(struct driver *d, struct cause *c)
 
 	f->inner->events = &f->relay;
 	f->inner->events_arg = f;
-	return f->inner->ops->open(f->inner, c);
+	if (atomic_load(&f->down)) {
+		cause_set(c, CAUSE_INTERNAL, "libvirt: cannot connect (the host is away)");
+		return -1;
+	}
+	int rc = f->inner->ops->open(f->inner, c);
+	if (rc == 0) {
+		atomic_store(&f->connected, 1);
+		atomic_fetch_add(&f->stats.opens, 1);
+	}
+	return rc;
 }
 
 static void f_close(struct driver *d)
 {
+	atomic_store(&F(d)->connected, 0);
 	F(d)->inner->ops->close(F(d)->inner);
 }
 
@@ -171,8 +253,17 @@ static int f_domain_start(struct driver *d, const char *xml, struct cause *c)
 	char uuid[64] = "";
 	bool have_uuid = xml_text(xml, "uuid", uuid, sizeof uuid);
 
+	long epoch;
+
+	if (conn_in(f, &epoch, c) < 0)
+		return -1;
 	atomic_fetch_add(&f->stats.starts, 1);
 	note(f, FC_DOMAIN_START, uuid);
+	if (have_uuid) {
+		pthread_mutex_lock(&f->ledger_lock);
+		json_object_set_new(f->mine, uuid, json_true());
+		pthread_mutex_unlock(&f->ledger_lock);
+	}
 	jitter(f, cfg.max_op_delay_us);
 	int forced = atomic_load(&f->fail_starts);
 	if ((forced > 0 && atomic_compare_exchange_strong(&f->fail_starts, &forced, forced - 1)) ||
@@ -189,7 +280,7 @@ static int f_domain_start(struct driver *d, const char *xml, struct cause *c)
 			atomic_fetch_add(&f->stats.crashes_in_start, 1);
 	}
 	jitter(f, cfg.max_op_delay_us);
-	return rc;
+	return conn_out(f, epoch, rc, NULL, c);
 }
 
 static int f_domain_shutdown(struct driver *d, const char *uuid, struct cause *c)
@@ -197,65 +288,121 @@ static int f_domain_shutdown(struct driver *d, const char *uuid, struct cause *c
 	struct fault *f = F(d);
 	struct fault_cfg cfg = cfg_of(f);
 	struct cause ignored;
+	long epoch;
 
+	if (conn_in(f, &epoch, c) < 0)
+		return -1;
 	jitter(f, cfg.max_op_delay_us);
 	if (chance(f, cfg.p_crash_in_stop) &&
 	    f->inner->ops->domain_destroy(f->inner, uuid, &ignored) == 0)
 		atomic_fetch_add(&f->stats.crashes_in_stop, 1);
 	int rc = f->inner->ops->domain_shutdown(f->inner, uuid, c);
 	jitter(f, cfg.max_op_delay_us);
-	return rc;
+	return conn_out(f, epoch, rc, NULL, c);
 }
 
 static int f_domain_destroy(struct driver *d, const char *uuid, struct cause *c)
 {
 	struct fault *f = F(d);
+	long epoch;
 
+	if (conn_in(f, &epoch, c) < 0)
+		return -1;
 	jitter(f, cfg_of(f).max_op_delay_us);
 	int rc = f->inner->ops->domain_destroy(f->inner, uuid, c);
 	if (rc == 0)
 		note(f, FC_DOMAIN_DESTROYED, uuid);
-	return rc;
+	return conn_out(f, epoch, rc, NULL, c);
 }
 
 static int f_domain_state(struct driver *d, const char *uuid, struct cause *c)
 {
 	struct fault *f = F(d);
+	long epoch;
 
+	if (conn_in(f, &epoch, c) < 0)
+		return -1;
 	jitter(f, cfg_of(f).max_op_delay_us);
-	return f->inner->ops->domain_state(f->inner, uuid, c);
+	return conn_out(f, epoch, f->inner->ops->domain_state(f->inner, uuid, c), NULL, c);
 }
 
 static int f_domain_info(struct driver *d, const char *uuid, json_t **out, struct cause *c)
 {
-	return F(d)->inner->ops->domain_info(F(d)->inner, uuid, out, c);
+	struct fault *f = F(d);
+	long epoch;
+
+	if (conn_in(f, &epoch, c) < 0)
+		return -1;
+	return conn_out(f, epoch, f->inner->ops->domain_info(f->inner, uuid, out, c), out, c);
+}
+
+/* Partitioned: only the domains this host started. */
+static void keep_mine(struct fault *f, json_t *domains)
+{
+	size_t i = 0;
+
+	pthread_mutex_lock(&f->ledger_lock);
+	while (f->partitioned && i < json_array_size(domains)) {
+		const char *uuid = json_string_value(json_object_get(json_array_get(domains, i), "uuid"));
+		if (uuid != NULL && json_object_get(f->mine, uuid) != NULL)
+			i++;
+		else
+			json_array_remove(domains, i);
+	}
+	pthread_mutex_unlock(&f->ledger_lock);
 }
 
 static int f_domain_list(struct driver *d, const char *prefix, json_t **out, struct cause *c)
 {
-	return F(d)->inner->ops->domain_list(F(d)->inner, prefix, out, c);
+	struct fault *f = F(d);
+	long epoch;
+
+	if (conn_in(f, &epoch, c) < 0)
+		return -1;
+	int rc = f->inner->ops->domain_list(f->inner, prefix, out, c);
+	if (rc == 0)
+		keep_mine(f, *out);
+	return conn_out(f, epoch, rc, out, c);
 }
 
 static int f_pool_ensure(struct driver *d, const char *name, const char *xml, struct cause *c)
 {
-	return F(d)->inner->ops->pool_ensure(F(d)->inner, name, xml, c);
+	struct fault *f = F(d);
+	long epoch;
+
+	if (conn_in(f, &epoch, c) < 0)
+		return -1;
+	return conn_out(f, epoch, f->inner->ops->pool_ensure(f->inner, name, xml, c), NULL, c);
 }
 
 static int f_pool_list(struct driver *d, json_t **out, struct cause *c)
 {
-	return F(d)->inner->ops->pool_list(F(d)->inner, out, c);
+	struct fault *f = F(d);
+	long epoch;
+
+	if (conn_in(f, &epoch, c) < 0)
+		return -1;
+	return conn_out(f, epoch, f->inner->ops->pool_list(f->inner, out, c), out, c);
 }
 
 static int f_pool_destroy(struct driver *d, const char *name, struct cause *c)
 {
-	return F(d)->inner->ops->pool_destroy(F(d)->inner, name, c);
+	struct fault *f = F(d);
+	long epoch;
+
+	if (conn_in(f, &epoch, c) < 0)
+		return -1;
+	return conn_out(f, epoch, f->inner->ops->pool_destroy(f->inner, name, c), NULL, c);
 }
 
 static int f_vol_create(struct driver *d, const char *pool, const char *xml, struct cause *c)
 {
 	struct fault *f = F(d);
 	char name[256] = "";
+	long epoch;
 
+	if (conn_in(f, &epoch, c) < 0)
+		return -1;
 	xml_text(xml, "name", name, sizeof name);
 	note(f, FC_VOL_CREATE, name);
 	if (chance(f, cfg_of(f).p_vol_fail)) {
@@ -266,28 +413,43 @@ static int f_vol_create(struct driver *d, const char *pool, const char *xml, str
 	int rc = f->inner->ops->vol_create(f->inner, pool, xml, c);
 	if (rc == 0)
 		note(f, FC_VOL_CREATED, name);
-	return rc;
+	return conn_out(f, epoch, rc, NULL, c);
 }
 
 static int f_vol_delete(struct driver *d, const char *pool, const char *name, struct cause *c)
 {
-	int rc = F(d)->inner->ops->vol_delete(F(d)->inner, pool, name, c);
+	struct fault *f = F(d);
+	long epoch;
 
+	if (conn_in(f, &epoch, c) < 0)
+		return -1;
+	int rc = f->inner->ops->vol_delete(f->inner, pool, name, c);
 	if (rc == 0)
-		note(F(d), FC_VOL_DELETED, name);
-	return rc;
+		note(f, FC_VOL_DELETED, name);
+	return conn_out(f, epoch, rc, NULL, c);
 }
 
 static int f_vol_lookup(struct driver *d, const char *pool, const char *name, char *path,
 			size_t pathlen, struct cause *c)
 {
-	return F(d)->inner->ops->vol_lookup(F(d)->inner, pool, name, path, pathlen, c);
+	struct fault *f = F(d);
+	long epoch;
+
+	if (conn_in(f, &epoch, c) < 0)
+		return -1;
+	return conn_out(f, epoch, f->inner->ops->vol_lookup(f->inner, pool, name, path, pathlen, c),
+			NULL, c);
 }
 
 static int f_vol_list(struct driver *d, const char *pool, const char *prefix, json_t **out,
 		      struct cause *c)
 {
-	return F(d)->inner->ops->vol_list(F(d)->inner, pool, prefix, out, c);
+	struct fault *f = F(d);
+	long epoch;
+
+	if (conn_in(f, &epoch, c) < 0)
+		return -1;
+	return conn_out(f, epoch, f->inner->ops->vol_list(f->inner, pool, prefix, out, c), out, c);
 }
 
 /* One of the next n calls forced to fail (fault_driver_fail_*). */
@@ -382,6 +544,16 @@ static bool f_kvm_usable(struct driver *d)
 	return F(d)->inner->ops->kvm_usable(F(d)->inner);
 }
 
+static int f_node_memory(struct driver *d, double *mib, struct cause *c)
+{
+	struct fault *f = F(d);
+	long epoch;
+
+	if (conn_in(f, &epoch, c) < 0)
+		return -1;
+	return conn_out(f, epoch, f->inner->ops->node_memory(f->inner, mib, c), NULL, c);
+}
+
 static const struct driver_ops fault_ops = {
 	.open = f_open, .close = f_close, .kind = f_kind, .uri = f_uri,
 	.kvm_usable = f_kvm_usable, .domain_start = f_domain_start,
@@ -393,6 +565,7 @@ static const struct driver_ops fault_ops = {
 	.domain_save = f_domain_save, .domain_restore = f_domain_restore,
 	.image_stat = f_image_stat, .image_delete = f_image_delete, .image_list = f_image_list,
 	.balloon_reporting = f_balloon_reporting,
+	.node_memory = f_node_memory,
 };
 
 struct driver *fault_driver_new(struct driver *inner, const struct fault_cfg *cfg)
@@ -408,6 +581,7 @@ struct driver *fault_driver_new(struct driver *inner, const struct fault_cfg *cf
 	pthread_mutex_init(&f->ledger_lock, NULL);
 	for (int k = 0; k < FC__COUNT; k++)
 		f->ledger[k] = json_object();
+	f->mine = json_object();
 	f->cfg = *cfg;
 	f->rng = cfg->seed ? cfg->seed : 1;
 	f->relay.lifecycle = relay_lifecycle;
@@ -425,6 +599,7 @@ void fault_driver_free(struct driver *d)
 	pthread_mutex_destroy(&F(d)->ledger_lock);
 	for (int k = 0; k < FC__COUNT; k++)
 		json_decref(F(d)->ledger[k]);
+	json_decref(F(d)->mine);
 	free(F(d));
 	free(d);
 }
@@ -470,6 +645,42 @@ int fault_driver_crash(struct driver *d, const char *uuid)
 	if (rc == 0)
 		atomic_fetch_add(&f->stats.outside_crashes, 1);
 	return rc;
+}
+
+int fault_driver_crash_one(struct driver *d, unsigned pick, char *uuid_out)
+{
+	struct fault *f = F(d);
+	json_t *uuids = json_array();
+	const char *uuid;
+	json_t *v;
+	int rc = -1;
+
+	pthread_mutex_lock(&f->ledger_lock);
+	json_object_foreach(f->mine, uuid, v)
+		json_array_append_new(uuids, json_string(uuid));
+	pthread_mutex_unlock(&f->ledger_lock);
+	size_t n = json_array_size(uuids);
+	for (size_t i = 0; i < n && rc != 0; i++) {
+		const char *u = json_string_value(json_array_get(uuids, (pick + i) % n));
+		if ((rc = fault_driver_crash(d, u)) == 0)
+			snprintf(uuid_out, 37, "%s", u);
+	}
+	json_decref(uuids);
+	return rc;
+}
+
+int fault_driver_running(struct driver *d)
+{
+	struct fault *f = F(d);
+	json_t *doms = NULL;
+	struct cause c;
+
+	if (f->inner->ops->domain_list(f->inner, "", &doms, &c) < 0)
+		return 0;
+	keep_mine(f, doms);
+	int n = (int)json_array_size(doms);
+	json_decref(doms);
+	return n;
 }
 
 json_t *fault_driver_ledger(struct driver *d)

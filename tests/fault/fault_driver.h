@@ -23,6 +23,17 @@
  * every later call is a no-op in libvirt).  Calls the seam makes itself
  * (crashes) are not the core's and are not in it.
  *
+ * Several hosts in one process: libvirt's test:///default is one state
+ * per process, so every host's seam sees every domain.  A partitioned
+ * seam plays one host of its own: it lists only the domains it started
+ * and hands on only their events, as a second libvirtd would (each host
+ * also gets a pool of its own, see tests/harness).  And a host can go
+ * away: fault_driver_host_down() closes the seam's "connection" (every
+ * call fails, events are lost, disconnected() is told) and refuses to
+ * open again until fault_driver_host_up(); the domains stay as they are,
+ * so an outside kill meanwhile is what the core must find when it
+ * reconnects.
+ *
  * Test-only: it lives in tests/ and is linked into test programs only; the
  * daemon binary never contains it.
  */
@@ -54,6 +65,7 @@ struct fault_stats {
 	_Atomic long outside_crashes, vol_fails, events;
 	_Atomic long saves, save_fails, crashes_in_save;
 	_Atomic long restores, restore_fails, crashes_in_restore;
+	_Atomic long host_downs, calls_refused, events_lost, opens;
 };
 
 /* The ledger's kinds: the key is the domain uuid or the volume name. */
@@ -93,5 +105,20 @@ const char *fault_call_name(enum fault_call k);
  * and the first in why.  A teardown runs once; these calls belong to it
  * alone. */
 int fault_driver_repeats(struct driver *d, char *why, size_t len);
+/* Plays a host of its own on a shared test:///default (see above). */
+void fault_driver_partition(struct driver *d);
+/* The host goes away (any thread): calls fail, events are lost, the
+ * core is told; opens fail until fault_driver_host_up(). */
+void fault_driver_host_down(struct driver *d, const char *why);
+void fault_driver_host_up(struct driver *d);
+/* Opened since the last host_down (the core reconnected). */
+bool fault_driver_connected(struct driver *d);
+/* Destroys, behind the core's back, one running domain of those this
+ * (partitioned) host started: an outside crash there, also while the
+ * host is away.  0 if one was destroyed (its uuid in uuid, 37 bytes). */
+int fault_driver_crash_one(struct driver *d, unsigned pick, char *uuid);
+/* Running domains this (partitioned) host started, as libvirt lists them
+ * (whatever the host's connection). */
+int fault_driver_running(struct driver *d);
 
 #endif

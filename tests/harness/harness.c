@@ -76,7 +76,7 @@ int harness_start(struct harness *h, struct cause *c)
 {
 	bool done = false;
 
-	h->core = core_new(h->base, &h->cfg.core, h->drv, c);
+	h->core = core_new(h->base, &h->cfg.core, h->drvs, c);
 	if (h->core == NULL)
 		return -1;
 	core_set_hooks(h->core, &harness_hooks, h);
@@ -85,6 +85,8 @@ int harness_start(struct harness *h, struct cause *c)
 		fatal("harness: load did not finish");
 	return 0;
 }
+
+static int config_hosts(struct harness *h, struct cause *c);
 
 static void start_core(struct harness *h)
 {
@@ -131,15 +133,49 @@ struct harness *harness_new(const struct harness_opts *o)
 	if (config_set(&h->cfg, "state_dir", state, &c) < 0 ||
 	    config_set(&h->cfg, "socket", sock, &c) < 0 ||
 	    config_set(&h->cfg, "uri", h->opts.uri, &c) < 0 ||
-	    config_set(&h->cfg, "scratch_gib", buf, &c) < 0)
+	    config_set(&h->cfg, "scratch_gib", buf, &c) < 0 || config_hosts(h, &c) < 0)
 		fatal("harness: config: %s", c.msg);
+	if (h->opts.host_wait_s > 0)
+		h->cfg.core.host_wait_s = h->opts.host_wait_s;
 	h->outside = virConnectOpen(h->opts.uri);
 	if (h->outside == NULL)
 		fatal("harness: cannot open %s", h->opts.uri);
-	h->virt = virt_driver_new(h->opts.uri);
-	h->drv = h->opts.fault ? fault_driver_new(h->virt, &h->opts.fcfg) : h->virt;
+	h->nhosts = (int)h->cfg.core.nhosts;
+	for (int i = 0; i < h->nhosts; i++) {
+		h->virts[i] = virt_driver_new(h->opts.uri);
+		h->drvs[i] = h->opts.fault || h->nhosts > 1
+			? fault_driver_new(h->virts[i], &h->opts.fcfg) : h->virts[i];
+		if (h->nhosts > 1)
+			fault_driver_partition(h->drvs[i]);
+	}
+	h->virt = h->virts[0];
+	h->drv = h->drvs[0];
 	start_core(h);
 	return h;
+}
+
+/* The hosts: one "local" (config_finish), or h0, h1, ... each with a pool
+ * of its own and the capacity asked. */
+static int config_hosts(struct harness *h, struct cause *c)
+{
+	char name[16], pool[16], path[320], mib[32];
+
+	if (h->opts.nhosts > HARNESS_HOSTS_MAX)
+		fatal("harness: at most %d hosts", HARNESS_HOSTS_MAX);
+	for (int i = 0; h->opts.nhosts > 1 && i < h->opts.nhosts; i++) {
+		snprintf(name, sizeof name, "h%d", i);
+		snprintf(pool, sizeof pool, "hpool%d", i);
+		snprintf(path, sizeof path, "%s/pool-%s", h->dir, name);
+		snprintf(mib, sizeof mib, "%g", h->opts.host_memory_mib);
+		if (config_host_set(&h->cfg, name, "uri", h->opts.uri, c) < 0 ||
+		    config_host_set(&h->cfg, name, "pool", pool, c) < 0 ||
+		    config_host_set(&h->cfg, name, "pool_path", path, c) < 0 ||
+		    config_host_set(&h->cfg, name, "memory_mib", mib, c) < 0)
+			return -1;
+		if (h->opts.host_memory_mib <= 0)
+			h->cfg.core.hosts[i].memory_mib = HOST_UNLIMITED;
+	}
+	return config_finish(&h->cfg, false, c);
 }
 
 void harness_restart(struct harness *h)
@@ -156,9 +192,11 @@ void harness_free(struct harness *h)
 	if (h == NULL)
 		return;
 	core_free(h->core);
-	if (h->drv != h->virt)
-		fault_driver_free(h->drv);
-	virt_driver_free(h->virt);
+	for (int i = 0; i < h->nhosts; i++) {
+		if (h->drvs[i] != h->virts[i])
+			fault_driver_free(h->drvs[i]);
+		virt_driver_free(h->virts[i]);
+	}
 	virConnectClose(h->outside);
 	event_base_free(h->base);
 	config_free(&h->cfg);
@@ -335,13 +373,16 @@ int harness_domains(struct harness *h)
 
 int harness_volumes(struct harness *h)
 {
-	json_t *names = NULL;
 	struct cause c;
+	int n = 0;
 
-	if (storage_instance_volumes(h->core->storage, &names, &c) < 0)
-		return -1;
-	int n = (int)json_array_size(names);
-	json_decref(names);
+	for (size_t i = 0; i < h->core->nhosts; i++) {
+		json_t *names = NULL;
+		if (storage_instance_volumes(h->core->hosts[i].storage, &names, &c) < 0)
+			return -1;
+		n += (int)json_array_size(names);
+		json_decref(names);
+	}
 	return n;
 }
 
@@ -357,6 +398,19 @@ int harness_images(struct harness *h)
 	int n = (int)json_array_size(names);
 	json_decref(names);
 	return n;
+}
+
+bool harness_hosts_up(struct harness *h, void *arg)
+{
+	(void)arg;
+	return hosts_all_up(h->core);
+}
+
+struct driver *harness_host_drv(struct harness *h, const char *name)
+{
+	struct host *host = hosts_find(h->core, name);
+
+	return host != NULL ? host->drv : NULL;
 }
 
 bool harness_quiet(struct harness *h, void *arg)

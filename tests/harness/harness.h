@@ -7,6 +7,11 @@
  * connection open ("outside"), which both keeps the embedded driver's
  * state alive across a simulated daemon restart and lets tests look at
  * libvirt the way an outside observer would.
+ *
+ * Several hosts: nhosts > 1 makes hosts "h0", "h1", ... on the same URI,
+ * each with a driver of its own wrapped in a partitioned fault seam (one
+ * host's domains and events each, see fault_driver.h) and a pool of its
+ * own ("hpool0", ...), so the core sees separate hypervisors.
  */
 #ifndef SESSIOND_HARNESS_H
 #define SESSIOND_HARNESS_H
@@ -20,6 +25,8 @@
 #include "../../session/session.h"
 #include "../fault/fault_driver.h"
 
+#define HARNESS_HOSTS_MAX 8
+
 struct harness_opts {
 	const char *uri;                    /* default test:///default */
 	bool fault;                         /* wrap the driver with the fault seam */
@@ -28,12 +35,17 @@ struct harness_opts {
 	bool record_events;                 /* keep every session.event in h->events */
 	const char *tmp;                    /* where the state directory goes; default /tmp
 					     * (/dev/shm: a memory file system, no disk writes) */
+	int nhosts;                         /* 0 or 1: the one host "local" */
+	double host_memory_mib;             /* each host's capacity; 0: no limit */
+	double host_wait_s;                 /* 0: the default */
 };
 
 struct harness {
 	struct event_base *base;
 	struct config cfg;
-	struct driver *virt, *drv;
+	struct driver *virt, *drv;          /* host 0's (in the configuration's order) */
+	int nhosts;
+	struct driver *virts[HARNESS_HOSTS_MAX], *drvs[HARNESS_HOSTS_MAX];
 	struct core *core;
 	virConnectPtr outside;
 	char dir[256];
@@ -74,5 +86,9 @@ int harness_volumes(struct harness *h);
 /* Memory image files of this daemon in its save directory. */
 int harness_images(struct harness *h);
 bool harness_quiet(struct harness *h, void *arg);    /* predicate: core_quiescent */
+/* Predicate: every host is up. */
+bool harness_hosts_up(struct harness *h, void *arg);
+/* The seam of host name (its fault driver), or NULL. */
+struct driver *harness_host_drv(struct harness *h, const char *name);
 
 #endif

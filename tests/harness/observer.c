@@ -29,9 +29,10 @@ struct img {
 	char id[UUID_LEN + 1];
 	bool gone;
 };
+#define POOLS_MAX 8
 
 struct observer {
-	char *pool;                         /* a copy: the caller's may go first */
+	char *pools[POOLS_MAX + 1];         /* copies: the caller's may go first */
 	int poll_ms;
 	char prefix[40];                    /* "<daemon prefix>-" */
 	virConnectPtr conn;
@@ -158,28 +159,40 @@ static void mark_gone(struct htab_node *n, void *arg)
 		in->vol_gone = true;
 }
 
-/* The pool's volume names, or NULL with the error kept. */
-static json_t *list_volumes(struct observer *ob)
+/* One pool's volume names into names; -1 with the error kept. */
+static int pool_volumes(struct observer *ob, const char *name, json_t *names)
 {
-	virStoragePoolPtr pool = virStoragePoolLookupByName(ob->conn, ob->pool);
+	virStoragePoolPtr pool = virStoragePoolLookupByName(ob->conn, name);
 	virStorageVolPtr *vols = NULL;
-	json_t *names;
 
 	if (pool == NULL) {
 		set_error(ob, "look up the pool");
-		return NULL;
+		return -1;
 	}
 	int n = virStoragePoolListAllVolumes(pool, &vols, 0);
 	if (n < 0)
 		set_error(ob, "list the pool's volumes");
-	names = n < 0 ? NULL : json_array();
 	for (int i = 0; i < n; i++) {
-		const char *name = virStorageVolGetName(vols[i]);
-		json_array_append_new(names, json_string(name ? name : ""));
+		const char *vname = virStorageVolGetName(vols[i]);
+		json_array_append_new(names, json_string(vname ? vname : ""));
 		virStorageVolFree(vols[i]);
 	}
 	free(vols);
 	virStoragePoolFree(pool);
+	return n < 0 ? -1 : 0;
+}
+
+/* Every pool's volume names, or NULL with the error kept. */
+static json_t *list_volumes(struct observer *ob)
+{
+	json_t *names = json_array();
+
+	for (int i = 0; ob->pools[i] != NULL; i++) {
+		if (pool_volumes(ob, ob->pools[i], names) < 0) {
+			json_decref(names);
+			return NULL;
+		}
+	}
 	return names;
 }
 
@@ -344,8 +357,10 @@ struct observer *observer_new(const struct observer_opts *o, char *err, size_t e
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	ob->pool = strdup(o->pool);
 	ob->image_dir = o->image_dir != NULL ? strdup(o->image_dir) : NULL;
+	for (int i = 0; i < POOLS_MAX && (o->pools ? o->pools[i] : i == 0 ? o->pool : NULL); i++)
+		if ((ob->pools[i] = strdup(o->pools ? o->pools[i] : o->pool)) == NULL)
+			break;
 	ob->poll_ms = o->poll_ms;
 	ob->callback = -1;
 	snprintf(ob->prefix, sizeof ob->prefix, "%s-", o->prefix);
@@ -353,8 +368,8 @@ struct observer *observer_new(const struct observer_opts *o, char *err, size_t e
 	pthread_mutex_init(&ob->poll_lock, NULL);
 	htab_init(&ob->recs);
 	htab_init(&ob->imgs);
-	if (ob->pool == NULL) {
-		snprintf(err, errlen, "out of memory");
+	if (ob->pools[0] == NULL) {
+		snprintf(err, errlen, "no pool, or out of memory");
 		goto fail;
 	}
 	if (o->event_thread) {
@@ -393,7 +408,8 @@ fail:
 	htab_free(&ob->recs);
 	htab_free(&ob->imgs);
 	free(ob->image_dir);
-	free(ob->pool);
+	for (int i = 0; ob->pools[i] != NULL; i++)
+		free(ob->pools[i]);
 	free(ob);
 	return NULL;
 }
@@ -428,7 +444,8 @@ void observer_free(struct observer *ob)
 	pthread_mutex_destroy(&ob->lock);
 	pthread_mutex_destroy(&ob->poll_lock);
 	free(ob->image_dir);
-	free(ob->pool);
+	for (int i = 0; ob->pools[i] != NULL; i++)
+		free(ob->pools[i]);
 	free(ob);
 }
 

@@ -44,6 +44,8 @@
 struct observer_opts {
 	const char *uri;                    /* the daemon's libvirt URI */
 	const char *pool;                   /* the daemon's storage pool */
+	const char *const *pools;           /* or several (NULL-terminated; hosts
+					     * on one test:///default) */
 	const char *prefix;                 /* the daemon's prefix, "sd-1a2b3c4d" */
 	bool event_thread;                  /* run libvirt's event loop here */
 	const char *image_dir;              /* memory images (tiers); NULL: none */

@@ -25,7 +25,7 @@ void rpcworld_start(struct daemon *d, struct harness *h)
 
 	d->base = h->base;
 	d->cfg = h->cfg;                    /* pointers borrowed: the harness frees them */
-	d->drv = h->drv;
+	d->drvs = h->drvs;
 	d->core = h->core;
 	d->started = mono_now();
 	core_set_hooks(d->core, &dispatch_core_hooks, d);

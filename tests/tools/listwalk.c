@@ -77,7 +77,7 @@ static int churn_once(struct churn *ch)
 int main(int argc, char **argv)
 {
 	const char *sock = NULL, *victims = NULL, *holds = NULL;
-	struct sdc_list_opts o = { NULL, 0 };
+	struct sdc_list_opts o = { .state = NULL };
 	struct churn ch = { .every = 10, .max = 100 };
 	struct sdc_error e;
 	int opt;

@@ -4,7 +4,8 @@
  * thread destroying the daemon's domains behind its back through its own
  * libvirt connection.
  *
- *   race_stress [--ops N] [--seed S] [--sessions K] [--checkpoint M] [--no-chaos] [-v]
+ *   race_stress [--ops N] [--seed S] [--sessions K] [--checkpoint M] [--no-chaos]
+ *               [--hosts H] [--host-kill] [-v]
  *
  * The windows it hunts (the ones the WSL idle-terminate work had to fix):
  * a lease arriving while the idle stop closes the gate; an idle stop
@@ -51,6 +52,22 @@
  * and the crasher's libvirt connection must have worked (a crasher that
  * cannot list or destroy domains fails the run).  --no-chaos turns every
  * fault and the crasher off, to show that such a run fails.
+ *
+ * Several hosts (--hosts H): H in-process hosts, each a partitioned fault
+ * seam with its own pool (tests/harness), 1536 MiB each, sessions of 512
+ * MiB; odd sessions are ephemeral (placed at every start), even ones
+ * persistent (pinned at create), so starts race for room and some find
+ * none.  --host-kill takes a random host away about every second for up
+ * to a second (its calls fail, its events are lost, the core is told)
+ * while the crasher goes on killing domains there; the core must
+ * wait for it, reconnect and reconcile.  Then, as a teardown that ran
+ * while its host was away cannot destroy what it no longer reaches (the
+ * host's orphan check and sweep finish that when it is back): each
+ * domain is destroyed at most once, each scratch volume that was made is
+ * deleted exactly once and none other more than once (ledger), each
+ * domain made is seen starting and stopping once (observer), and nothing
+ * is left at a checkpoint.  Host kills, reconnects and VMs found gone on
+ * a host's return must each have happened.
  *
  * The operation sequence is a function of the seed (printed on failure;
  * rerun with --seed).  The threads (workers, libvirt events, the outside
@@ -118,9 +135,72 @@ struct stress {
 	long counts[16];
 	bool no_chaos;
 	bool verbose;
+	int nhosts;
+	bool host_kill;
+	_Atomic long host_kills, away_kills;
+	long found_gone;                    /* "crashed" events of VMs a host's return
+					     * found gone (detail "hypervisor failed") */
 };
 
 static struct stress S;
+
+/* ---- the hosts' seams, as one ---------------------------------------------------- */
+
+static struct driver *seam(int i)
+{
+	return S.h->drvs[i];
+}
+
+static void seams_set(const struct fault_cfg *cfg)
+{
+	for (int i = 0; i < S.h->nhosts; i++)
+		fault_driver_set(seam(i), cfg);
+}
+
+/* Every seam's ledger in one (keys are uuids and volume names: no two
+ * hosts share one). */
+static json_t *seams_ledger(void)
+{
+	json_t *all = fault_driver_ledger(seam(0));
+	const char *kind, *key;
+	json_t *calls, *v;
+
+	for (int i = 1; i < S.h->nhosts; i++) {
+		json_t *l = fault_driver_ledger(seam(i));
+		json_object_foreach(l, kind, calls) {
+			json_t *into = json_object_get(all, kind);
+			json_object_foreach(calls, key, v) {
+				json_int_t n = json_integer_value(json_object_get(into, key));
+				json_object_set_new(into, key, json_integer(n + json_integer_value(v)));
+			}
+		}
+		json_decref(l);
+	}
+	return all;
+}
+
+static void seams_ledger_clear(void)
+{
+	for (int i = 0; i < S.h->nhosts; i++)
+		fault_driver_ledger_clear(seam(i));
+}
+
+/* A seam statistic summed over the hosts (offset of the field). */
+static long seams_stat(size_t off)
+{
+	long n = 0;
+
+	for (int i = 0; i < S.h->nhosts; i++)
+		n += atomic_load((_Atomic long *)((char *)fault_driver_stats(seam(i)) + off));
+	return n;
+}
+#define SEAMS(field) seams_stat(offsetof(struct fault_stats, field))
+
+static void hosts_all_back(void)
+{
+	for (int i = 0; i < S.h->nhosts; i++)
+		fault_driver_host_up(seam(i));
+}
 
 enum op_kind {
 	OP_LEASE, OP_RELEASE, OP_TOKEN, OP_TOKEN_RELEASE, OP_DISCONNECT, OP_STOP,
@@ -180,6 +260,9 @@ static void on_event(struct harness *h, struct session *s, json_t *p)
 		: (strcmp(ev, "stopped") == 0 || strcmp(ev, "crashed") == 0) ? "ends" : NULL;
 	if (k == NULL)
 		return;
+	const char *detail = json_string_value(json_object_get(p, "detail"));
+	if (strcmp(ev, "crashed") == 0 && detail != NULL && strcmp(detail, "hypervisor failed") == 0)
+		S.found_gone++;
 	json_int_t n = json_integer_value(json_object_get(rec, k)) + 1;
 	json_object_set_new(rec, k, json_integer(n));
 	if (n > 1)
@@ -215,6 +298,46 @@ static void chaos_destroy(virDomainPtr dom)
 		chaos_failed("destroy a domain");
 }
 
+/* --host-kill: every 0.3 to 1.3 s a host (one that runs a VM, if any)
+ * goes away for 0.05 to 1 s; 50 ms into its absence (once the core knows), up to three of its VMs
+ * are killed while nobody hears it.  The chaos thread's own clock: t is
+ * now, in seconds. */
+static void host_chaos(double t, unsigned r)
+{
+	static double next_kill, back_at, vm_kill_at;
+	static int down = -1;
+
+	if (down >= 0 && t >= back_at) {
+		fault_driver_host_up(seam(down));
+		down = -1;
+		next_kill = t + 0.3 + (r % 1000) / 1000.0;
+	} else if (down >= 0 && vm_kill_at > 0 && t >= vm_kill_at) {
+		vm_kill_at = 0;
+		/* Found gone on return: the exit path. */
+		for (unsigned k = 0; k < 3; k++) {
+			char uuid[37];
+			if (fault_driver_crash_one(seam(down), r / 7 + k * 7919, uuid) < 0)
+				break;
+			atomic_fetch_add(&S.away_kills, 1);
+		}
+	} else if (down < 0 && t >= next_kill && atomic_load(&S.chaos_on)) {
+		/* A host that runs a VM, if one does: its return has something
+		 * to reconcile. */
+		down = (int)(r % (unsigned)S.h->nhosts);
+		for (int i = 0; i < S.h->nhosts; i++) {
+			int h = (down + i) % S.h->nhosts;
+			if (fault_driver_running(seam(h)) > 0) {
+				down = h;
+				break;
+			}
+		}
+		fault_driver_host_down(seam(down), "race_stress: host kill");
+		atomic_fetch_add(&S.host_kills, 1);
+		back_at = t + 0.05 + (r % 950) / 1000.0;
+		vm_kill_at = t + 0.05;
+	}
+}
+
 static void *chaos_main(void *arg)
 {
 	struct harness *h = arg;
@@ -232,6 +355,8 @@ static void *chaos_main(void *arg)
 		r ^= r << 13;
 		r ^= r >> 17;
 		r ^= r << 5;
+		if (S.host_kill)
+			host_chaos(mono_now(), r);
 		if (!atomic_load(&S.chaos_on))
 			continue;
 		virDomainPtr *doms = NULL;
@@ -438,6 +563,18 @@ static void op_walk_away(void)
 	harness_spin(S.h, 0.001 * (2 + rnd() % 5));
 }
 
+/* A force-stop lets a VM on a host that is away go without waiting: so
+ * that a host's return still finds VMs to reconcile, it spares such a
+ * session 19 times in 20. */
+static void op_force_stop(void)
+{
+	struct session *s = any_session();
+
+	if (s->host != NULL && !hosts_usable(s->host) && rnd() % 20 != 0)
+		return;
+	request_stop(s, true, stop_done, NULL);
+}
+
 static void do_op(enum op_kind k)
 {
 	struct cause c;
@@ -450,7 +587,7 @@ static void do_op(enum op_kind k)
 	case OP_TOKEN_RELEASE: op_token_release(); break;
 	case OP_DISCONNECT: token_release_conn(&S.conn); break;
 	case OP_STOP: request_stop(any_session(), false, stop_done, NULL); break;
-	case OP_FORCE_STOP: request_stop(any_session(), true, stop_done, NULL); break;
+	case OP_FORCE_STOP: op_force_stop(); break;
 	case OP_RESET: request_reset(any_session(), &c); break;
 	case OP_PAUSE:
 		/* Let up to 3 ms pass on the loop: graces of 1-5 ms expire,
@@ -677,12 +814,17 @@ static void audit_one(const char *id, json_t *ledger, json_t *restored, json_t *
 	json_int_t n;
 
 	snprintf(vol, sizeof vol, "%s-%s-scratch.qcow2", S.h->core->prefix, id);
-	if ((n = ledger_count(ledger, FC_DOMAIN_DESTROYED, id)) != 1)
+	n = ledger_count(ledger, FC_DOMAIN_DESTROYED, id);
+	/* A host that was away during the teardown: the destroy failed, and
+	 * the orphan check destroys only a domain that still exists. */
+	if (S.host_kill ? n > 1 : n != 1)
 		broken("instance %s: its domain was destroyed %lld times (seam ledger)", id,
 		       (long long)n);
-	if ((n = ledger_count(ledger, FC_VOL_DELETED, vol)) != (scratch ? 1 : 0))
-		broken("instance %s: scratch volume %s deleted %lld times (seam ledger)", id, vol,
-		       (long long)n);
+	n = ledger_count(ledger, FC_VOL_DELETED, vol);
+	json_int_t vmade = ledger_count(ledger, FC_VOL_CREATED, vol);
+	if (S.host_kill ? (n > 1 || (vmade > 0 && n != 1)) : n != (scratch ? 1 : 0))
+		broken("instance %s: scratch volume %s made %lld times, deleted %lld times (seam ledger)",
+		       id, vol, (long long)vmade, (long long)n);
 	json_int_t booted = ledger_count(ledger, FC_DOMAIN_STARTED, id);
 	json_int_t made = made_of(ledger, restored, id);
 	json_int_t up = json_integer_value(json_object_get(o, "started"));
@@ -704,8 +846,8 @@ static void audit_one(const char *id, json_t *ledger, json_t *restored, json_t *
  * them. */
 static void audit_teardowns(void)
 {
-	json_t *ledger = fault_driver_ledger(S.h->drv), *seen, *ids, *left = NULL, *v;
-	bool scratch = storage_scratch_enabled(S.h->core->storage);
+	json_t *ledger = seams_ledger(), *seen, *ids, *left = NULL, *v;
+	bool scratch = storage_scratch_enabled(S.h->core->hosts[0].storage);
 	const char *id;
 
 	if (!harness_wait(S.h, 30, events_in, ledger))
@@ -734,7 +876,7 @@ static void audit_teardowns(void)
 	json_decref(seen);
 	json_decref(ledger);
 	observer_reset(S.ob);
-	fault_driver_ledger_clear(S.h->drv);
+	seams_ledger_clear();
 }
 
 /* All holds gone, faults off: everything must drain to nothing. */
@@ -744,7 +886,10 @@ static void checkpoint(void)
 	struct fault_cfg off = { 0 };
 
 	atomic_store(&S.chaos_on, 0);
-	fault_driver_set(h->drv, &off);
+	seams_set(&off);
+	hosts_all_back();
+	if (!harness_wait(h, 60, harness_hosts_up, NULL))
+		broken("a host is not back within 60 s after its seam reopened");
 	drop_everything();
 	if (!harness_wait(h, 60, all_settled, h))
 		broken("no quiescence within 60 s after dropping every hold");
@@ -776,7 +921,7 @@ static void checkpoint(void)
 		return;
 	struct fault_cfg on = faults_on;
 	on.seed = rnd();
-	fault_driver_set(h->drv, &on);
+	seams_set(&on);
 	atomic_store(&S.chaos_on, 1);
 }
 
@@ -784,24 +929,27 @@ static void checkpoint(void)
  * the observer watched it. */
 static void require_chaos(void)
 {
-	struct fault_stats *fs = fault_driver_stats(S.h->drv);
 	const struct {
 		const char *what;
 		long n;
 	} kinds[] = {
-		{ "injected start failures", atomic_load(&fs->start_fails) },
-		{ "crashes injected during a start", atomic_load(&fs->crashes_in_start) },
-		{ "crashes injected during a stop", atomic_load(&fs->crashes_in_stop) },
-		{ "injected scratch volume failures", atomic_load(&fs->vol_fails) },
+		{ "injected start failures", SEAMS(start_fails) },
+		{ "crashes injected during a start", SEAMS(crashes_in_start) },
+		{ "crashes injected during a stop", SEAMS(crashes_in_stop) },
+		{ "injected scratch volume failures", SEAMS(vol_fails) },
 		{ "domains killed from outside", atomic_load(&S.outside_kills) },
-		{ "saves (idle_action save)", atomic_load(&fs->saves) },
-		{ "restores", atomic_load(&fs->restores) },
-		{ "injected save failures", atomic_load(&fs->save_fails) },
-		{ "crashes injected during a save", atomic_load(&fs->crashes_in_save) },
-		{ "injected restore failures", atomic_load(&fs->restore_fails) },
-		{ "crashes injected during a restore", atomic_load(&fs->crashes_in_restore) },
+		{ "saves (idle_action save)", SEAMS(saves) },
+		{ "restores", SEAMS(restores) },
+		{ "injected save failures", SEAMS(save_fails) },
+		{ "crashes injected during a save", SEAMS(crashes_in_save) },
+		{ "injected restore failures", SEAMS(restore_fails) },
+		{ "crashes injected during a restore", SEAMS(crashes_in_restore) },
 		{ "memory images audited", S.images_audited },
 		{ "memory images the observer saw", S.images_seen },
+		{ "host kills", S.host_kill ? atomic_load(&S.host_kills) : 1 },
+		{ "VMs a host's return found gone (crashed: hypervisor failed)",
+		  S.host_kill ? S.found_gone : 1 },
+		{ "reconnects", S.host_kill ? SEAMS(opens) - S.h->nhosts : 1 },
 	};
 	long events, polls, poll_errors;
 	char why[256];
@@ -822,15 +970,22 @@ static void require_chaos(void)
 static void setup_sessions(void)
 {
 	for (int i = 0; i < S.nsessions; i++) {
-		char name[16], params[160];
+		char name[16], params[200];
 		struct cause c;
 		/* Graces of a few ms, both crash policies, both idle actions,
 		 * some without a stop timeout. */
 		snprintf(name, sizeof name, "s%d", i);
 		snprintf(params, sizeof params, "{\"grace_s\": %g, \"crash_policy\": \"%s\","
-			 " \"stop_timeout_s\": %s, \"idle_action\": \"%s\"}", 0.001 * (1 + i % 5),
-			 i % 2 ? "restart" : "terminate", i % 3 ? "0.05" : "0",
-			 i % 4 != 3 ? "save" : "stop");
+			 " \"stop_timeout_s\": %s, \"idle_action\": \"%s\", \"storage\": \"%s\"}",
+			 0.001 * (1 + i % 5), i % 2 ? "restart" : "terminate", i % 3 ? "0.05" : "0",
+			 i % 4 != 3 ? "save" : "stop",
+			 S.nhosts > 1 && i % 2 ? "ephemeral" : "persistent");
+		/* Persistent sessions are pinned where there is most room at
+		 * create: all on the first host of an idle fleet.  Pin them
+		 * round the hosts instead, so every host has some. */
+		if (S.nhosts > 1 && i % 2 == 0)
+			snprintf(params + strlen(params) - 1, sizeof params - strlen(params) + 1,
+				 ", \"host\": \"h%d\"}", (i / 2) % S.nhosts);
 		json_t *p = json_loads(params, 0, NULL);
 		S.sessions[i] = harness_create(S.h, name, p, &c);
 		json_decref(p);
@@ -847,6 +1002,7 @@ int main(int argc, char **argv)
 		{ "sessions", required_argument, NULL, 'k' },
 		{ "checkpoint", required_argument, NULL, 'c' },
 		{ "no-chaos", no_argument, NULL, 'N' },
+		{ "hosts", required_argument, NULL, 'H' }, { "host-kill", no_argument, NULL, 'K' },
 		{ "verbose", no_argument, NULL, 'v' }, { NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -855,6 +1011,7 @@ int main(int argc, char **argv)
 	S.seed = (unsigned)time(NULL) ^ (unsigned)getpid();
 	S.nsessions = 4;
 	S.checkpoint_every = 50000;
+	S.nhosts = 1;
 	while ((ch = getopt_long(argc, argv, "n:s:k:c:v", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'n': S.ops = atol(optarg); break;
@@ -862,21 +1019,26 @@ int main(int argc, char **argv)
 		case 'k': S.nsessions = atoi(optarg); break;
 		case 'c': S.checkpoint_every = atol(optarg); break;
 		case 'N': S.no_chaos = true; break;
+		case 'H': S.nhosts = atoi(optarg); break;
+		case 'K': S.host_kill = true; break;
 		case 'v': S.verbose = true; break;
 		default:
 			fprintf(stderr, "usage: race_stress [--ops N] [--seed S] [--sessions K] "
-				"[--checkpoint M] [--no-chaos] [-v]\n");
+				"[--checkpoint M] [--no-chaos] [--hosts H] [--host-kill] [-v]\n");
 			return 2;
 		}
 	}
-	if (S.nsessions < 1 || S.nsessions > MAX_SESSIONS || S.checkpoint_every < 1)
+	if (S.nsessions < 1 || S.nsessions > MAX_SESSIONS || S.checkpoint_every < 1 ||
+	    S.nhosts < 1 || S.nhosts > HARNESS_HOSTS_MAX)
 		return 2;
 	S.rng = S.seed ? S.seed : 1;
-	printf("race_stress: seed %u, %ld operations, %d sessions, checkpoint every %ld%s\n",
-	       S.seed, S.ops, S.nsessions, S.checkpoint_every, S.no_chaos ? ", NO chaos" : "");
+	printf("race_stress: seed %u, %ld operations, %d sessions, checkpoint every %ld, %d host(s)%s%s\n",
+	       S.seed, S.ops, S.nsessions, S.checkpoint_every, S.nhosts,
+	       S.host_kill ? ", host kills" : "", S.no_chaos ? ", NO chaos" : "");
 	fflush(stdout);
 
-	struct harness_opts o = { .fault = true, .scratch_gib = 1 };
+	struct harness_opts o = { .fault = true, .scratch_gib = 1, .nhosts = S.nhosts,
+				  .host_memory_mib = 1536, .host_wait_s = 0.2 };
 	o.fcfg = faults_on;
 	o.fcfg.seed = S.seed;
 	S.h = harness_new(&o);
@@ -884,19 +1046,23 @@ int main(int argc, char **argv)
 	S.per_instance = json_object();
 	list_init(&S.conn);
 	char err[256];
-	struct observer_opts oo = { .uri = S.h->opts.uri, .pool = storage_pool(S.h->core->storage),
+	const char *pools[HARNESS_HOSTS_MAX + 1] = { NULL };
+	for (size_t i = 0; i < S.h->core->nhosts; i++)
+		pools[i] = storage_pool(S.h->core->hosts[i].storage);
+	struct observer_opts oo = { .uri = S.h->opts.uri, .pools = pools,
 				    .prefix = S.h->core->prefix, .poll_ms = 2,
 				    .image_dir = S.h->core->save_dir };
 	S.ob = observer_new(&oo, err, sizeof err);
 	if (S.ob == NULL)
 		fatal("race_stress: observer: %s", err);
 	struct fault_cfg off = { 0 };
-	fault_driver_set(S.h->drv, &off);
+	seams_set(&off);
 	setup_sessions();
 	if (!S.no_chaos)
-		fault_driver_set(S.h->drv, &o.fcfg);
+		seams_set(&o.fcfg);
 	pthread_t chaos;
 	atomic_store(&S.chaos_on, !S.no_chaos);
+	S.host_kill = S.host_kill && !S.no_chaos;
 	pthread_create(&chaos, NULL, chaos_main, S.h);
 
 	double t0 = mono_now();
@@ -928,27 +1094,32 @@ int main(int argc, char **argv)
 	require_chaos();
 
 	struct core_stats *st = &S.h->core->stats;
-	struct fault_stats *fs = fault_driver_stats(S.h->drv);
 	printf("race_stress: PASS: %ld operations in %.1fs (seed %u)\n", S.ops, mono_now() - t0, S.seed);
 	printf("  instances started %ld, torn down %ld (expected stops %ld, spontaneous exits %ld,"
 	       " failed starts %ld)\n", st->instances_started, st->teardowns, st->expected_stops,
 	       st->spontaneous_exits, st->start_failures);
 	printf("  injected: start failures %ld, crashes in start %ld, crashes in stop %ld,"
 	       " volume failures %ld; outside kills %ld (%ld more found the domain gone)\n",
-	       atomic_load(&fs->start_fails), atomic_load(&fs->crashes_in_start),
-	       atomic_load(&fs->crashes_in_stop), atomic_load(&fs->vol_fails),
-	       atomic_load(&S.outside_kills), atomic_load(&S.outside_misses));
+	       SEAMS(start_fails), SEAMS(crashes_in_start), SEAMS(crashes_in_stop),
+	       SEAMS(vol_fails), atomic_load(&S.outside_kills), atomic_load(&S.outside_misses));
 	printf("  memory tiers: saves %ld (core %ld), restores %ld (core %ld); injected: save"
 	       " failures %ld, crashes in save %ld, restore failures %ld, crashes in restore %ld;"
 	       " %ld images audited (deleted once), %ld seen by the observer\n",
-	       atomic_load(&fs->saves), st->saves,
-	       atomic_load(&fs->restores), st->restores, atomic_load(&fs->save_fails),
-	       atomic_load(&fs->crashes_in_save), atomic_load(&fs->restore_fails),
-	       atomic_load(&fs->crashes_in_restore), S.images_audited, S.images_seen);
+	       SEAMS(saves), st->saves,
+	       SEAMS(restores), st->restores, SEAMS(save_fails),
+	       SEAMS(crashes_in_save), SEAMS(restore_fails),
+	       SEAMS(crashes_in_restore), S.images_audited, S.images_seen);
+	if (S.nhosts > 1 || S.host_kill)
+		printf("  hosts: %d, placements %ld; host kills %ld (VMs killed there meanwhile %ld;"
+		       " %ld VMs found gone on a return), calls refused %ld, events lost %ld,"
+		       " reconnects %ld\n", S.nhosts, st->placements, atomic_load(&S.host_kills),
+		       atomic_load(&S.away_kills), S.found_gone,
+		       SEAMS(calls_refused), SEAMS(events_lost), SEAMS(opens) - S.nhosts);
 	long events, polls, poll_errors;
 	observer_health(S.ob, &events, &polls, &poll_errors, NULL, 0);
-	printf("  outside view: %ld instances audited (destroyed once, scratch deleted once);"
-	       " observer %ld lifecycle events, %ld pool listings\n", S.audited, events, polls);
+	printf("  outside view: %ld instances audited (destroyed %s, scratch deleted once);"
+	       " observer %ld lifecycle events, %ld pool listings\n", S.audited,
+	       S.host_kill ? "at most once" : "once", events, polls);
 	printf("  ops:");
 	for (int i = 0; i < OP__COUNT; i++)
 		printf(" %s %ld", op_names[i], S.counts[i]);

@@ -5,7 +5,8 @@
  *                   [--duration S | --ops N] [--kill-interval-ms M] [--grace S]
  *                   [--seed X] [--pool NAME] [--timeout S] [--settle S]
  *                   [--think-ms M] [--depth D] [--settings JSON]
- *                   [--libvirtd-log FILE] [--json] [-v]
+ *                   [--libvirtd-log [HOST=]FILE]... [--host-kill HOST=DIR]...
+ *                   [--host-kill-interval-ms M] [--json] [-v]
  *
  * It creates K sessions of its own (a tiny grace, crash policies
  * alternating terminate/restart, names "stress-<pid>-<tag>-<i>" so it never
@@ -51,6 +52,24 @@
  *     the daemon created must have been looked up for deletion exactly
  *     once (the daemon's delete is a lookup by name, then the delete), so a
  *     teardown run twice, or a scratch volume never deleted, fails.
+ *
+ * Several hosts: when daemon.info lists more than one host, the killer,
+ * the observers and the leftover checks work on each host (its uri and
+ * pool from daemon.info; --libvirtd-log HOST=FILE per host).  With
+ * --host-kill HOST=DIR (the directory of that host's private libvirtd, as
+ * tests/behave/lib-libvirtd.sh makes it: DIR/shell-pid, DIR/start.sh) a
+ * host killer SIGKILLs such a libvirtd about every
+ * --host-kill-interval-ms (default 3000) and starts it again 0.5 to 2.5 s
+ * later, empty: every VM it ran is gone.  The daemon must answer what
+ * waits for that host (-32004 is an answer), and reconcile each of its
+ * sessions once when it is back.  What a killed libvirtd took with it
+ * leaves no stop event and no log line: then a domain seen starting need
+ * not be seen stopping and a scratch volume need not be deleted, but
+ * never twice, every instance still ends exactly once in the daemon's
+ * events, and nothing is left at the end.  Host kills must have happened,
+ * and VMs found gone on a host's return ("crashed", detail "hypervisor
+ * failed": the daemon reconciled them).
+ *
  * It prints a summary (or one JSON object with --json) and exits 0 when
  * every check passed, 1 when one failed, 2 on a usage or setup error.
  *
@@ -70,6 +89,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../common/htab.h"
@@ -96,6 +116,10 @@ struct opts {
 	unsigned seed;
 	json_t *settings;                   /* merged into every session.create */
 	const char *libvirtd_log;           /* the libvirtd's debug log, or NULL */
+	const char *logs[8][2];             /* --libvirtd-log HOST=FILE */
+	const char *kills[8][2];            /* --host-kill HOST=DIR */
+	int nlogs, nkills;
+	int host_kill_ms;
 	bool json, verbose;
 };
 
@@ -119,8 +143,11 @@ static const char usage_text[] =
 	"  --think-ms M           mean pause between a client's operations (default 2)\n"
 	"  --depth D              requests in flight per client, 1-16 (default 4)\n"
 	"  --settings JSON        extra session.create settings, e.g. a kernel for QEMU\n"
-	"  --libvirtd-log FILE    the libvirtd's log (libvirt.storage at debug): count\n"
-	"                         each scratch volume's deletes\n"
+	"  --libvirtd-log [HOST=]FILE  the libvirtd's log (libvirt.storage at debug):\n"
+	"                         count each scratch volume's deletes (per host)\n"
+	"  --host-kill HOST=DIR   kill host HOST's private libvirtd (DIR/shell-pid) now\n"
+	"                         and then and start it again (DIR/start.sh)\n"
+	"  --host-kill-interval-ms M  mean pause between host kills (default 3000)\n"
 	"  --json                 print the summary as one JSON object\n"
 	"  -v, --verbose          print every failure as it happens\n"
 	"\n"
@@ -160,6 +187,19 @@ static void settings_arg(struct opts *o, const char *v)
 		usage_error("--settings: expected a JSON object (%s)", jerr.text);
 }
 
+/* "NAME=VALUE" into the next of up to 8 pairs (pointing into arg). */
+static bool pair_arg(const char *pairs[8][2], int *n, char *arg)
+{
+	char *eq = strchr(arg, '=');
+
+	if (eq == NULL || eq == arg || *n >= 8)
+		return false;
+	*eq = '\0';
+	pairs[*n][0] = arg;
+	pairs[(*n)++][1] = eq + 1;
+	return true;
+}
+
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
@@ -179,6 +219,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{ "depth", required_argument, NULL, 'D' },
 		{ "settings", required_argument, NULL, 'j' },
 		{ "libvirtd-log", required_argument, NULL, 'L' },
+		{ "host-kill", required_argument, NULL, 'H' },
+		{ "host-kill-interval-ms", required_argument, NULL, 'I' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -186,7 +228,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	};
 	int ch;
 
-	*o = (struct opts){ .clients = 8, .sessions = 4, .kill_ms = 50,
+	*o = (struct opts){ .clients = 8, .sessions = 4, .kill_ms = 50, .host_kill_ms = 3000,
 			    .grace = 0.05, .timeout = 30, .settle = 60, .think_ms = 2, .depth = 4,
 			    .seed = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16) };
 	while ((ch = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -206,7 +248,17 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'm': o->think_ms = (int)number_arg("--think-ms", optarg, 0, 60000); break;
 		case 'D': o->depth = (int)number_arg("--depth", optarg, 1, MAX_DEPTH); break;
 		case 'j': settings_arg(o, optarg); break;
-		case 'L': o->libvirtd_log = optarg; break;
+		case 'L':
+			if (strchr(optarg, '=') == NULL)
+				o->libvirtd_log = optarg;
+			else if (!pair_arg(o->logs, &o->nlogs, optarg))
+				usage_error("--libvirtd-log: at most 8 of HOST=FILE");
+			break;
+		case 'H':
+			if (!pair_arg(o->kills, &o->nkills, optarg))
+				usage_error("--host-kill: expected HOST=DIR, at most 8");
+			break;
+		case 'I': o->host_kill_ms = (int)number_arg("--host-kill-interval-ms", optarg, 100, 3.6e6); break;
 		case 'J': o->json = true; break;
 		case 'v': o->verbose = true; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
@@ -367,7 +419,21 @@ struct run {
 	struct stats total;
 	bool strict;                        /* daemon-wide leftovers checks */
 
-	struct observer *ob;                /* teardowns seen from outside */
+	struct host_rt {
+		char name[72], uri[1024], pool[256];
+		const char *log;                /* its libvirtd's log, or NULL */
+		const char *dir;                /* --host-kill: its libvirtd's directory */
+		struct observer *ob;            /* teardowns seen from outside */
+		virConnectPtr kconn;            /* the killer's, and the checks' */
+		_Atomic int down;               /* killed, not started again yet */
+		unsigned kconn_epoch;           /* the kill generation kconn was opened in */
+		_Atomic unsigned killed;        /* times killed */
+	} hosts[8];
+	int nh;
+	pthread_mutex_t host_lock;          /* a host's ob and kconn while replaced */
+	json_t *seen_before;                /* what observers of killed hosts saw */
+	_Atomic long host_kills;
+	long found_gone;                    /* "crashed" of VMs a host's return found gone */
 	long audited;                       /* instances the observer audit checked */
 	long obs_events, obs_polls, obs_poll_errors;
 	long log_created, log_deletes;      /* scratch volumes in libvirtd's log */
@@ -750,6 +816,12 @@ static void watch_notify(const char *method, json_t *p, void *arg)
 		track_instance(&R.sess[k], inst_get(inst, k), event);
 	if (kind >= 0 && strcmp(event, RPC_EV_STOPPING) == 0)
 		count_reason(json_string_value(json_object_get(p, "reason")));
+	/* The detail the daemon gives a VM it found gone when its host came
+	 * back (sessiond(8), HOST LOSS): a VM a killed libvirtd took along. */
+	const char *detail = json_string_value(json_object_get(p, "detail"));
+	if (kind >= 0 && strcmp(event, RPC_EV_CRASHED) == 0 && detail != NULL &&
+	    strcmp(detail, "hypervisor failed") == 0)
+		R.found_gone++;
 	pthread_mutex_unlock(&R.lock);
 }
 
@@ -829,15 +901,36 @@ static bool destroy_lost(void)
 	return e != NULL && (e->code == VIR_ERR_NO_DOMAIN || e->code == VIR_ERR_OPERATION_INVALID);
 }
 
-/* Lists the running domains and destroys one of ours, if any runs. */
-static void kill_one(virConnectPtr conn, unsigned *rng)
+/* A reference to host h's connection for the killer and the checks, and
+ * whether a failure on it may be the host's death (it was killed since
+ * the connection was opened, or is down now). */
+static virConnectPtr host_conn(struct host_rt *h, bool *may_be_dead)
+{
+	pthread_mutex_lock(&R.host_lock);
+	virConnectPtr c = h->kconn;
+	if (c != NULL)
+		virConnectRef(c);
+	*may_be_dead = atomic_load(&h->down) || atomic_load(&h->killed) != h->kconn_epoch;
+	pthread_mutex_unlock(&R.host_lock);
+	return c;
+}
+
+/* Lists the running domains of a host and destroys one of ours, if any
+ * runs there. */
+static void kill_one(struct host_rt *h, unsigned *rng)
 {
 	virDomainPtr *doms = NULL, mine[256];
-	int n = virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE), m = 0;
+	bool dead;
+	virConnectPtr conn = host_conn(h, &dead);
+	int n = conn == NULL ? -1 : virConnectListAllDomains(conn, &doms,
+							      VIR_CONNECT_LIST_DOMAINS_ACTIVE), m = 0;
 
 	if (n < 0) {
-		fail(C_KILLER, "killer: list domains: %s", virt_error());
-		nap(1, &R.stop_killer);
+		if (!dead)
+			fail(C_KILLER, "killer: list domains on %s: %s", h->name, virt_error());
+		if (conn != NULL)
+			virConnectClose(conn);
+		nap(dead ? 0.05 : 1, &R.stop_killer);
 		return;
 	}
 	for (int i = 0; i < n; i++) {
@@ -857,20 +950,21 @@ static void kill_one(virConnectPtr conn, unsigned *rng)
 			mark_killed(name, domain_session(name));
 		} else if (i == pick && destroy_lost()) {
 			atomic_fetch_add(&R.kill_misses, 1);   /* gone before we got to it */
-		} else if (i == pick) {
+		} else if (i == pick && !dead) {
 			fail(C_KILLER, "killer: destroy %s: %s", name, virt_error());
 		}
 		virDomainFree(mine[i]);
 	}
+	virConnectClose(conn);
 }
 
 struct killer {
-	virConnectPtr conn;
 	unsigned rng;
-	pthread_t thread;
+	pthread_t thread, hosts;
 };
 
-/* Pauses uniformly in [0, 2M] ms (mean M) between kills. */
+/* Pauses uniformly in [0, 2M] ms (mean M) between kills, each on a host
+ * chosen at random. */
 static void *killer_main(void *arg)
 {
 	struct killer *k = arg;
@@ -878,7 +972,139 @@ static void *killer_main(void *arg)
 	while (!atomic_load(&R.stop_killer)) {
 		nap((rnd(&k->rng) % (2u * (unsigned)R.o.kill_ms + 1)) / 1000.0, &R.stop_killer);
 		if (!atomic_load(&R.stop_killer))
-			kill_one(k->conn, &k->rng);
+			kill_one(&R.hosts[rnd(&k->rng) % (unsigned)R.nh], &k->rng);
+	}
+	return NULL;
+}
+
+/* ---- the host killer: a libvirtd dies and comes back, empty ------------- */
+
+static pid_t host_pid(const struct host_rt *h)
+{
+	char path[4200];
+	long pid = 0;
+
+	snprintf(path, sizeof path, "%s/shell-pid", h->dir);
+	FILE *f = fopen(path, "r");
+	if (f != NULL) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	return (pid_t)pid;
+}
+
+/* DIR/start.sh in a child that keeps none of our descriptors (a libvirtd
+ * holding a copy of a client socket would keep it open for the daemon). */
+static int run_start(const struct host_rt *h)
+{
+	char script[4200];
+	int status;
+
+	snprintf(script, sizeof script, "%s/start.sh", h->dir);
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
+		execl("/bin/sh", "sh", script, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static void merge_seen(const struct observer_inst *in, void *arg);
+
+/* The daemon is back on a new libvirtd once it has made its pool there. */
+static bool pool_back(virConnectPtr c, const char *pool)
+{
+	virStoragePoolPtr p = c != NULL ? virStoragePoolLookupByName(c, pool) : NULL;
+
+	if (p != NULL)
+		virStoragePoolFree(p);
+	return p != NULL;
+}
+
+/* What a killed host's observer saw goes into R.seen_before; a new
+ * observer and a new connection take their places once the daemon has
+ * its pool there again (bounded). */
+static void host_reconnect(struct host_rt *h)
+{
+	struct observer_opts oo = { .uri = h->uri, .pool = h->pool, .prefix = R.prefix,
+				    .poll_ms = 5 };
+	char err[256];
+	virConnectPtr c = virConnectOpen(h->uri);
+
+	for (int i = 0; i < 600 && c != NULL && !pool_back(c, h->pool); i++)
+		nap(0.05, NULL);
+	struct observer *ob = observer_new(&oo, err, sizeof err);
+
+	if (c == NULL || ob == NULL)
+		fail(C_OBSERVER, "host %s is back, but: %s", h->name, ob == NULL ? err : virt_error());
+	pthread_mutex_lock(&R.host_lock);
+	struct observer *old = h->ob;
+	virConnectPtr oldc = h->kconn;
+	h->ob = ob;
+	h->kconn = c;
+	h->kconn_epoch = atomic_load(&h->killed);
+	pthread_mutex_unlock(&R.host_lock);
+	if (old != NULL) {
+		observer_foreach(old, merge_seen, R.seen_before);
+		observer_free(old);
+	}
+	if (oldc != NULL)
+		virConnectClose(oldc);
+}
+
+static bool answers(const char *uri)
+{
+	virConnectPtr c = virConnectOpen(uri);
+
+	if (c != NULL)
+		virConnectClose(c);
+	return c != NULL;
+}
+
+/* SIGKILL, a pause of 0.5 to 2.5 s, then a new libvirtd (an empty test
+ * driver: every VM the old one ran is gone). */
+static void host_kill_one(struct host_rt *h, unsigned *rng)
+{
+	pid_t pid = host_pid(h);
+
+	if (pid <= 0 || kill(pid, SIGKILL) < 0) {
+		fail(C_CHAOS, "host killer: no libvirtd to kill for %s (%s/shell-pid)", h->name, h->dir);
+		return;
+	}
+	atomic_store(&h->down, 1);
+	atomic_fetch_add(&h->killed, 1);
+	atomic_fetch_add(&R.host_kills, 1);
+	for (int i = 0; i < 200 && kill(pid, 0) == 0; i++)
+		nap(0.05, NULL);
+	nap(0.5 + (rnd(rng) % 2000) / 1000.0, NULL);
+	if (run_start(h) < 0)
+		fail(C_CHAOS, "host killer: %s/start.sh failed", h->dir);
+	for (int i = 0; i < 300 && !answers(h->uri); i++)
+		nap(0.1, NULL);
+	host_reconnect(h);
+	atomic_store(&h->down, 0);
+}
+
+static void *host_killer_main(void *arg)
+{
+	struct killer *k = arg;
+	unsigned rng = k->rng ^ 0x85ebca6bu;
+	int ms = R.o.host_kill_ms;
+
+	while (!atomic_load(&R.stop_killer)) {
+		nap((rnd(&rng) % (2u * (unsigned)ms + 1)) / 1000.0, &R.stop_killer);
+		if (atomic_load(&R.stop_killer))
+			break;
+		int pick = (int)(rnd(&rng) % (unsigned)R.nh), tries = 0;
+		while (R.hosts[pick].dir == NULL && tries++ < R.nh)
+			pick = (pick + 1) % R.nh;
+		if (R.hosts[pick].dir != NULL)
+			host_kill_one(&R.hosts[pick], &rng);
 	}
 	return NULL;
 }
@@ -1289,6 +1515,43 @@ static void *client_main(void *arg)
 
 /* ---- setup ---------------------------------------------------------- */
 
+static struct host_rt *host_named(const char *name)
+{
+	for (int i = 0; i < R.nh; i++)
+		if (strcmp(R.hosts[i].name, name) == 0)
+			return &R.hosts[i];
+	return NULL;
+}
+
+/* One host of --uri and --pool; or, when daemon.info lists several, each
+ * with its uri and pool (--pool, if given, for all). */
+static void learn_hosts(json_t *hosts)
+{
+	size_t i;
+	json_t *h;
+
+	R.nh = 1;
+	snprintf(R.hosts[0].name, sizeof R.hosts[0].name, "%s",
+		 json_array_size(hosts) == 1
+		 ? json_string_value(json_object_get(json_array_get(hosts, 0), "name")) : "local");
+	snprintf(R.hosts[0].uri, sizeof R.hosts[0].uri, "%s", R.o.uri);
+	snprintf(R.hosts[0].pool, sizeof R.hosts[0].pool, "%s", R.o.pool);
+	R.hosts[0].log = R.o.libvirtd_log;
+	if (json_array_size(hosts) < 2)
+		return;
+	R.nh = 0;
+	json_array_foreach(hosts, i, h) {
+		if (R.nh == 8)
+			break;
+		struct host_rt *r = &R.hosts[R.nh++];
+		const char *pool = json_string_value(json_object_get(h, "pool"));
+		snprintf(r->name, sizeof r->name, "%s", json_string_value(json_object_get(h, "name")));
+		snprintf(r->uri, sizeof r->uri, "%s", json_string_value(json_object_get(h, "uri")));
+		snprintf(r->pool, sizeof r->pool, "%s", R.o.pool != R.pool || pool == NULL ? R.o.pool : pool);
+		r->log = NULL;
+	}
+}
+
 static int learn_daemon(struct client *ctl)
 {
 	struct sdc_error err;
@@ -1311,10 +1574,25 @@ static int learn_daemon(struct client *ctl)
 		snprintf(R.pool, sizeof R.pool, "%s", pool);
 	if (R.o.pool == NULL)
 		R.o.pool = R.pool;
+	learn_hosts(json_object_get(info, "hosts"));
 	json_decref(info);
 	if (R.o.pool[0] == '\0') {
 		fprintf(stderr, "sessiond-stress: daemon.info names no pool (give --pool)\n");
 		return -1;
+	}
+	for (int i = 0; i < R.o.nkills; i++) {
+		struct host_rt *h = host_named(R.o.kills[i][0]);
+		if (h == NULL)
+			return fprintf(stderr, "sessiond-stress: --host-kill: no host '%s'\n",
+				       R.o.kills[i][0]), -1;
+		h->dir = R.o.kills[i][1];
+	}
+	for (int i = 0; i < R.o.nlogs; i++) {
+		struct host_rt *h = host_named(R.o.logs[i][0]);
+		if (h == NULL)
+			return fprintf(stderr, "sessiond-stress: --libvirtd-log: no host '%s'\n",
+				       R.o.logs[i][0]), -1;
+		h->log = R.o.logs[i][1];
 	}
 	return 0;
 }
@@ -1443,14 +1721,14 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-static void check_domains(virConnectPtr conn)
+static void check_domains(virConnectPtr conn, const struct host_rt *h)
 {
 	virDomainPtr *doms = NULL;
 	char pfx[40];
 	int n = virConnectListAllDomains(conn, &doms, 0);
 
 	if (n < 0) {
-		fail(C_DOMAINS, "list domains: %s", virt_error());
+		fail(C_DOMAINS, "host %s: list domains: %s", h->name, virt_error());
 		return;
 	}
 	snprintf(pfx, sizeof pfx, "%s-", R.prefix);
@@ -1458,8 +1736,8 @@ static void check_domains(virConnectPtr conn)
 		const char *name = virDomainGetName(doms[i]);
 		int k = domain_session(name);
 		if (k >= 0)
-			fail(C_DOMAINS, "domain %s of %s left behind (%s)", name, R.sess[k].name,
-			     virDomainIsActive(doms[i]) == 1 ? "running" : "defined");
+			fail(C_DOMAINS, "domain %s of %s left behind on %s (%s)", name, R.sess[k].name,
+			     h->name, virDomainIsActive(doms[i]) == 1 ? "running" : "defined");
 		else if (R.strict && has_prefix(name, pfx))
 			fail(C_DOMAINS, "domain %s of the daemon left behind", name);
 		virDomainFree(doms[i]);
@@ -1468,20 +1746,20 @@ static void check_domains(virConnectPtr conn)
 }
 
 /* The pool's volume names (refreshed first); NULL with a failure. */
-static json_t *pool_volumes(virConnectPtr conn, enum check c)
+static json_t *pool_volumes(virConnectPtr conn, const struct host_rt *h, enum check c)
 {
-	virStoragePoolPtr pool = virStoragePoolLookupByName(conn, R.o.pool);
+	virStoragePoolPtr pool = virStoragePoolLookupByName(conn, h->pool);
 	virStorageVolPtr *vols = NULL;
 	json_t *names;
 
 	if (pool == NULL) {
-		fail(c, "pool %s: %s", R.o.pool, virt_error());
+		fail(c, "host %s: pool %s: %s", h->name, h->pool, virt_error());
 		return NULL;
 	}
 	virStoragePoolRefresh(pool, 0);
 	int n = virStoragePoolListAllVolumes(pool, &vols, 0);
 	if (n < 0)
-		fail(c, "pool %s: list volumes: %s", R.o.pool, virt_error());
+		fail(c, "host %s: pool %s: list volumes: %s", h->name, h->pool, virt_error());
 	names = n < 0 ? NULL : json_array();
 	for (int i = 0; i < n; i++) {
 		json_array_append_new(names, json_string(virStorageVolGetName(vols[i]) ?: ""));
@@ -1493,9 +1771,9 @@ static json_t *pool_volumes(virConnectPtr conn, enum check c)
 }
 
 /* Scratch and boot volumes are "<daemon prefix>-<instance id>-...". */
-static void check_scratch(virConnectPtr conn)
+static void check_scratch(virConnectPtr conn, const struct host_rt *h)
 {
-	json_t *names = pool_volumes(conn, C_VOLUMES), *v;
+	json_t *names = pool_volumes(conn, h, C_VOLUMES), *v;
 	char pfx[40], id[37];
 	size_t i;
 
@@ -1510,16 +1788,16 @@ static void check_scratch(virConnectPtr conn)
 		bool ours = htab_find(&R.instances, id) != NULL;
 		pthread_mutex_unlock(&R.lock);
 		if (ours || R.strict)
-			fail(C_VOLUMES, "volume %s left in pool %s%s", name, R.o.pool,
+			fail(C_VOLUMES, "volume %s left in pool %s of %s%s", name, h->pool, h->name,
 			     ours ? " (an instance of ours)" : "");
 	}
 	json_decref(names);
 }
 
 /* After the deletes: "<daemon prefix>-<session id>-disk.qcow2" is gone. */
-static void check_disks(virConnectPtr conn)
+static void check_disks(virConnectPtr conn, const struct host_rt *h)
 {
-	json_t *names = pool_volumes(conn, C_DISKS), *v;
+	json_t *names = pool_volumes(conn, h, C_DISKS), *v;
 	char disk[128];
 	size_t i;
 
@@ -1670,20 +1948,54 @@ static int read_libvirtd_log(const char *path, json_t *created, json_t *deletes)
 	return 0;
 }
 
-static void observed_one(const struct observer_inst *in, void *arg)
+/* One observer's record into arg (an object by uuid), added to what
+ * another observer (another host, or the same before a kill) saw. */
+static void merge_seen(const struct observer_inst *in, void *arg)
 {
-	json_object_set_new(arg, in->id, json_pack("{s:s, s:i, s:i, s:b, s:b}", "session",
-		in->session, "started", in->started, "stopped", in->stopped, "seen", in->vol_seen,
-		"back", in->vol_back));
+	json_t *o = json_object_get(arg, in->id);
+
+	if (o == NULL) {
+		o = json_pack("{s:s, s:i, s:i, s:b, s:b}", "session", in->session, "started", 0,
+			      "stopped", 0, "seen", 0, "back", 0);
+		json_object_set_new(arg, in->id, o);
+	}
+	json_object_set_new(o, "started", json_integer(json_integer_value(json_object_get(o,
+		"started")) + in->started));
+	json_object_set_new(o, "stopped", json_integer(json_integer_value(json_object_get(o,
+		"stopped")) + in->stopped));
+	if (in->vol_seen)
+		json_object_set_new(o, "seen", json_true());
+	if (in->vol_back)
+		json_object_set_new(o, "back", json_true());
 }
 
-/* Everything the observer saw, per instance uuid. */
+/* Everything the observers saw, per instance uuid. */
 static json_t *observed(void)
 {
-	json_t *all = json_object();
+	json_t *all = json_deep_copy(R.seen_before);
 
-	observer_foreach(R.ob, observed_one, all);
+	pthread_mutex_lock(&R.host_lock);
+	for (int i = 0; i < R.nh; i++)
+		if (R.hosts[i].ob != NULL)
+			observer_foreach(R.hosts[i].ob, merge_seen, all);
+	pthread_mutex_unlock(&R.host_lock);
 	return all;
+}
+
+static bool observers_all_stopped(void)
+{
+	bool all = true;
+
+	pthread_mutex_lock(&R.host_lock);
+	for (int i = 0; i < R.nh; i++)
+		all = all && (R.hosts[i].ob == NULL || observer_all_stopped(R.hosts[i].ob));
+	pthread_mutex_unlock(&R.host_lock);
+	return all;
+}
+
+static bool host_killing(void)
+{
+	return R.o.nkills > 0;
 }
 
 /* Instance uuid -> true for the instances this run may judge: those of
@@ -1718,7 +2030,7 @@ static bool observer_caught_up(json_t *reached)
 {
 	json_t *seen = observed(), *v;
 	const char *id;
-	bool all = observer_all_stopped(R.ob);
+	bool all = observers_all_stopped();
 
 	json_object_foreach(reached, id, v) {
 		if (json_integer_value(json_object_get(json_object_get(seen, id), "started")) < 1)
@@ -1744,7 +2056,8 @@ static void audit_one(const char *id, json_t *o, bool reached, json_t *created, 
 	json_int_t made = json_integer_value(json_object_get(created, id));
 	json_int_t gone = json_integer_value(json_object_get(deletes, id));
 
-	if (up > 1 || down != up)
+	/* A killed libvirtd takes its domains without a stop event. */
+	if (up > 1 || down > up || (!host_killing() && down != up))
 		fail(C_OBSERVED, "instance %s: its domain started %lld and stopped %lld times", id,
 		     (long long)up, (long long)down);
 	if (reached && up == 0)
@@ -1753,7 +2066,8 @@ static void audit_one(const char *id, json_t *o, bool reached, json_t *created, 
 	if (json_is_true(json_object_get(o, "back")))
 		fail(C_OBSERVED, "instance %s: its scratch volume was listed again after it was gone",
 		     id);
-	if (R.log_read && (gone > 1 || (made > 0 && gone != 1)))
+	/* ... and its volumes: their delete may have nothing to look up. */
+	if (R.log_read && (gone > 1 || (made > 0 && gone != 1 && !host_killing())))
 		fail(C_DELETES, "instance %s: scratch volume created %lld, deleted %lld times", id,
 		     (long long)made, (long long)gone);
 }
@@ -1779,12 +2093,19 @@ static void audit_outside(void)
 		}
 		nap(POLL_S, NULL);
 	}
-	observer_poll(R.ob);
-	if (R.o.libvirtd_log != NULL) {
-		R.log_read = read_libvirtd_log(R.o.libvirtd_log, created, deletes) == 0;
-		if (!R.log_read)
-			fail(C_DELETES, "cannot read %s", R.o.libvirtd_log);
+	bool any_log = false;
+	R.log_read = true;
+	for (int i = 0; i < R.nh; i++) {
+		observer_poll(R.hosts[i].ob);
+		if (R.hosts[i].log == NULL)
+			continue;
+		any_log = true;
+		if (read_libvirtd_log(R.hosts[i].log, created, deletes) < 0) {
+			R.log_read = false;
+			fail(C_DELETES, "cannot read %s", R.hosts[i].log);
+		}
 	}
+	R.log_read = R.log_read && any_log;
 	seen = observed();
 	ours = our_instances(seen);
 	json_object_update(ours, watched);
@@ -1798,9 +2119,19 @@ static void audit_outside(void)
 	/* A log that names none of our scratch volumes is not the daemon's
 	 * libvirtd's, or lacks the debug filter: it would prove nothing. */
 	if (R.log_read && json_object_size(reached) > 0 && R.log_created == 0)
-		fail(C_DELETES, "%s names no scratch volume of ours (log_filters=\"1:libvirt.storage\"?)",
-		     R.o.libvirtd_log);
-	observer_health(R.ob, &R.obs_events, &R.obs_polls, &R.obs_poll_errors, why, sizeof why);
+		fail(C_DELETES, "the libvirtd logs name no scratch volume of ours "
+		     "(log_filters=\"1:libvirt.storage\"?)");
+	why[0] = '\0';
+	for (int i = 0; i < R.nh; i++) {
+		long e, p, pe;
+		char w[256];
+		observer_health(R.hosts[i].ob, &e, &p, &pe, w, sizeof w);
+		R.obs_events += e;
+		R.obs_polls += p;
+		R.obs_poll_errors += pe;
+		if (pe > 0 && why[0] == '\0')
+			snprintf(why, sizeof why, "%.60s: %.190s", R.hosts[i].name, w);
+	}
 	if (R.obs_polls == 0 || R.obs_poll_errors > 0 ||
 	    (json_object_size(reached) > 0 && R.obs_events == 0))
 		fail(C_OBSERVER, "observer: %ld events, %ld listings, %ld failed%s%s", R.obs_events,
@@ -1820,6 +2151,10 @@ static void require_chaos(const struct inst_tally *t)
 		fail(C_CHAOS, "%ld domains killed from outside, %ld instances crashed of it%s",
 		     atomic_load(&R.kills), t->killed_crashed,
 		     R.o.kill_ms == 0 ? " (--kill-interval-ms 0)" : "");
+	if (host_killing() && (atomic_load(&R.host_kills) == 0 || R.found_gone == 0))
+		fail(C_CHAOS, "%ld hosts killed, %ld VMs found gone when their host came back "
+		     "(--host-kill-interval-ms %d)", atomic_load(&R.host_kills), R.found_gone,
+		     R.o.host_kill_ms);
 }
 
 /* ---- the summary ---------------------------------------------------- */
@@ -1951,6 +2286,10 @@ static void print_summary(const struct inst_tally *t)
 	printf("kills: %ld domains destroyed, %ld missed (gone first), %ld rounds found none"
 	       " running\n", atomic_load(&R.kills), atomic_load(&R.kill_misses),
 	       atomic_load(&R.kill_idle));
+	if (R.nh > 1 || host_killing())
+		printf("hosts: %d; host kills (a libvirtd killed and started again, empty): %ld;"
+		       " VMs found gone on a host's return: %ld\n", R.nh, atomic_load(&R.host_kills),
+		       R.found_gone);
 	printf("requests: %ld sent, %ld answered, %ld abandoned by a close\n", R.total.sent,
 	       atomic_load(&R.calls), R.total.abandoned);
 	printf("tokens revoked (notifications): %ld\n", R.total.revoked);
@@ -2013,15 +2352,18 @@ static void churn(struct client *clients, struct killer *k)
 	R.deadline = start + R.o.duration;
 	if (R.o.kill_ms > 0)
 		pthread_create(&k->thread, NULL, killer_main, k);
+	if (host_killing())
+		pthread_create(&k->hosts, NULL, host_killer_main, k);
 	for (int i = 0; i < R.o.clients; i++)
 		pthread_create(&clients[i].thread, NULL, client_main, &clients[i]);
 	while (!atomic_load(&R.stop_churn) && atomic_load(&R.clients_done) < R.o.clients &&
 	       (R.o.ops > 0 || mono_now() < R.deadline)) {
 		nap(0.1, &R.stop_churn);
 		if (!R.o.json && mono_now() > next_report) {
-			fprintf(stderr, "sessiond-stress: [%.0f s] %ld calls, %ld kills, %ld instances,"
-				" %ld failures\n", mono_now() - R.t0, atomic_load(&R.calls),
-				atomic_load(&R.kills), instances_seen(), failures_total());
+			fprintf(stderr, "sessiond-stress: [%.0f s] %ld calls, %ld kills, %ld host kills,"
+				" %ld instances, %ld failures\n", mono_now() - R.t0,
+				atomic_load(&R.calls), atomic_load(&R.kills),
+				atomic_load(&R.host_kills), instances_seen(), failures_total());
 			next_report += 10;
 		}
 	}
@@ -2030,6 +2372,8 @@ static void churn(struct client *clients, struct killer *k)
 	stop = mono_now();
 	if (R.o.kill_ms > 0)
 		pthread_join(k->thread, NULL);
+	if (host_killing())
+		pthread_join(k->hosts, NULL);   /* every host it killed is back */
 	for (int i = 0; i < R.o.clients; i++) {
 		pthread_join(clients[i].thread, NULL);
 		add_stats(&R.total, &clients[i].st);
@@ -2039,28 +2383,89 @@ static void churn(struct client *clients, struct killer *k)
 }
 
 /* Quiescence, then the leftovers, then the deletes and what they leave. */
-static void verify(struct client *ctl, virConnectPtr conn)
+/* What every host still has of ours, after the churn. */
+static void check_hosts(bool disks)
 {
+	for (int i = 0; i < R.nh; i++) {
+		bool dead;
+		virConnectPtr c = host_conn(&R.hosts[i], &dead);
+		if (c == NULL) {
+			fail(C_DOMAINS, "host %s: no connection to check it", R.hosts[i].name);
+			continue;
+		}
+		if (disks) {
+			check_disks(c, &R.hosts[i]);
+		} else {
+			check_domains(c, &R.hosts[i]);
+			check_scratch(c, &R.hosts[i]);
+		}
+		virConnectClose(c);
+	}
+}
+
+/* Every killed host is back and the daemon says so (bounded). */
+static void hosts_back(struct client *ctl)
+{
+	struct sdc_error err;
+	json_t *info;
+
+	for (double end = mono_now() + R.o.settle; host_killing();) {
+		bool up = true;
+		size_t i;
+		json_t *h;
+		if (call(ctl, OP_DAEMON_INFO, RPC_DAEMON_INFO, NULL, NULL, &info, &err) < 0)
+			return;
+		json_array_foreach(json_object_get(info, "hosts"), i, h)
+			up = up && json_is_true(json_object_get(h, "connected"));
+		json_decref(info);
+		if (up)
+			return;
+		if (mono_now() > end) {
+			fail(C_SETTLE, "a host is not connected %g s after the churn", R.o.settle);
+			return;
+		}
+		nap(POLL_S, NULL);
+	}
+}
+
+static void verify(struct client *ctl)
+{
+	hosts_back(ctl);
 	bool settled = settle(ctl);
 
 	decide_scope(ctl);
-	if (settled) {
-		check_domains(conn);
-		check_scratch(conn);
-	}
+	if (settled)
+		check_hosts(false);
 	delete_sessions(ctl);
 	/* Unsettled sessions are torn down by their delete: check after it. */
-	if (!settled) {
-		check_domains(conn);
-		check_scratch(conn);
-	}
-	check_disks(conn);
+	if (!settled)
+		check_hosts(false);
+	check_hosts(true);
 	check_alive();
+}
+
+/* libvirt's event loop, on a thread of this program's (for every
+ * observer, whichever host's). */
+static _Atomic int loop_quit;
+
+static void *loop_main(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&loop_quit))
+		virEventRunDefaultImpl();
+	return NULL;
+}
+
+static void loop_wake(int timer, void *opaque)
+{
+	(void)opaque;
+	virEventRemoveTimeout(timer);
 }
 
 int main(int argc, char **argv)
 {
 	struct client ctl = { .idx = -1 }, *clients;
+	pthread_t loop;
 	struct watcher w = { .cl = { .idx = -2 } };
 	struct killer k = { 0 };
 	struct inst_tally t = { 0 };
@@ -2071,6 +2476,8 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	pthread_mutex_init(&R.lock, NULL);
 	pthread_mutex_init(&R.fail_lock, NULL);
+	pthread_mutex_init(&R.host_lock, NULL);
+	R.seen_before = json_object();
 	htab_init(&R.instances);
 	R.stop_reasons = json_object();
 	R.uid = getuid();
@@ -2081,17 +2488,26 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sessiond-stress: cannot set up against %s\n", R.o.socket);
 		return 2;
 	}
-	/* The observer registers libvirt's event loop: before any connection. */
-	char err[256];
-	struct observer_opts oo = { .uri = R.o.uri, .pool = R.o.pool, .prefix = R.prefix,
-				    .event_thread = true, .poll_ms = 5 };
-	if ((R.ob = observer_new(&oo, err, sizeof err)) == NULL) {
-		fprintf(stderr, "sessiond-stress: observer on %s: %s\n", R.o.uri, err);
+	/* libvirt's event loop: before any connection; the observers of all
+	 * hosts share it. */
+	if (virEventRegisterDefaultImpl() < 0 ||
+	    pthread_create(&loop, NULL, loop_main, NULL) != 0) {
+		fprintf(stderr, "sessiond-stress: cannot run libvirt's event loop\n");
 		return 2;
 	}
-	if ((k.conn = virConnectOpen(R.o.uri)) == NULL) {
-		fprintf(stderr, "sessiond-stress: libvirt %s: %s\n", R.o.uri, virt_error());
-		return 2;
+	for (int i = 0; i < R.nh; i++) {
+		char err[256];
+		struct host_rt *h = &R.hosts[i];
+		struct observer_opts oo = { .uri = h->uri, .pool = h->pool, .prefix = R.prefix,
+					    .poll_ms = 5 };
+		if ((h->ob = observer_new(&oo, err, sizeof err)) == NULL) {
+			fprintf(stderr, "sessiond-stress: observer on %s: %s\n", h->uri, err);
+			return 2;
+		}
+		if ((h->kconn = virConnectOpen(h->uri)) == NULL) {
+			fprintf(stderr, "sessiond-stress: libvirt %s: %s\n", h->uri, virt_error());
+			return 2;
+		}
 	}
 	k.rng = R.o.seed ^ 0x9e3779b9u;
 	if (watcher_start(&w) < 0) {
@@ -2108,7 +2524,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	churn(clients, &k);
-	verify(&ctl, k.conn);
+	verify(&ctl);
 
 	atomic_store(&R.stop_watch, 1);
 	pthread_join(w.thread, NULL);
@@ -2137,8 +2553,15 @@ int main(int argc, char **argv)
 	htab_free(&R.instances);
 	sdc_close(ctl.c);
 	sdc_close(w.cl.c);
-	virConnectClose(k.conn);
-	observer_free(R.ob);
+	/* The loop stops before the observers go (observer.h). */
+	atomic_store(&loop_quit, 1);
+	virEventAddTimeout(0, loop_wake, NULL, NULL);
+	pthread_join(loop, NULL);
+	for (int i = 0; i < R.nh; i++) {
+		virConnectClose(R.hosts[i].kconn);
+		observer_free(R.hosts[i].ob);
+	}
+	json_decref(R.seen_before);
 	free(clients);
 	free(R.sess);
 	json_decref(R.o.settings);
