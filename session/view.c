@@ -76,19 +76,18 @@ json_t *view_session(struct session *s)
 
 /* name, id, owner, state, starts, the instance's id and domain, and a few
  * numbers of constant size that a listing shows (holds, idle deadline,
- * last stop reason, warning, host). */
+ * last stop reason, host). */
 json_t *view_summary(struct session *s)
 {
 	json_t *inst = s->inst == NULL ? json_null()
 		: json_pack("{s:s, s:s}", "id", s->inst->id, "domain", s->inst->domain);
 
-	json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:i, s:o, s:I, s:o, s:o, s:o}",
+	json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:i, s:o, s:I, s:o, s:o}",
 		"name", s->name, "id", s->id, "owner_uid", (int)s->owner,
 		"state", state_name(s->state), "start_count", (int)s->start_count,
 		"instance", inst, "holds_count", (json_int_t)holds_count(s),
 		"idle_deadline", deadline_json(s),
-		"last_stop_reason", text_or_null(s->last_stop_reason),
-		"warning", text_or_null(s->warning));
+		"last_stop_reason", text_or_null(s->last_stop_reason));
 
 	view_host(s, o);
 	return o;

@@ -338,7 +338,7 @@ static void close_workers(struct world *w, int fds[2], atomic_int *started)
 		g->job.what = "gate";
 		g->fds = fds;
 		g->started = started;
-		workers_submit(w->d.core->workers, &g->job);
+		workers_submit(w->d.core->hosts[0].workers, &g->job);
 	}
 	assert_true(harness_wait(w->h, 10, all_started, NULL));
 }

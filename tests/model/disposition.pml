@@ -1,63 +1,132 @@
 /*
  * disposition.pml — a Promela model of sessiond's VM lifecycle protocol:
  * the hold gate (lease/lease.c), the instance disposition CAS
- * (lease/instance.c), the idle tracker (idle/idle.c) and the actors of
- * sessiond/lifecycle.c.  Checked with spin by tests/model/check.sh; the
- * README next to this file maps every model element to its C function.
+ * (lease/instance.c), the idle tracker (idle/idle.c), readiness
+ * (session/readiness.c) and the actors of session/start.c, teardown.c, requests.c.  Checked
+ * with spin by tests/model/check.sh; the README next to this file maps
+ * every model element to its C function.
  *
  * Actors (one proctype each, as in the daemon's threads):
  *   Loop        the libevent loop thread: RPC handlers (lease acquire and
  *               release, session.stop), the idle grace timer, the idle
- *               recheck event, the stop timeout, the restart timer, and the
- *               two mailboxes it drains (worker results, VM event mails).
- *   Client(c)   a lease/token client: token.acquire -> parked or held ->
- *               token.release; or a client whose connection closes while
- *               it waits (acquire_lost / tokens_conn_close).
+ *               recheck event, the stop timeout, the aux timer (restart
+ *               backoff or readiness poll: one slot, s->aux_timer), the
+ *               libvirt reconnect, and the two mailboxes it drains (worker
+ *               results, VM event mails).
+ *   Client(c)   a caller holding the VM through the lease point: a token
+ *               (token.acquire -> token.release; revoked by a forced stop
+ *               or a failed session), a vm.info lease (held while its
+ *               worker job asks libvirt; never revoked) or a session.start
+ *               lease (released by its own grant callback, started()).
+ *               Or a caller whose connection closes while it waits
+ *               (acquire_lost / lease_call_lost / tokens_conn_close).
  *   Admin       one session.stop request, forced or not.
  *   Worker      the worker thread running start_run, shutdown_run and
  *               cleanup_run (it is what makes the libvirt domain exist and
- *               go away).
+ *               go away).  One thread is enough: s->job_busy never lets two
+ *               of one session's jobs run at once.
+ *   Reconciler  another worker thread, running reconcile_run (it does not
+ *               count as a session job: it may run beside one).  Its load
+ *               of the domain state and its post are one step: a "not
+ *               gone" answer does nothing on the loop wherever it queues,
+ *               and a domain once gone stays gone.
  *   Qemu        the environment: a VM dies on its own (crash, killed QEMU)
  *               at any moment it is up, and a guest asked to shut down may
  *               power off at any later moment (or never).
  *   EventThread the libvirt event thread: session_vm_event() for every
  *               STOPPED lifecycle event, delivered at any later moment.
+ *               While the libvirt connection is down (before the one
+ *               reconnect of a run, RECONNECT) an event may be lost.
  *   Quiescence  fires only when nothing else can move (spin's timeout) and
  *               checks the end-state properties.
  *
  * Atomicity: a d_step/atomic block stands for one atomic instruction of the
  * C code (fetch-add, fetch-or, fetch-and, compare-exchange, an atomic load,
- * a mutex-protected section, a mailbox post).  A few atomic blocks group
- * statements that touch only state owned by the loop thread (struct
- * session, struct idle, the parked list): those commute with every step of
- * every other thread, so grouping them removes no behaviour; each such
- * group holds at most one access to state another thread writes.
+ * a mutex-protected section, a mailbox post) together with the statements
+ * around it that no other thread can observe (a reduction in the sense of
+ * Lipton: a step holds at most one access that another thread races, "N:"
+ * in the comments, possibly a mailbox receive before it and a job submit
+ * or mailbox post after it).  What other threads race: the gate's CLOSED
+ * bit (the event thread closes it), the dispositions (both claim), the
+ * instance index (the event thread looks up), the libvirt world (vm[],
+ * the workers and QEMU), reconn_left and the channels.  Loop-only state
+ * (struct session, struct idle, the parked list, the gate's hold count and
+ * generation: leases are taken and dropped on the loop) commutes with every
+ * other thread's step.  Two loads are stable and count as loop-only: the
+ * gate's CLOSED bit once the loop has closed it (only the loop opens it)
+ * and a disposition that is no longer ACTIVE (it never changes again).  A
+ * caller's own steps are invisible to the loop (the hold is the loop's
+ * bookkeeping), so a caller's answer and its release are one step.
  *
  * Bounds (override with -D on the spin command line, see check.sh):
  *   NINST      2  instances, in sequence (instance ids 0, 1).  A third start
  *                 is not modelled: start_instance() with no id left fails
  *                 the parked callers (a model-only "budget" answer).
- *   NCLIENT    2  lease/token clients (1 or 2).
- *   ROUNDS     1  acquire/release rounds per client.
- *   MAXCRASH   1  spontaneous VM exits in a run.
+ *   NCLIENT    2  callers (1 or 2).
+ *   C0_KINDS, C1_KINDS  what each caller may be (a bit set of K_TOKEN,
+ *                 K_INFO, K_START, chosen anew each round).  One caller:
+ *                 any of the three; two: a token and a lease (vm.info or
+ *                 session.start).
+ *   ROUNDS     1  acquire/release rounds per caller.
+ *   MAXCRASH   2  spontaneous VM exits in a run.
  *   MAXFAIL    1  failed starts in a run.
  *   CRASH_LOOP_MAX 1  (C: 5) crashes tolerated by the restart policy
- *                 before the session fails; scaled down with MAXCRASH.
+ *                 before the session fails.  With MAXCRASH 2 and two
+ *                 instances, a first crash restarts (restart_cb) and a
+ *                 second one is a crash loop: both branches of
+ *                 after_crash() run (probes 11, 12).
+ *   READY      2  0: no ready_pattern; 1: a ready_pattern; 2: either,
+ *                 chosen at init.  The console matches or the ready timeout
+ *                 passes at any moment the readiness poll is armed.
+ *   RECONNECT  1  0: the libvirt connection never drops; 1: it drops once
+ *                 and comes back at some moment (open_done ->
+ *                 load_host); events before that may be lost.
  *   Timing is abstracted: every timer (grace, stop timeout, restart
- *   backoff) may fire at any moment while it is armed (idle_timer_cb
- *   re-adding itself when it fires before the announced deadline is the
- *   grace timer not having fired yet).  The crash policy
- *   (terminate or restart) is chosen nondeterministically at start.
+ *   backoff, readiness poll) may fire at any moment while it is armed
+ *   (idle_timer_cb re-adding itself when it fires before the announced
+ *   deadline is the grace timer not having fired yet).  The crash policy
+ *   (terminate or restart) is chosen nondeterministically at start;
+ *   record_crash() counts every crash as inside CRASH_WINDOW_S.
  *
- * Properties (PROP selects one; 0 checks all; see check.sh):
- *   1  every instance is torn down exactly once
+ * Properties (PROP selects one; 0 checks all; 99 none).  Every assertion
+ * names its property (p1_once ... p7_legal): spin's report says which
+ * property failed, and check.sh relies on that.
+ *   1  every instance is torn down exactly once, by one owner (the
+ *      winner of its claim: s->teardown is set once per instance)
  *   2  no deadlock: every run ends quiescent (no VM up, no job, no waiter)
  *   3  no lost wake-up: no caller stays parked (plus the LTL claim p3)
- *   4  a VM is never stopped while a lease/token is held; an idle stop
- *      closes the gate only if no hold was taken since the grace was armed
- *   5  no lease is granted on a gate that a crash has closed
+ *   4  a VM is never stopped while a token is held, nor while a lease is
+ *      held unless the stop is forced (a failed start stops a VM that was
+ *      never granted); an idle stop closes the gate only if no hold was
+ *      taken since the grace was armed
+ *   5  no lease is granted on a VM that is not up: the session runs only
+ *      an instance whose start job succeeded and whose own console
+ *      matched the ready pattern, and no lease is counted on a gate that
+ *      a crash has closed
+ *   6  the gate counts exactly the held leases and tokens: never fewer
+ *      (a lease that survives a forced stop keeps its hold until its own
+ *      release), and equal at rest
+ *   7  state_set() only takes the transitions of its table
  *
- * Variants:
+ * Reachability probes (REACH=1, check.sh): PROBE(n, reach_..., cond) on a
+ * branch reports "probe reach_... reached" (an error with a trail) the
+ * first time the search passes there; a branch no probe report names is
+ * dead under the bounds.
+ *   1 reach_ready_running     the console matched: start_ready -> running
+ *   2 reach_not_ready_won     the ready timeout claimed the expected stop
+ *   3 reach_not_ready_lost    the ready timeout lost the claim to an exit
+ *   4 reach_reconcile_won     reconcile_listed claimed a gone domain's exit
+ *   5 reach_reconcile_lost    ... lost it to the event thread's claim
+ *   6 reach_reconcile_gone    ... found an expected stop's domain gone
+ *   7 reach_event_lost        the event thread lost its claim to reconcile
+ *   8 reach_lease_survives    a forced stop claimed while a lease is held
+ *   9 reach_survivor_released that lease released after the forced stop
+ *  10 reach_start_in_grant    a session.start lease granted (and released
+ *                             by its callback) inside lease_point_grant()
+ *  11 reach_restart           restart_cb started a new instance
+ *  12 reach_crash_loop        record_crash() saw a crash loop
+ *
+ * Variants (each breaks one property; check.sh says which and checks it):
  *   BUG_GRANT     lease_point_grant() without the may_grant() re-check (the
  *                 code before it was added: this model found that window,
  *                 property 5, and the code now closes it).
@@ -66,24 +135,15 @@
  *   BUG_NOGEN     lease_gate_leave() does not bump the generation.
  *   BUG_NOKICK    finish_teardown() does not kick() parked callers.
  *   BUG_NODEFER   start_done() forgets a teardown deferred by job_busy.
- *   BUG_NOCHECK   to_running() without the disposition check and
- *                 session_set_state() without the gate close (the code
+ *   BUG_NOTREADY  start_not_ready() tears down without the claim.
+ *   BUG_RECONCILE reconcile_listed() takes a gone domain's exit without the
+ *                 claim.
+ *   BUG_NOREVOKE  a forced request_stop() does not revoke tokens.
+ *   BUG_DROPHOLDS session_revoke_tokens() also drops the gate hold of every
+ *                 held lease, which stays held by its call.
+ *   BUG_NOCHECK   start_running() without the disposition check and
+ *                 state_set() without the gate close (the code
  *                 before commit 8aac116).
- *
- * Memory tiers (-DTIERS; session/tiers.c, issue 14): the session may save
- * on idle (idle_action save, chosen at init) instead of stopping.  Every
- * part of it is in the "TIERS" blocks and the tiers_* inlines below, kept
- * apart from the rest so the base model reads (and changes) as before:
- * the idle stop's owner saves (J_SAVE); saved, the instance is parked
- * (D_SUSPENDED, state S_SUSPENDED) with its image; a caller restores it
- * (J_RESTORE, the same instance id) or a stop discards it; a restore or a
- * save may fail; the VM may crash during either; our own save's STOPPED
- * event may come late.  Extra property (with TIERS):
- *   6  an exit is claimed only for a VM that is gone (our own save's late
- *      STOPPED event never claims the restored VM)
- * and property 1 covers the images: each image is deleted once, and none
- * is left but a suspended session's.
- *   BUG_OWNSAVE   the event thread does not count our own saves' events.
  */
 
 /* ---- bounds --------------------------------------------------------- */
@@ -95,7 +155,7 @@
 #define ROUNDS 1
 #endif
 #ifndef MAXCRASH
-#define MAXCRASH 1
+#define MAXCRASH 2
 #endif
 #ifndef MAXFAIL
 #define MAXFAIL 1
@@ -103,49 +163,96 @@
 #ifndef CRASH_LOOP_MAX
 #define CRASH_LOOP_MAX 1
 #endif
+#ifndef READY
+#define READY 2
+#endif
+#ifndef RECONNECT
+#define RECONNECT 1
+#endif
 #ifndef PROP
 #define PROP 0
 #endif
-#ifndef MAXSAVE
-#define MAXSAVE 2         /* TIERS: saves that write an image, per run */
-#endif
-#ifndef MAXSFAIL
-#define MAXSFAIL 1        /* TIERS: saves libvirt refuses */
-#endif
-#ifndef MAXRFAIL
-#define MAXRFAIL 1        /* TIERS: restores libvirt refuses (a bad image) */
+#ifndef REACH
+#define REACH 0
 #endif
 
-/* ---- property switches ------------------------------------------------ */
+/* what a caller is (struct token, or struct session_lease of methods.c) */
+#define K_TOKEN 1
+#define K_INFO  2
+#define K_START 4
+#ifndef C0_KINDS
+#if NCLIENT > 1
+#define C0_KINDS K_TOKEN
+#else
+#define C0_KINDS (K_TOKEN | K_INFO | K_START)
+#endif
+#endif
+#ifndef C1_KINDS
+#define C1_KINDS (K_INFO | K_START)
+#endif
+#define KINDS(c) (c == 0 -> C0_KINDS : C1_KINDS)
+
+/* ---- property switches ------------------------------------------------
+ * The tags are never written; they put the property's name into spin's
+ * "assertion violated" line. */
+hidden byte p1_once = 1;
+hidden byte p2_quiescent = 1;
+hidden byte p3_answered = 1;
+hidden byte p4_not_held = 1;
+hidden byte p5_no_dead_grant = 1;
+hidden byte p6_holds_counted = 1;
+hidden byte p7_legal = 1;
 #if PROP == 0 || PROP == 1
-#define A1(x) assert(x)
+#define A1(x) assert(p1_once && (x))
 #else
 #define A1(x) skip
 #endif
 #if PROP == 0 || PROP == 2
-#define A2(x) assert(x)
+#define A2(x) assert(p2_quiescent && (x))
 #else
 #define A2(x) skip
 #endif
 #if PROP == 0 || PROP == 3
-#define A3(x) assert(x)
+#define A3(x) assert(p3_answered && (x))
 #else
 #define A3(x) skip
 #endif
 #if PROP == 0 || PROP == 4
-#define A4(x) assert(x)
+#define A4(x) assert(p4_not_held && (x))
 #else
 #define A4(x) skip
 #endif
 #if PROP == 0 || PROP == 5
-#define A5(x) assert(x)
+#define A5(x) assert(p5_no_dead_grant && (x))
 #else
 #define A5(x) skip
 #endif
 #if PROP == 0 || PROP == 6
-#define A6(x) assert(x)
+#define A6(x) assert(p6_holds_counted && (x))
 #else
 #define A6(x) skip
+#endif
+#if PROP == 0 || PROP == 7
+#define A7(x) assert(p7_legal && (x))
+#else
+#define A7(x) skip
+#endif
+
+/* ---- reachability probes (see the header) ---------------------------
+ * PROBE(n, tag, cond): with REACH set, the first time the search passes
+ * here with cond true, pan reports "probe <tag> reached" as an error (one
+ * trail each with pan -e); probe_hit[] is C state outside the state
+ * vector, so each probe reports once per search.  Only inside an atomic
+ * or d_step block (there it adds no state).  Without REACH: nothing. */
+#if REACH
+c_decl { int probe_hit[16]; }
+#define PROBE(n, tag, cond) \
+	if \
+	:: (cond) -> c_code { if (!probe_hit[n]) { probe_hit[n] = 1; uerror("probe " #tag " reached"); } } \
+	:: else -> skip \
+	fi
+#else
+#define PROBE(n, tag, cond) skip
 #endif
 
 #define NONE 255
@@ -154,15 +261,13 @@
 #define D_ACTIVE         0
 #define D_STOP_REQUESTED 1
 #define D_EXIT_CLAIMED   2
-#define D_SUSPENDED      3   /* TIERS */
 
-/* enum session_state (sessiond/session.h) */
+/* enum session_state (session/session.h) */
 #define S_STOPPED  0
 #define S_STARTING 1
 #define S_RUNNING  2
 #define S_STOPPING 3
 #define S_FAILED   4
-#define S_SUSPENDED 5        /* TIERS */
 
 /* enum lease_state (lease/lease.h) */
 #define L_FREE   0
@@ -174,7 +279,7 @@
 #define ENTERED        1
 #define ENTERED_FIRST  2
 
-/* enum teardown_kind (sessiond/session.h) */
+/* enum teardown_kind (session/session.h) */
 #define TD_NONE     0
 #define TD_EXPECTED 1
 #define TD_EXIT     2
@@ -184,7 +289,11 @@
 #define R_IDLE         1
 #define R_REQUESTED    2
 #define R_START_FAILED 3
-#define R_RESTORE_FAILED 4   /* TIERS */
+
+/* what s->aux_timer is armed for (session_timer() re-arms the one slot) */
+#define AUX_NONE    0
+#define AUX_RESTART 1   /* restart_cb */
+#define AUX_READY   2   /* readiness poll_cb */
 
 /* the libvirt domain of an instance */
 #define VM_NONE 0
@@ -203,16 +312,14 @@
 #define C_WAITING 1   /* token.acquire sent, answer not yet seen */
 
 mtype = { ACQ, REL, DISC, STOP, STOPF };          /* RPC requests */
-mtype = { J_START, J_SHUTDOWN, J_CLEANUP };       /* worker jobs */
-#ifdef TIERS
-mtype = { J_SAVE, J_RESTORE };                    /* worker jobs (tiers.c) */
-#endif
+mtype = { J_START, J_SHUTDOWN, J_CLEANUP, J_RECON }; /* worker jobs */
 
 /* ---- channels: the transports between threads ----------------------- */
-chan rpc[NCLIENT] = [2] of { mtype };              /* one connection each */
+chan rpc[NCLIENT] = [2] of { mtype, byte };        /* one connection each: request, kind */
 chan adminq = [1] of { mtype };                    /* session.stop */
-chan jobs = [1] of { mtype, byte };                /* workers_submit() */
-chan results = [1] of { mtype, byte, bool, bool }; /* worker results mailbox: job, inst, rc>=0, gone */
+chan jobs = [1] of { mtype, byte };                /* workers_submit(): session jobs */
+chan rjobs = [1] of { byte };                      /* workers_submit(): the reconcile job */
+chan results = [2] of { mtype, byte, bool, bool }; /* worker results mailbox: job, inst, rc>=0, gone */
 chan vmmail = [NINST] of { byte, bool };           /* core->vm_events mailbox: inst, won */
 
 /* ---- struct lease_gate: the one 64-bit word --------------------------
@@ -234,6 +341,7 @@ bool ev_pending[NINST];   /* a STOPPED lifecycle event not yet delivered */
 bool shut_req[NINST];     /* virDomainShutdown was sent: the guest may power off */
 byte crashes = 0;
 byte fails = 0;
+byte reconn_left = RECONNECT; /* the connection is down until the reconnect */
 
 /* ---- struct session (loop thread only) ------------------------------ */
 byte state = S_STOPPED;
@@ -243,6 +351,8 @@ bool job_busy = false;
 bool awaiting_gone = false;
 bool inst_gone = false;
 bool stop_timer = false;  /* s->stop_timer armed */
+byte aux = AUX_NONE;      /* s->aux_timer armed, and for what */
+bool ready_on = false;    /* s->ready != NULL */
 bool restart_pending = false;
 bool reached_running = false;
 byte teardown = TD_NONE;
@@ -250,6 +360,7 @@ byte stop_reason = R_NONE;
 byte stop_waiters = 0;
 byte ncrash = 0;          /* record_crash() window, unbounded time: a count */
 bool policy_restart;      /* s->set.crash_policy, chosen at init */
+bool ready_cfg;           /* s->set.ready_pattern != NULL, chosen at init */
 
 /* ---- struct idle (loop thread only) ---------------------------------- */
 bool id_enabled = false;
@@ -260,44 +371,28 @@ byte snap_gen = 0;        /* id->snap is always (open, 0 holds, snap_gen) */
 bool id_poked = false;    /* the recheck event is active (idle_poke) */
 
 /* ---- the parked list and the callers -------------------------------- */
-byte lst[NCLIENT];        /* struct lease state of each client's token */
-byte ans[NCLIENT];        /* last answer delivered to the client */
-byte cst[NCLIENT];        /* client status (LTL) */
+byte lst[NCLIENT];        /* struct lease state of each caller's lease */
+byte ckind[NCLIENT];      /* K_TOKEN, K_INFO or K_START: the caller's current lease */
+byte ans[NCLIENT];        /* last answer delivered to the caller */
+byte cst[NCLIENT];        /* caller status (LTL) */
 byte stop_ans = ANS_NONE; /* answer to the admin's session.stop */
 bool admin_waiting = false;
 
 /* ---- ghosts (no counterpart in C; they only feed assertions) --------- */
-byte nheld = 0;           /* clients whose lease is HELD */
+byte nheld = 0;           /* callers whose lease is HELD */
+byte ntok = 0;            /* ... of them tokens */
+bool td_forced = false;   /* the expected stop under way was forced */
+bool survivor = false;    /* a lease was held when a forced stop claimed (probe 9 only) */
 bool busy_since_arm = false; /* a hold was counted since the grace timer was armed */
 bool crash_closed = false;   /* the current instance's crash closed the gate */
+byte booted = NONE;       /* the last instance whose start succeeded and ready pattern matched */
+byte ready_for = NONE;    /* the instance whose console the readiness poll reads */
 
 #define any_parked (lst[0] == L_PARKED || (NCLIENT > 1 && lst[NCLIENT-1] == L_PARKED))
 
-/* Hooks of the TIERS part in expressions of the base model (spin's
- * preprocessor cannot split an expression across #ifdef lines). */
-#ifdef TIERS
-#define TIERS_NO_GUEST no_guest
-#define TIERS_MOVE(to) ((state == S_STOPPING && to == S_SUSPENDED) || \
-			(state == S_SUSPENDED && (to == S_STARTING || to == S_STOPPING)))
-#define TIERS_STOPPABLE (state == S_SUSPENDED)
-#else
-#define TIERS_NO_GUEST false
-#define TIERS_MOVE(to) false
-#define TIERS_STOPPABLE false
-#endif
-
-#ifdef TIERS
-/* ---- memory tiers (session/tiers.c) ---------------------------------- */
-bool save_policy;         /* s->set.idle_action == save, chosen at init */
-bool img_rec[NINST];      /* s->saved: the loop records the image (loop only) */
-bool img[NINST];          /* the image file exists (the world) */
-byte own_saves[NINST];    /* instance->own_saves (atomic) */
-byte ev_saved[NINST];     /* STOPPED/SAVED events not yet delivered */
-byte saves = 0;           /* images written */
-byte sfails = 0;          /* saves refused */
-byte rfails = 0;          /* restores refused */
-bool no_guest = false;    /* the claim is a discard or a failed restore: no shutdown */
-#endif
+/* property 4: a VM may be stopped now (the expected stop under way) */
+#define STOP_OK(reason, forced) \
+	(reason == R_START_FAILED || (ntok == 0 && (nheld == 0 || forced)))
 
 /* ==== lease/lease.c: the gate ========================================= */
 
@@ -315,9 +410,11 @@ inline gate_open() {
  * bumps the generation together.  edge: the 1->0 edge. */
 inline gate_leave(edge) {
 	d_step {
-		assert(g_holds > 0);        /* "lease released more than acquired" */
+		A6(g_holds > 0);            /* "lease released more than acquired" */
 		edge = (g_holds == 1);
 		g_holds--;
+		/* property 6: every held lease and token is still counted */
+		A6(g_holds >= nheld);
 #ifndef BUG_NOGEN
 		g_gen++
 #else
@@ -343,17 +440,6 @@ inline gate_enter(rc) {
 	:: t_closed -> gate_leave(t_edge); rc = WAS_CLOSED
 	:: else -> rc = (t_holds == 0 -> ENTERED_FIRST : ENTERED)
 	fi
-}
-
-/* lease_gate_add(): one fetch-add of HOLD whatever CLOSED says (the loop
- * granting parked callers).  first: the 0->1 edge. */
-inline gate_add(first) {
-	d_step {
-		first = (g_holds == 0);
-		g_holds++;
-		busy_since_arm = true;
-		A5(!crash_closed)
-	}
 }
 
 /* lease_gate_close_idle(snap): one compare-exchange against the word
@@ -446,78 +532,46 @@ inline poke_if(edge) {
 
 /* ==== lease/lease.c: parked callers (loop thread) ==================== */
 
-/* lease_point_fail(): answers every parked caller with an error. */
-inline lease_point_fail() {
-	atomic {
-		c = 0;
-		do
-		:: c < NCLIENT ->
-			if
-			:: lst[c] == L_PARKED -> lst[c] = L_FREE; ans[c] = ANS_FAILED
-			:: else -> skip
-			fi;
-			c++
-		:: else -> break
-		od
-	}
+/* the ghost count of held leases and tokens */
+inline held_add(c) {
+	nheld++;
+	if
+	:: ckind[c] == K_TOKEN -> ntok++
+	:: else -> skip
+	fi
 }
 
-/* lease_point_grant(): opens the gate, then counts each parked caller
- * with lease_gate_add() and calls it back with success. */
-inline lease_point_grant() {
-#ifdef BUG_GRANT
-	/* The code before the grant re-check: open, then grant every
-	 * parked caller whatever happened meanwhile. */
-	gate_open();
+inline held_sub(c) {
+	nheld--;
+	if
+	:: ckind[c] == K_TOKEN -> ntok--
+	:: else -> skip
+	fi
+}
+
+/* lease_point_fail(): answers every parked caller with an error. */
+inline lease_point_fail() {
 	c = 0;
 	do
 	:: c < NCLIENT ->
 		if
-		:: lst[c] == L_PARKED ->
-			gate_add(t_first);
-			atomic { lst[c] = L_HELD; nheld++; ans[c] = ANS_GRANTED; poke_if(t_first) }
+		:: lst[c] == L_PARKED -> lst[c] = L_FREE; ans[c] = ANS_FAILED
 		:: else -> skip
 		fi;
 		c++
 	:: else -> break
 	od
-#else
-	/* lease/lease.c lease_point_grant() with may_grant() of
-	 * sessiond/lifecycle.c: open, then re-check the disposition (an exit
-	 * claimed before the open is seen here, one claimed after it closes
-	 * the gate after the open); grant each parked caller through
-	 * lease_gate_enter() so a close that lands during the grant stops it. */
-	gate_open();
-	d_step { t_disp = disp[cur] };
-	if
-	:: t_disp != D_ACTIVE -> gate_close()
-	:: else ->
-		c = 0;
-		do
-		:: c < NCLIENT ->
-			if
-			:: lst[c] == L_PARKED ->
-				gate_enter(t_rc);
-				if
-				:: t_rc == WAS_CLOSED -> break      /* the rest stay parked */
-				:: else ->
-					atomic { lst[c] = L_HELD; nheld++; ans[c] = ANS_GRANTED;
-						 poke_if(t_rc == ENTERED_FIRST) }
-				fi
-			:: else -> skip
-			fi;
-			c++
-		:: else -> break
-		od
-	fi
-#endif
 }
 
-/* lease_release() for client cc (HELD: drop the hold; PARKED: unpark). */
+/* lease_release() for caller cc (HELD: drop the hold; PARKED: unpark). */
 inline lease_release(cc) {
 	if
 	:: lst[cc] == L_HELD ->
-		atomic { lst[cc] = L_FREE; nheld-- };
+		lst[cc] = L_FREE; held_sub(cc);
+#if REACH
+		PROBE(9, reach_survivor_released, survivor && ckind[cc] == K_INFO);
+		survivor = (survivor && ckind[cc] != K_INFO);
+#endif
 		gate_leave(t_edge);
 		poke_if(t_edge)
 	:: lst[cc] == L_PARKED -> lst[cc] = L_FREE
@@ -525,13 +579,134 @@ inline lease_release(cc) {
 	fi
 }
 
-/* session_revoke_tokens(): every held token is released. */
+/* The lease callback of a granted session.start (methods.c started()):
+ * it releases at once, then idle_recheck().  A token (acquired()) and
+ * vm.info (info_leased()) keep the hold.  The caller's answer goes out
+ * after the callback (the reply follows a state-file write). */
+inline started_cb(cc) {
+	lease_release(cc);
+	idle_recheck();
+	ans[cc] = ANS_GRANTED
+}
+
+/* lease_acquire() for caller cc: the fast path, or park.  Called in the
+ * step that receives the request.  N: the fetch-add on the gate. */
+inline lease_acquire(cc) {
+	gate_enter(t_rc);
+	if
+	:: t_rc != WAS_CLOSED ->
+		lst[cc] = L_HELD; held_add(cc); poke_if(t_rc == ENTERED_FIRST);
+		if
+		:: ckind[cc] != K_START -> ans[cc] = ANS_GRANTED
+		:: else -> skip
+		fi
+	:: else -> lst[cc] = L_PARKED
+	fi
+}
+
+/* lease_acquire(), the next step: need_vm() for a parked caller (N:
+ * start_instance()), or session.start's callback (N: idle_recheck()). */
+inline lease_acquired(cc) {
+	if
+	:: t_rc == WAS_CLOSED -> atomic { kick() }
+	:: t_rc != WAS_CLOSED && ckind[cc] == K_START -> atomic { started_cb(cc) }
+	:: else -> skip
+	fi
+}
+
+/* lease_point_grant(): opens the gate, then counts each parked caller
+ * and calls it back with success. */
+inline lease_point_grant() {
+#ifdef BUG_GRANT
+	/* The code before the grant re-check: open, then grant every
+	 * parked caller with lease_gate_add() whatever happened meanwhile. */
+	atomic { gate_open() };                                  /* N */
+	c = 0;
+	do
+	:: c < NCLIENT ->
+		if
+		:: lst[c] == L_PARKED ->
+			atomic {
+				d_step {                        /* lease_gate_add() */
+					t_first = (g_holds == 0);
+					g_holds++;
+					busy_since_arm = true;
+					A5(!crash_closed)
+				};
+				lst[c] = L_HELD; held_add(c); poke_if(t_first);
+				if
+				:: ckind[c] != K_START -> ans[c] = ANS_GRANTED
+				:: else -> started_cb(c)
+				fi
+			}
+		:: else -> skip
+		fi;
+		c++
+	:: else -> break
+	od
+#else
+	/* lease/lease.c lease_point_grant() with may_grant() of
+	 * session/start.c, teardown.c, requests.c: open, then re-check the disposition (an exit
+	 * claimed before the open is seen here, one claimed after it closes
+	 * the gate after the open); grant each parked caller through
+	 * lease_gate_enter() so a close that lands during the grant stops it. */
+	atomic { gate_open() };                                  /* N */
+	atomic {                                                 /* N: may_grant()'s load */
+		t_disp = disp[cur];
+		if
+		:: t_disp != D_ACTIVE -> gate_close()
+		:: else -> skip
+		fi
+	};
+	if
+	:: t_disp == D_ACTIVE ->
+		c = 0;
+		do
+		:: c < NCLIENT ->
+			if
+			:: lst[c] == L_PARKED ->
+				atomic {                                 /* N: the fetch-add */
+					gate_enter(t_rc);
+					if
+					:: t_rc != WAS_CLOSED ->
+						lst[c] = L_HELD; held_add(c); poke_if(t_rc == ENTERED_FIRST);
+						PROBE(10, reach_start_in_grant, ckind[c] == K_START);
+						if
+						:: ckind[c] != K_START -> ans[c] = ANS_GRANTED
+						:: else -> skip
+						fi
+					:: else -> skip
+					fi
+				};
+				if
+				:: t_rc == WAS_CLOSED -> break           /* the rest stay parked */
+				:: t_rc != WAS_CLOSED && ckind[c] == K_START ->
+					atomic { started_cb(c) }         /* N: idle_recheck's load */
+				:: else -> skip
+				fi
+			:: else -> skip
+			fi;
+			c++
+		:: else -> break
+		od
+	:: else -> skip
+	fi
+#endif
+}
+
+/* session_revoke_tokens(): every held token is released.  Leases
+ * (vm.info, session.start) are not tokens: they keep their hold. */
 inline revoke_tokens() {
 	cc = 0;
 	do
 	:: cc < NCLIENT ->
 		if
-		:: lst[cc] == L_HELD -> lease_release(cc)   /* token.revoked notification */
+		:: lst[cc] == L_HELD && ckind[cc] == K_TOKEN -> lease_release(cc)   /* token.revoked */
+#ifdef BUG_DROPHOLDS
+		:: lst[cc] == L_HELD && ckind[cc] != K_TOKEN ->
+			/* mutant: the lease's hold is dropped, the lease stays held */
+			gate_leave(t_edge); poke_if(t_edge)
+#endif
 		:: else -> skip
 		fi;
 		cc++
@@ -541,23 +716,20 @@ inline revoke_tokens() {
 
 /* has_holds(): lease_gate_holds() > 0 || lease_point_parked() > 0 */
 inline has_holds(h) {
-	d_step { h = (g_holds > 0) };
-	h = h || any_parked
+	h = (g_holds > 0) || any_parked
 }
 
-/* ==== sessiond/session.c ============================================== */
+/* ==== session/session.c ============================================== */
 
-/* session_set_state(): legal transitions only; every state but running
+/* state_set(): legal transitions only; every state but running
  * closes the gate (commit 8aac116). */
 inline set_state(to) {
-	atomic {
-		assert((state == S_STOPPED && to == S_STARTING) ||
-		       (state == S_STARTING && (to == S_RUNNING || to == S_STOPPING)) ||
-		       (state == S_RUNNING && to == S_STOPPING) ||
-		       (state == S_STOPPING && (to == S_STOPPED || to == S_FAILED)) ||
-		       (state == S_FAILED && to == S_STOPPED) || TIERS_MOVE(to));
-		state = to
-	};
+	A7((state == S_STOPPED && to == S_STARTING) ||
+	   (state == S_STARTING && (to == S_RUNNING || to == S_STOPPING)) ||
+	   (state == S_RUNNING && to == S_STOPPING) ||
+	   (state == S_STOPPING && (to == S_STOPPED || to == S_FAILED)) ||
+	   (state == S_FAILED && to == S_STOPPED));
+	state = to;
 #ifndef BUG_NOCHECK
 	if
 	:: to != S_RUNNING -> gate_close()
@@ -568,9 +740,29 @@ inline set_state(to) {
 #endif
 }
 
-/* ==== sessiond/lifecycle.c (loop thread) ============================== */
+/* ==== session/readiness.c (loop thread) ============================== */
 
-/* start_instance(): a new instance, indexed, state starting, start job. */
+/* readiness_begin(): the poll timer in the aux slot. */
+inline readiness_begin() {
+	ready_on = true; aux = AUX_READY;
+	ready_for = cur
+}
+
+/* readiness_cancel(): s->ready freed, the aux timer deleted. */
+inline readiness_cancel() {
+	if
+	:: ready_on -> ready_on = false; aux = AUX_NONE
+	:: else -> skip
+	fi
+}
+
+/* ==== session/start.c, teardown.c, requests.c (loop thread) ==============================
+ * The inlines below are called inside the Loop's atomic steps; each
+ * comment "N:" names the one access of a step that another thread can
+ * race (see "Atomicity" in the header). */
+
+/* start_instance(): a new instance, indexed, state starting, start job.
+ * N: instance_index_add() (the event thread looks instances up). */
 inline start_instance() {
 	if
 	:: next_inst >= NINST ->
@@ -579,14 +771,13 @@ inline start_instance() {
 		 * lost wake-up. */
 		lease_point_fail()
 	:: else ->
-		atomic {
-			cur = next_inst; next_inst++;
-			reached_running = false; inst_gone = false; awaiting_gone = false;
-			teardown = TD_NONE; crash_closed = false
-		};
+		cur = next_inst; next_inst++;
+		reached_running = false; inst_gone = false; awaiting_gone = false;
+		teardown = TD_NONE; crash_closed = false; td_forced = false;
 		indexed[cur] = true;                     /* instance_index_add() */
 		set_state(S_STARTING);
-		atomic { job_busy = true; jobs!J_START,cur }
+		job_busy = true;
+		jobs!J_START,cur
 	fi
 }
 
@@ -595,92 +786,124 @@ inline kick() {
 	if
 	:: state == S_FAILED -> lease_point_fail()
 	:: state == S_STOPPED && any_parked && !restart_pending -> start_instance()
-#ifdef TIERS
-	:: state == S_SUSPENDED && any_parked -> tiers_restore()
-#endif
 	:: else -> skip
 	fi
 }
 
 /* submit_phase(): one teardown job; never two jobs at once. */
 inline submit_phase(kind) {
-	atomic {
-		A1(!job_busy && cur != NONE);
-		job_busy = true;
-		jobs!kind,cur
-	}
+	A1(!job_busy && cur != NONE);
+	job_busy = true;
+	jobs!kind,cur
 }
 
 /* submit_teardown(): graceful (shutdown first) for an expected stop that
  * is not a failed start (stop_timeout > 0); destroy at once otherwise. */
 inline submit_teardown() {
 	if
-	:: teardown == TD_EXPECTED && stop_reason != R_START_FAILED && !TIERS_NO_GUEST ->
-		submit_phase(J_SHUTDOWN)
+	:: teardown == TD_EXPECTED && stop_reason != R_START_FAILED -> submit_phase(J_SHUTDOWN)
 	:: else -> submit_phase(J_CLEANUP)
 	fi
 }
 
-/* expected_stop_claimed() */
-inline expected_stop_claimed(reason) {
+/* expected_stop_claimed(): after a won claim.  The gate is closed by the
+ * loop itself first, so idle_enable()'s load is stable (only the loop
+ * opens the gate). */
+inline expected_stop_claimed(reason, forced) {
 	gate_close();
 	idle_enable(false);
-	/* property 4: an idle or requested stop (forced: tokens revoked
-	 * first) never stops a VM that a lease or token holds. */
-	A4(reason == R_START_FAILED || nheld == 0);
-	atomic { stop_reason = reason; teardown = TD_EXPECTED };
-#ifdef TIERS
-	tiers_first_phase(reason)
-#else
+	readiness_cancel();
+	/* property 4: an idle or requested stop never stops a VM that a
+	 * token holds (forced: revoked first) or a lease holds (unless
+	 * forced: the lease survives and its call sees the VM go). */
+	A4(STOP_OK(reason, forced));
+	A1(teardown == TD_NONE);              /* property 1: one owner per instance */
+	stop_reason = reason; teardown = TD_EXPECTED; td_forced = forced;
+	PROBE(8, reach_lease_survives, forced && nheld > ntok);
+#if REACH
+	survivor = survivor || (forced && nheld > ntok);
+#endif
 	set_state(S_STOPPING);
 	if
 	:: !job_busy -> submit_teardown()
 	:: else -> skip                       /* deferred: start_done runs it */
 	fi
-#endif
 }
 
-/* begin_expected_stop(): close, then claim ACTIVE -> STOP_REQUESTED. */
-inline begin_expected_stop(reason) {
+/* begin_expected_stop(): close, then claim ACTIVE -> STOP_REQUESTED.
+ * N: the claim. */
+inline begin_expected_stop(reason, forced) {
 	gate_close();
 	if
 	:: cur == NONE -> skip
 	:: else ->
 		claim(cur, D_STOP_REQUESTED, t_won);
-#ifdef TIERS
-		tiers_claim_discard(cur, t_won);
-#endif
 		if
-		:: t_won -> expected_stop_claimed(reason)
+		:: t_won -> expected_stop_claimed(reason, forced)
 		:: else -> skip                  /* the exit path owns it */
 		fi
 	fi
 }
 
-/* to_running() */
-inline to_running() {
+/* start_running(): three steps. */
+inline start_running() {
+	atomic {                             /* N: the disposition load */
 #ifndef BUG_NOCHECK
-	d_step { t_disp = disp[cur] };
+		t_disp = disp[cur];
+#else
+		t_disp = D_ACTIVE;
+#endif
+		if
+		:: t_disp == D_ACTIVE ->
+			/* property 5: only a VM whose start job succeeded (and
+			 * whose own console matched the ready pattern) runs */
+			A5(booted == cur);
+			reached_running = true;
+			set_state(S_RUNNING);
+			/* the gate is still closed (starting): the loads of
+			 * idle_recheck() below are stable */
+			idle_set_grace();
+			idle_enable(true)
+		:: else -> skip                  /* an exit was claimed: its mail tears down */
+		fi
+	};
 	if
-	:: t_disp != D_ACTIVE -> skip        /* an exit was claimed: its mail tears down */
-	:: else ->
-#endif
-		atomic { reached_running = true };
-		set_state(S_RUNNING);
-		idle_set_grace();
-		idle_enable(true);
+	:: t_disp == D_ACTIVE ->
 		lease_point_grant();
-		idle_recheck()
-#ifndef BUG_NOCHECK
+		atomic { idle_recheck() }        /* N: the gate load */
+	:: else -> skip
 	fi
-#endif
 }
 
-/* start_done(): the start job's completion, on the loop. */
+/* start_not_ready(): the ready timeout passed (or the pattern does not
+ * compile): claim the expected stop, racing the event thread and the
+ * reconcile.  N: the claim. */
+inline start_not_ready() {
+	if
+	:: state != S_STARTING || cur == NONE -> skip
+	:: else ->
+#ifdef BUG_NOTREADY
+		/* mutant: no claim; the VM is taken as ours to stop */
+		expected_stop_claimed(R_START_FAILED, false)
+#else
+		claim(cur, D_STOP_REQUESTED, t_won);
+		if
+		:: t_won ->
+			PROBE(2, reach_not_ready_won, true);
+			expected_stop_claimed(R_START_FAILED, false)
+		:: else ->
+			PROBE(3, reach_not_ready_lost, true)   /* the exit's teardown runs */
+		fi
+#endif
+	fi
+}
+
+/* start_done(), first step: the start job's completion, on the loop.
+ * N: the disposition load. */
 inline start_done(i, ok) {
 	job_busy = false;
 	A1(i == cur);
-	d_step { t_disp = disp[i] };
+	t_disp = disp[i];
 	if
 	:: t_disp != D_ACTIVE ->
 		/* claimed while booting: run the deferred teardown */
@@ -694,18 +917,31 @@ inline start_done(i, ok) {
 #endif
 	:: else ->
 		if
-		:: !ok ->
+		:: ok && ready_cfg -> readiness_begin()
+		:: ok && !ready_cfg -> booted = i   /* start_done_rest(): start_running() */
+		:: else -> skip                  /* start_done_rest(): the claim */
+		fi
+	fi
+}
+
+/* start_done(), the rest: a failed start claims (N), a start with no
+ * ready_pattern goes start_running(). */
+inline start_done_rest(i, ok) {
+	if
+	:: t_disp == D_ACTIVE && !ok ->
+		atomic {
 			claim(i, D_STOP_REQUESTED, t_won);
 			if
-			:: t_won -> expected_stop_claimed(R_START_FAILED)
+			:: t_won -> expected_stop_claimed(R_START_FAILED, false)
 			:: else ->
 				if
 				:: teardown != TD_NONE -> submit_teardown()
 				:: else -> skip
 				fi
 			fi
-		:: else -> to_running()
-		fi
+		}
+	:: t_disp == D_ACTIVE && ok && !ready_cfg -> start_running()
+	:: else -> skip
 	fi
 }
 
@@ -723,12 +959,14 @@ inline after_crash() {
 	:: else ->
 		ncrash++;
 		if
-		:: ncrash > CRASH_LOOP_MAX -> fail_session()       /* record_crash(): a crash loop */
+		:: ncrash > CRASH_LOOP_MAX ->                  /* record_crash(): a crash loop */
+			PROBE(12, reach_crash_loop, true);
+			fail_session()
 		:: else ->
 			set_state(S_STOPPED);
 			has_holds(t_h);
 			if
-			:: t_h -> restart_pending = true                  /* restart timer armed */
+			:: t_h -> restart_pending = true; aux = AUX_RESTART   /* session_timer(aux) */
 			:: else -> skip
 			fi
 		fi
@@ -744,50 +982,33 @@ inline after_expected_stop() {
 	fi
 }
 
-/* finish_teardown(): exactly once per instance. */
+/* finish_teardown(): exactly once per instance.  Up to kick(), which is
+ * a step of its own.  N: instance_index_remove(). */
 inline finish_teardown(i) {
 	A1(cur != NONE && i == cur);          /* a teardown of the session's instance */
-	atomic { stop_timer = false; awaiting_gone = false };
+	stop_timer = false; awaiting_gone = false;
 	indexed[cur] = false;                 /* instance_index_remove() */
-	atomic {
-		A1(teardowns[cur] == 0);          /* property 1: never twice */
-		teardowns[cur]++
-	};
+	A1(teardowns[cur] == 0);              /* property 1: never twice */
+	teardowns[cur]++;
 	if
 	:: teardown == TD_EXIT -> after_crash()
 	:: else -> after_expected_stop()
 	fi;
-#ifdef TIERS
-	atomic { img_rec[cur] = false; no_guest = false };   /* tiers_forget(): deleted by the cleanup */
-#endif
-	atomic {
-		cur = NONE; teardown = TD_NONE; reached_running = false; inst_gone = false;
-		if                                /* complete_waiters(stop_waiters) */
-		:: stop_waiters > 0 -> stop_waiters = 0; stop_ans = ANS_DONE
-		:: else -> skip
-		fi
-	};
-#ifndef BUG_NOKICK
-	kick()
-#else
-	skip
-#endif
-}
-
-/* teardown_done() */
-inline teardown_done(kind, i, ok, gone) {
-	job_busy = false;
-	if
-	:: kind == J_CLEANUP -> finish_teardown(i)
-	:: kind == J_SHUTDOWN && (gone || inst_gone || !ok) -> submit_phase(J_CLEANUP)
-	:: else -> awaiting_gone = true; stop_timer = true   /* the STOPPED event or the timer ends it */
+	cur = NONE; teardown = TD_NONE; reached_running = false; inst_gone = false;
+	td_forced = false;
+	if                                    /* complete_waiters(stop_waiters) */
+	:: stop_waiters > 0 -> stop_waiters = 0; stop_ans = ANS_DONE
+	:: else -> skip
 	fi
 }
 
-/* on_exit_claimed(): the loop side of a spontaneous exit. */
+/* on_exit_claimed(): the loop side of a spontaneous exit.  The gate was
+ * closed by the claimer before (stable: only the loop opens it). */
 inline on_exit_claimed() {
 	idle_enable(false);
-	atomic { teardown = TD_EXIT; inst_gone = true };
+	readiness_cancel();
+	A1(teardown == TD_NONE);              /* property 1: one owner per instance */
+	teardown = TD_EXIT; inst_gone = true;
 	set_state(S_STOPPING);
 	if
 	:: !job_busy -> submit_teardown()
@@ -795,8 +1016,8 @@ inline on_exit_claimed() {
 	fi
 }
 
-/* on_gone(): the domain of an instance being stopped is gone. */
-inline on_gone() {
+/* teardown_domain_gone(): the domain of an instance being stopped is gone. */
+inline teardown_domain_gone() {
 	inst_gone = true;
 	if
 	:: awaiting_gone -> awaiting_gone = false; stop_timer = false; submit_phase(J_CLEANUP)
@@ -804,155 +1025,120 @@ inline on_gone() {
 	fi
 }
 
-/* ==== memory tiers: session/tiers.c (loop thread) ===================== *
- * Everything below up to the loop thread belongs to -DTIERS. */
-#ifdef TIERS
-
-/* claimed() -> first_phase(): the idle stop of a saving session saves
- * (tiers_wants_save); every other claim goes on as without tiers. */
-inline tiers_first_phase(reason) {
+/* load_host(): after open_done(), one reconcile job for the
+ * current instance, unless a session job is in flight. */
+inline load_host() {
 	if
-	:: reason == R_IDLE && save_policy && state == S_RUNNING && !job_busy ->
-		set_state(S_STOPPING);
-		submit_phase(J_SAVE)
-	:: else ->
-		set_state(S_STOPPING);
-		if
-		:: !job_busy -> submit_teardown()
-		:: else -> skip                  /* deferred: start_done runs it */
-		fi
+	:: cur == NONE || job_busy -> skip
+	:: else -> rjobs!cur
 	fi
 }
 
-/* instance_claim_expected_stop() from SUSPENDED: a discard.  Only the
- * loop moves a suspended instance, so this is no race. */
-inline tiers_claim_discard(i, won) {
+/* reconcile_listed(): a domain found gone goes through the same
+ * spontaneous-exit claim its lost event would have made.  N: the claim
+ * (a lost claim leaves the disposition final: the load after it is
+ * stable). */
+inline reconcile_listed(i, gone) {
 	if
-	:: !won ->
-		d_step {
+	:: gone && cur == i && !job_busy ->
+#ifdef BUG_RECONCILE
+		/* mutant: gone means ours to tear down, no claim */
+		g_closed = true; crash_closed = true;
+		on_exit_claimed()
+#else
+		claim(i, D_EXIT_CLAIMED, t_won);
+		if
+		:: t_won ->
+			g_closed = true; crash_closed = true;    /* lease_gate_close() */
+			PROBE(4, reach_reconcile_won, true);
+			on_exit_claimed()
+		:: else ->
 			if
-			:: disp[i] == D_SUSPENDED -> disp[i] = D_STOP_REQUESTED; won = true; no_guest = true
-			:: else -> skip
-			fi
-		}
-	:: else -> skip
-	fi
-}
-
-/* save_done(): saved -> suspended (instance_suspend) unless a stop came
- * meanwhile (the image goes with the instance); refused or the VM gone ->
- * a normal stop. */
-inline tiers_save_done(i, ok) {
-	job_busy = false;
-	A1(i == cur);
-	if
-	:: !ok -> submit_phase(J_SHUTDOWN)
-	:: ok && stop_waiters > 0 -> img_rec[i] = true; submit_phase(J_CLEANUP)
-	:: ok && stop_waiters == 0 ->
-		img_rec[i] = true;
-		d_step { A1(disp[i] == D_STOP_REQUESTED); disp[i] = D_SUSPENDED };
-		atomic { teardown = TD_NONE; stop_reason = R_NONE };
-		set_state(S_SUSPENDED);
-		kick()
-	fi
-}
-
-/* tiers_restore(): instance_resume(), state starting, the restore job. */
-inline tiers_restore() {
-	d_step { A1(disp[cur] == D_SUSPENDED); disp[cur] = D_ACTIVE };
-	atomic { reached_running = false; inst_gone = false; awaiting_gone = false;
-		 teardown = TD_NONE; crash_closed = false };
-	set_state(S_STARTING);
-	atomic { job_busy = true; jobs!J_RESTORE,cur }
-}
-
-/* restore_done(): as start_done(); a refused restore tears the instance
- * down like a failed start (no guest), but the callers stay parked for
- * the cold boot that follows. */
-inline tiers_restore_done(i, ok) {
-	job_busy = false;
-	A1(i == cur);
-	if
-	:: ok -> img_rec[i] = false          /* the job deleted it */
-	:: else -> skip
-	fi;
-	d_step { t_disp = disp[i] };
-	if
-	:: t_disp != D_ACTIVE ->
-		if
-		:: teardown != TD_NONE -> submit_teardown()
-		:: else -> skip                  /* the exit mail submits it */
-		fi
-	:: else ->
-		if
-		:: !ok ->
-			claim(i, D_STOP_REQUESTED, t_won);
-			if
-			:: t_won -> no_guest = true; expected_stop_claimed(R_RESTORE_FAILED)
+			:: disp[i] == D_STOP_REQUESTED ->
+				PROBE(6, reach_reconcile_gone, true);
+				teardown_domain_gone()
 			:: else ->
-				if
-				:: teardown != TD_NONE -> submit_teardown()
-				:: else -> skip
-				fi
+				PROBE(5, reach_reconcile_lost, true)  /* the event's mail tears down */
 			fi
-		:: else -> to_running()
 		fi
+#endif
+	:: else -> skip
 	fi
 }
 
-#endif /* TIERS */
-
-/* ---- the loop thread -------------------------------------------------- */
+/* ---- the loop thread --------------------------------------------------
+ * One "::" per event the loop handles.  Each atomic block is one step: a
+ * run of loop-only statements with at most one access that another
+ * thread races ("N:"), a mailbox receive before it or a job submit after
+ * it (see "Atomicity" in the header). */
 proctype Loop()
 {
-	byte c, cc, i, t_holds, t_gen, t_rc, t_disp;
-	bool t_closed, t_edge, t_first, t_won, t_h, ok, gone, won, t_ok;
+	byte c, cc, i, t_holds, t_gen, t_rc, t_disp, t_kind;
+	bool t_closed, t_edge, t_first, t_won, t_h, ok, gone, won, t_ok, again;
 	mtype k;
 
+	xr adminq; xr vmmail; xs jobs; xs rjobs;
 end_loop:
 	do
-	/* ---- RPC: token.acquire -> lease_acquire() ---- */
-	:: rpc[0]?ACQ -> cc = 0; goto acquire
+	/* ---- RPC: token.acquire, session.start, vm.info -> lease_acquire() ---- */
+	:: atomic { rpc[0]?ACQ,t_kind -> ckind[0] = t_kind; lease_acquire(0) }; lease_acquired(0)
 #if NCLIENT > 1
-	:: rpc[1]?ACQ -> cc = 1; goto acquire
+	:: atomic { rpc[1]?ACQ,t_kind -> ckind[1] = t_kind; lease_acquire(1) }; lease_acquired(1)
 #endif
-	/* ---- RPC: token.release / connection closed -> lease_release() ---- */
-	:: rpc[0]?REL -> lease_release(0)
-	:: rpc[0]?DISC -> lease_release(0)
+	/* ---- RPC: token.release, info_done, connection closed -> lease_release() ---- */
+	:: atomic { rpc[0]?REL,_ -> lease_release(0) }
+	:: atomic { rpc[0]?DISC,_ -> lease_release(0) }
 #if NCLIENT > 1
-	:: rpc[1]?REL -> lease_release(1)
-	:: rpc[1]?DISC -> lease_release(1)
+	:: atomic { rpc[1]?REL,_ -> lease_release(1) }
+	:: atomic { rpc[1]?DISC,_ -> lease_release(1) }
 #endif
-	/* ---- RPC: session.stop -> session_stop() ---- */
-	:: adminq?k ->
+	/* ---- RPC: session.stop -> request_stop().  N: the claim ---- */
+	:: atomic { adminq?k ->
 		if
 		:: state == S_STOPPED || state == S_FAILED -> stop_ans = ANS_DONE
 		:: state == S_STOPPING -> stop_waiters++
-		:: state == S_STARTING || state == S_RUNNING || TIERS_STOPPABLE ->
+		:: state == S_STARTING || state == S_RUNNING ->
 			has_holds(t_h);
 			if
 			:: k == STOP && t_h -> stop_ans = ANS_CONFLICT
 			:: else ->
 				stop_waiters++;
 				if
-				:: k == STOPF -> lease_point_fail(); revoke_tokens()
+				:: k == STOPF ->
+					lease_point_fail();
+#ifndef BUG_NOREVOKE
+					revoke_tokens()
+#else
+					skip
+#endif
 				:: else -> skip
 				fi;
-				begin_expected_stop(R_REQUESTED)
+				begin_expected_stop(R_REQUESTED, k == STOPF)
 			fi
 		fi
-	/* ---- worker results mailbox -> start_done() / teardown_done() ---- */
-	:: results?k,i,t_ok,gone ->
+	   }
+	/* ---- worker results mailbox ---- */
+	:: atomic { results?J_START,i,t_ok,gone -> start_done(i, t_ok) };
+		start_done_rest(i, t_ok)
+	:: atomic { results?J_SHUTDOWN,i,t_ok,gone ->        /* teardown_done() */
+		job_busy = false;
 		if
-		:: k == J_START -> start_done(i, t_ok)
-#ifdef TIERS
-		:: k == J_SAVE -> tiers_save_done(i, t_ok)
-		:: k == J_RESTORE -> tiers_restore_done(i, t_ok)
-#endif
-		:: else -> teardown_done(k, i, t_ok, gone)
+		:: gone || inst_gone || !t_ok -> submit_phase(J_CLEANUP)
+		:: else -> awaiting_gone = true; stop_timer = true   /* the STOPPED event or the timer ends it */
 		fi
+	   }
+	:: atomic { results?J_CLEANUP,i,t_ok,gone ->         /* teardown_done() */
+		job_busy = false;
+		finish_teardown(i)
+	   };
+#ifndef BUG_NOKICK
+		atomic { kick() }                                 /* N: start_instance() */
+#else
+		skip
+#endif
+	:: atomic { results?J_RECON,i,t_ok,gone -> reconcile_listed(i, gone) }
 	/* ---- VM event mailbox -> session_vm_event_mail() ---- */
-	:: vmmail?i,won ->
+	:: atomic { vmmail?i,won ->
 		if
 		:: cur == i ->
 			if
@@ -962,91 +1148,123 @@ end_loop:
 				/* mutant: the loser tears down as well */
 				on_exit_claimed()
 #else
-				d_step { t_disp = disp[i] };
+				/* the event lost its claim: the disposition is final */
 				if
-				:: t_disp == D_STOP_REQUESTED -> on_gone()
+				:: disp[i] == D_STOP_REQUESTED -> teardown_domain_gone()
 				:: else -> skip
 				fi
 #endif
 			fi
 		:: else -> skip                  /* an older instance: nothing */
 		fi
-	/* ---- the grace timer fires -> idle_timer_cb() ---- */
-	:: id_timer ->
+	   }
+	/* ---- the grace timer fires -> idle_timer_cb().  N: the gate CAS ---- */
+	:: atomic { id_timer ->
 		id_timer = false;
 		if
-		:: !id_enabled -> idle_recheck()
-		:: else ->
-			gate_close_idle(ok);
-			if
-			:: !ok -> idle_recheck()
-			:: else ->
-				atomic { id_deadline = false; id_enabled = false };
-				begin_expected_stop(R_IDLE)   /* idle_expired() */
-			fi
+		:: !id_enabled -> idle_recheck(); ok = false; again = false
+		:: else -> gate_close_idle(ok); again = !ok
 		fi
-	/* ---- the recheck event (idle_poke) -> idle_recheck_cb() ---- */
-	:: id_poked -> id_poked = false; idle_recheck()
+	   };
+		if
+		:: ok ->                          /* idle_expired().  N: the claim */
+			atomic {
+				id_deadline = false; id_enabled = false;
+				begin_expected_stop(R_IDLE, false)
+			}
+		:: again -> atomic { idle_recheck() }    /* N: the gate load */
+		:: else -> skip
+		fi
+	/* ---- the recheck event (idle_poke) -> idle_recheck_cb().  N: the gate load ---- */
+	:: atomic { id_poked -> id_poked = false; idle_recheck() }
 	/* ---- the stop timeout -> stop_timeout_cb() ---- */
-	:: stop_timer ->
+	:: atomic { stop_timer ->
 		stop_timer = false;
 		if
 		:: awaiting_gone -> awaiting_gone = false; submit_phase(J_CLEANUP)
 		:: else -> skip
 		fi
-	/* ---- the restart backoff -> restart_cb() ---- */
-	:: restart_pending ->
-		restart_pending = false;
+	   }
+	/* ---- the aux timer: the restart backoff -> restart_cb() ---- */
+	:: atomic { aux == AUX_RESTART ->
+		aux = AUX_NONE; restart_pending = false;
 		has_holds(t_h);
 		if
-		:: state == S_STOPPED && t_h -> start_instance()
+		:: state == S_STOPPED && t_h ->
+			PROBE(11, reach_restart, true);
+			start_instance()
 		:: else -> skip
 		fi
-	od;
-
-	/* lease_acquire() for client cc: the fast path, or park + need_vm. */
-acquire:
-	gate_enter(t_rc);
-	if
-	:: t_rc != WAS_CLOSED ->
-		atomic { lst[cc] = L_HELD; nheld++; ans[cc] = ANS_GRANTED; poke_if(t_rc == ENTERED_FIRST) }
-	:: else ->
-		lst[cc] = L_PARKED;
-		kick()                                  /* need_vm() */
-	fi;
-	goto end_loop
+	   }
+	/* ---- the aux timer: the readiness poll -> poll_cb() ---- */
+	:: atomic { aux == AUX_READY ->
+		aux = AUX_NONE; ok = false;
+		if
+		:: !ready_on -> skip
+		:: else ->
+			readiness_cancel();
+			if
+			:: true ->                    /* a console line matched: start_ready().  N: the load */
+				if
+				:: state == S_STARTING && cur != NONE && disp[cur] == D_ACTIVE ->
+					PROBE(1, reach_ready_running, true);
+					booted = ready_for;  /* the console of that instance matched */
+					ok = true
+				:: else -> skip
+				fi
+			:: true ->                    /* the deadline passed.  N: the claim */
+				start_not_ready()
+			fi
+		fi
+	   };
+		if
+		:: ok -> start_running()
+		:: else -> skip
+		fi
+	/* ---- libvirt reconnected -> open_done() -> load_host() ----
+	 * (only with an instance: a reconnect without one reconciles nothing,
+	 * and ending the lost-event window early adds no run) */
+	:: atomic { reconn_left > 0 && cur != NONE -> reconn_left = 0; load_host() }
+	od
 }
 
-/* ---- a lease/token client ------------------------------------------ */
+/* ---- a caller: a token, a vm.info lease or a session.start lease ----- */
+inline pick_kind(me) {
+	if
+	:: (KINDS(me) & K_TOKEN) != 0 -> k = K_TOKEN
+	:: (KINDS(me) & K_INFO) != 0 -> k = K_INFO
+	:: (KINDS(me) & K_START) != 0 -> k = K_START
+	fi
+}
+
 proctype Client(byte me)
 {
-	byte r = 0;
+	byte r = 0, k;
 
-#ifdef TIERS
-	/* The second client is the next user of a suspended session (its
-	 * restore): it comes once the session is suspended, or never. */
-	if
-	:: me == 1 ->
-end_never_suspended:
-		(state == S_SUSPENDED)
-	:: else -> skip
-	fi;
-#endif
+	/* The caller's own steps are invisible to the loop: a hold starts at
+	 * the grant and ends when the loop takes the release from the
+	 * connection, at any later moment.  So the answer and the release
+	 * (or the request and the hang-up) are one step each. */
 	do
 	:: r < ROUNDS ->
 		r++;
 		if
-		:: /* token.acquire, wait for the answer, use, token.release */
-			atomic { ans[me] = ANS_NONE; cst[me] = C_WAITING; rpc[me]!ACQ };
-			atomic { ans[me] != ANS_NONE -> cst[me] = C_IDLE };
-			if
-			:: ans[me] == ANS_GRANTED -> rpc[me]!REL   /* a revoked token: "no token" */
-			:: else -> skip
-			fi
-		:: /* token.acquire, then the connection closes at some point
-		    * while it waits (acquire_lost) or holds (tokens_conn_close) */
-			atomic { ans[me] = ANS_NONE; rpc[me]!ACQ };
-			rpc[me]!DISC;
+		:: /* acquire, wait for the answer, use, release (token.release,
+		    * or info_done; session.start's lease is released by the
+		    * daemon itself) */
+			atomic { pick_kind(me); ans[me] = ANS_NONE; cst[me] = C_WAITING; rpc[me]!ACQ,k };
+			atomic {
+				ans[me] != ANS_NONE -> cst[me] = C_IDLE;
+				if
+				:: ans[me] == ANS_GRANTED && k != K_START ->
+					rpc[me]!REL,0  /* a revoked token: "no token" */
+				:: else -> skip
+				fi
+			}
+		:: /* acquire, then the connection closes at some point while it
+		    * waits (acquire_lost, lease_call_lost) or holds
+		    * (tokens_conn_close; a vm.info lease: info_done) */
+			atomic { pick_kind(me); ans[me] = ANS_NONE; rpc[me]!ACQ,k; rpc[me]!DISC,0 };
 			break
 		fi
 	:: else -> break
@@ -1056,6 +1274,7 @@ end_never_suspended:
 /* ---- session.stop, once, forced or not ------------------------------ */
 proctype Admin()
 {
+	xs adminq;
 	if
 	:: atomic { admin_waiting = true; adminq!STOP }
 	:: atomic { admin_waiting = true; adminq!STOPF }
@@ -1063,102 +1282,74 @@ proctype Admin()
 	atomic { stop_ans != ANS_NONE -> admin_waiting = false }
 }
 
-#ifdef TIERS
-/* image_delete(): property 1 for images: the file must be there (a
- * second delete of one image is a teardown run twice). */
-inline tiers_image_delete_if(i, rec) {
+/* a domain stops: its STOPPED event, or nothing while the connection is
+ * down (the event is lost; the reconnect will reconcile) */
+inline vm_stopped(i) {
+	vm[i] = VM_GONE;
 	if
-	:: rec -> d_step { A1(img[i]); img[i] = false }
-	:: else -> skip
+	:: ev_pending[i] = true
+	:: reconn_left > 0 -> skip
 	fi
 }
-
-/* save_run(): announce our own STOPPED/SAVED event, then save: written
- * (the domain gone, an event queued) or refused or the VM gone already
- * (the announcement withdrawn). */
-inline tiers_save_run(i, ok) {
-	d_step { own_saves[i]++ };
-	atomic {
-		if
-		:: vm[i] == VM_UP && saves < MAXSAVE ->
-			A4(nheld == 0);
-			vm[i] = VM_GONE; img[i] = true; ev_saved[i]++; saves++; ok = true
-		:: vm[i] == VM_UP && sfails < MAXSFAIL -> sfails++; ok = false
-		:: vm[i] != VM_UP || (saves >= MAXSAVE && sfails >= MAXSFAIL) -> ok = false
-		fi
-	};
-	if
-	:: !ok -> d_step { if :: own_saves[i] > 0 -> own_saves[i]-- :: else -> skip fi }
-	:: else -> skip
-	fi
-}
-
-/* restore_run(): the domain back from the image (same instance id), the
- * image deleted; or refused (the image stays). */
-inline tiers_restore_run(i, ok) {
-	atomic {
-		if
-		:: img[i] && vm[i] != VM_UP -> vm[i] = VM_UP; ok = true
-		:: rfails < MAXRFAIL -> rfails++; ok = false
-		:: !(img[i] && vm[i] != VM_UP) -> ok = false
-		fi
-	};
-	if
-	:: ok -> tiers_image_delete_if(i, true)
-	:: else -> skip
-	fi
-}
-#endif
 
 /* ---- the worker thread: start_run / shutdown_run / cleanup_run ------ */
 proctype Worker()
 {
-	mtype k;
 	byte i;
 	bool ok, gone;
 
+	xr jobs;
 end_worker:
 	do
-	:: jobs?k,i ->
-		gone = false;
+	:: atomic { jobs?J_START,i ->                  /* start_run() */
 		if
-		:: k == J_START ->                         /* start_run() */
-			if
-			:: fails < MAXFAIL -> fails++; ok = false   /* disks/XML/domain_start failed: no domain */
-			:: vm[i] = VM_UP; ok = true                 /* domain_start() */
-			fi
-		:: k == J_SHUTDOWN ->                      /* shutdown_run() */
-			atomic {
-				if
-				:: vm[i] == VM_UP ->
-					/* property 4: we stop a VM only when nothing holds it */
-					A4(nheld == 0);
-					shut_req[i] = true; ok = true       /* rc 0 */
-				:: else -> gone = true; ok = true       /* rc 1: gone */
-				fi
-			};
-			if
-			:: !gone -> gone = (vm[i] != VM_UP)     /* domain_state() */
-			:: else -> skip
-			fi
-		:: k == J_CLEANUP ->                       /* cleanup_run(): destroy */
-			atomic {
-				if
-				:: vm[i] == VM_UP ->
-					A4(nheld == 0);
-					vm[i] = VM_GONE; ev_pending[i] = true   /* STOPPED/DESTROYED */
-				:: else -> skip
-				fi;
-				ok = true
-			}
-#ifdef TIERS
-			;
-			tiers_image_delete_if(i, img_rec[i])       /* the image of a suspended instance */
-		:: k == J_SAVE -> tiers_save_run(i, ok)
-		:: k == J_RESTORE -> tiers_restore_run(i, ok)
-#endif
+		:: fails < MAXFAIL -> fails++; ok = false   /* disks/XML/domain_start failed: no domain */
+		:: vm[i] = VM_UP; ok = true                 /* domain_start() */
 		fi;
-		results!k,i,ok,gone                        /* mailbox_post(results) */
+		results!J_START,i,ok,false                 /* mailbox_post(results) */
+	   }
+	:: atomic { jobs?J_SHUTDOWN,i ->               /* shutdown_run() */
+		if
+		:: vm[i] == VM_UP ->
+			/* property 4: we stop a VM only when nothing holds it */
+			A4(STOP_OK(stop_reason, td_forced));
+			shut_req[i] = true; gone = false    /* rc 0 */
+		:: else -> gone = true                  /* rc 1: gone */
+		fi
+	   };
+		atomic {
+			if
+			:: !gone -> gone = (vm[i] != VM_UP) /* domain_state() */
+			:: else -> skip
+			fi;
+			results!J_SHUTDOWN,i,true,gone
+		}
+	:: atomic { jobs?J_CLEANUP,i ->                /* cleanup_run(): destroy */
+		if
+		:: vm[i] == VM_UP ->
+			A4(STOP_OK(stop_reason, td_forced));
+			vm_stopped(i)                       /* STOPPED/DESTROYED */
+		:: else -> skip
+		fi;
+		results!J_CLEANUP,i,true,false
+	   }
+	od
+}
+
+/* ---- another worker thread: reconcile_run ----------------------------- */
+proctype Reconciler()
+{
+	byte i;
+
+	xr rjobs;
+end_reconciler:
+	do
+	:: atomic {
+		/* domain_state() == VM_GONE, then mailbox_post(results).  One
+		 * step: a "not gone" answer is a no-op on the loop wherever it
+		 * queues, and a domain once gone stays gone. */
+		rjobs?i -> results!J_RECON,i,true,(vm[i] != VM_UP)
+	   }
 	od
 }
 
@@ -1167,10 +1358,10 @@ proctype Qemu()
 {
 end_qemu:
 	do
-	:: atomic { crashes < MAXCRASH && vm[0] == VM_UP -> vm[0] = VM_GONE; ev_pending[0] = true; crashes++ }
-	:: atomic { crashes < MAXCRASH && vm[1] == VM_UP -> vm[1] = VM_GONE; ev_pending[1] = true; crashes++ }
-	:: atomic { shut_req[0] && vm[0] == VM_UP -> vm[0] = VM_GONE; ev_pending[0] = true }
-	:: atomic { shut_req[1] && vm[1] == VM_UP -> vm[1] = VM_GONE; ev_pending[1] = true }
+	:: atomic { crashes < MAXCRASH && vm[0] == VM_UP -> vm_stopped(0); crashes++ }
+	:: atomic { crashes < MAXCRASH && vm[1] == VM_UP -> vm_stopped(1); crashes++ }
+	:: atomic { shut_req[0] && vm[0] == VM_UP -> vm_stopped(0) }
+	:: atomic { shut_req[1] && vm[1] == VM_UP -> vm_stopped(1) }
 	od
 }
 
@@ -1180,47 +1371,26 @@ proctype EventThread()
 	byte i;
 	bool got, won;
 
+	xs vmmail;
 end_events:
 	do
-	:: atomic { ev_pending[0] -> ev_pending[0] = false; i = 0 } -> goto deliver
-	:: atomic { ev_pending[1] -> ev_pending[1] = false; i = 1 } -> goto deliver
-#ifdef TIERS
-	/* a STOPPED/SAVED event: ours (counted) is swallowed */
-	:: atomic { ev_saved[0] > 0 -> ev_saved[0]--; i = 0 } -> goto deliver_saved
-	:: atomic { ev_saved[1] > 0 -> ev_saved[1]--; i = 1 } -> goto deliver_saved
-#endif
+	:: atomic { ev_pending[0] -> ev_pending[0] = false; i = 0; got = indexed[0] } -> goto deliver
+	:: atomic { ev_pending[1] -> ev_pending[1] = false; i = 1; got = indexed[1] } -> goto deliver
 	od;
-#ifdef TIERS
-deliver_saved:
-	skip;
-#ifndef BUG_OWNSAVE
-	d_step {
-		if
-		:: indexed[i] && own_saves[i] > 0 -> own_saves[i]--; got = false
-		:: else -> got = true
-		fi
-	};
-	if
-	:: !got -> goto end_events            /* instance_own_save_event(): ours */
-	:: else -> skip
-	fi;
-#endif
-#endif
+	/* the event picked up with instance_index_get() (mutex), then: */
 deliver:
-	got = indexed[i];                     /* instance_index_get() (mutex) */
 	if
 	:: !got -> skip                       /* not ours any more */
 	:: else ->
 		claim(i, D_EXIT_CLAIMED, won);    /* instance_claim_spontaneous_exit() */
-#ifdef TIERS
-		/* property 6: an exit is claimed only for a VM that is gone */
-		A6(!won || vm[i] != VM_UP);
-#endif
-		if
-		:: won -> d_step { g_closed = true; crash_closed = true }   /* lease_gate_close() */
-		:: else -> skip
-		fi;
-		vmmail!i,won                      /* mailbox_post(core->vm_events) */
+		atomic {
+			if
+			:: won -> g_closed = true; crash_closed = true   /* lease_gate_close() */
+			:: else -> skip
+			fi;
+			PROBE(7, reach_event_lost, !won && disp[i] == D_EXIT_CLAIMED);
+			vmmail!i,won                  /* mailbox_post(core->vm_events) */
+		}
 	fi;
 	goto end_events
 }
@@ -1229,26 +1399,6 @@ deliver:
 active proctype Quiescence()
 {
 	timeout ->
-#ifdef TIERS
-	d_step {
-		/* 1: every instance started was torn down once, but for a
-		 * suspended one; its image is the only one left */
-		A1(next_inst < 1 || teardowns[0] == 1 || (state == S_SUSPENDED && cur == 0));
-		A1(next_inst < 2 || teardowns[1] == 1 || (state == S_SUSPENDED && cur == 1));
-		A1(img[0] == (state == S_SUSPENDED && cur == 0));
-		A1(img[1] == (state == S_SUSPENDED && cur == 1));
-		A1(state != S_SUSPENDED || (disp[cur] == D_SUSPENDED && img_rec[cur]));
-		/* 2: nothing running or pending */
-		A2(!job_busy && stop_waiters == 0 && !admin_waiting);
-		A2(cur == NONE || state == S_SUSPENDED);
-		A2(vm[0] != VM_UP && vm[1] != VM_UP);
-		A2(g_closed || state == S_RUNNING);
-		/* 3: no caller left parked or unanswered */
-		A3(!any_parked);
-		A3(cst[0] != C_WAITING && cst[NCLIENT-1] != C_WAITING);
-		A4(g_holds == nheld)
-	}
-#else
 	d_step {
 		/* 1: every instance started was torn down, once */
 		A1(next_inst < 1 || teardowns[0] == 1);
@@ -1258,13 +1408,13 @@ active proctype Quiescence()
 		A2(vm[0] != VM_UP && vm[1] != VM_UP);
 		A2(g_closed || state == S_RUNNING);     /* the gate is open only while running */
 		A2(!indexed[0] && !indexed[1]);
+		A2(aux == AUX_NONE && !ready_on);
 		/* 3: no caller left parked or unanswered */
 		A3(!any_parked);
 		A3(cst[0] != C_WAITING && cst[NCLIENT-1] != C_WAITING);
-		/* 4/5: no lease left counted on a stopped session */
-		A4(g_holds == nheld)
+		/* 6: every hold released, and the gate counted each exactly */
+		A6(g_holds == nheld && nheld == 0)
 	}
-#endif
 }
 
 init {
@@ -1273,14 +1423,17 @@ init {
 		:: policy_restart = true
 		:: policy_restart = false
 		fi;
-#ifdef TIERS
+#if READY == 2
 		if
-		:: save_policy = true
-		:: save_policy = false
+		:: ready_cfg = true
+		:: ready_cfg = false
 		fi;
+#else
+		ready_cfg = (READY == 1);
 #endif
 		run Loop();
 		run Worker();
+		run Reconciler();
 		run Qemu();
 		run EventThread();
 		run Admin();
