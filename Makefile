@@ -32,7 +32,7 @@ OPT      ?= -O2 -g
 SAN      ?=
 SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all,)
 
-PKGS     := libevent libevent_pthreads libvirt jansson uuid libxml-2.0 inih
+PKGS     := libevent libevent_pthreads libvirt jansson uuid libxml-2.0 inih libsystemd
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 
