@@ -168,10 +168,89 @@ int config_load_file(struct config *cfg, const char *path, bool required, struct
 	return 0;
 }
 
+int config_override(struct config *cfg, const char *key, const char *value, struct cause *c)
+{
+	if (config_set(cfg, key, value, c) < 0)
+		return -1;
+	if (cfg->overrides == NULL)
+		cfg->overrides = json_object();
+	json_object_set_new(cfg->overrides, key, json_string(value));
+	return 0;
+}
+
 void config_free(struct config *cfg)
 {
 	fields_free(config_table, cfg);
 	settings_free(&cfg->core.defaults);
 	free(cfg->config_path);
+	json_decref(cfg->overrides);
 	memset(cfg, 0, sizeof *cfg);
+}
+
+/* ---- reload ---------------------------------------------------------------- */
+
+/* The configuration the file and the flags say now. */
+static int config_fresh(const struct config *live, struct config *fresh, struct cause *c)
+{
+	const char *key;
+	json_t *v;
+
+	config_init(fresh);
+	free(fresh->config_path);
+	fresh->config_path = xstrdup(live->config_path);
+	fresh->config_required = live->config_required;
+	if (config_load_file(fresh, fresh->config_path, fresh->config_required, c) < 0)
+		return -1;
+	json_object_foreach(live->overrides, key, v)
+		if (config_set(fresh, key, json_string_value(v), c) < 0)
+			return -1;
+	return 0;
+}
+
+static json_t *change(const struct field *f, json_t *old, json_t *now)
+{
+	return json_pack("{s:s, s:O, s:O}", "key", f->conf, "old", old, "new", now);
+}
+
+/* Row by row: what differs is copied (live) or named (ignored). */
+static void compare(const struct field *tab, void *live, const void *fresh, bool all_live,
+		    json_t *applied, json_t *ignored)
+{
+	struct cause c;
+
+	for (const struct field *f = tab; f->key != NULL; f++) {
+		if (f->conf == NULL)
+			continue;
+		json_t *old = fields_value_json(f, live), *now = fields_value_json(f, fresh);
+		if (!json_equal(old, now)) {
+			if (!all_live && !(f->flags & FIELD_LIVE)) {
+				json_array_append_new(ignored, change(f, old, now));
+			} else if (fields_set_json(f, live, now, &c) < 0) {
+				/* It came out of a checked configuration. */
+				log_err("sessiond: reload: %s: %s (bug); kept the old value", f->conf,
+					c.msg);
+			} else {
+				json_array_append_new(applied, change(f, old, now));
+			}
+		}
+		json_decref(old);
+		json_decref(now);
+	}
+}
+
+int config_reload(struct config *live, json_t **applied, json_t **ignored, struct cause *c)
+{
+	struct config fresh;
+
+	if (config_fresh(live, &fresh, c) < 0) {
+		config_free(&fresh);
+		return -1;
+	}
+	*applied = json_array();
+	*ignored = json_array();
+	compare(config_table, live, &fresh, false, *applied, *ignored);
+	compare(settings_table, &live->core.defaults, &fresh.core.defaults, true, *applied,
+		*ignored);
+	config_free(&fresh);
+	return 0;
 }
