@@ -1,9 +1,11 @@
 /*
  * cmd_watch.c — the commands that look at a session from outside: watch
- * (its events), info (its domain), console (its serial log) (see ctl.h).
+ * (its events), info (its domain), console (its serial log); and reload,
+ * which looks at the daemon's configuration (see ctl.h).
  */
 #include "ctl.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -146,4 +148,49 @@ int cmd_console(struct ctx *x, int argc, char **argv)
 			usleep(CONSOLE_POLL_US);
 	} while (follow && !ctl_interrupted());
 	return 0;
+}
+
+/* ---- reload ------------------------------------------------------------------------ */
+
+/* "  max_sessions_per_user = 2 (was 64)" per change. */
+static void show_changes(json_t *changes, const char *title)
+{
+	size_t i;
+	json_t *ch;
+
+	if (json_array_size(changes) == 0)
+		return;
+	printf("%s:\n", title);
+	json_array_foreach(changes, i, ch) {
+		char *now = json_dumps(json_object_get(ch, "new"), JSON_ENCODE_ANY);
+		char *old = json_dumps(json_object_get(ch, "old"), JSON_ENCODE_ANY);
+		printf("  %s = %s (was %s)\n", out_str(ch, "key", "?"), now ? now : "?",
+		       old ? old : "?");
+		free(now);
+		free(old);
+	}
+}
+
+static void show_reload(struct ctx *x, json_t *r)
+{
+	json_t *applied = json_object_get(r, "applied"), *ignored = json_object_get(r, "ignored");
+
+	(void)x;
+	printf("reloaded %s\n", out_str(r, "config", "?"));
+	if (json_array_size(applied) == 0 && json_array_size(ignored) == 0)
+		puts("nothing changed");
+	show_changes(applied, "applied");
+	show_changes(ignored, "ignored until sessiond restarts");
+}
+
+int cmd_reload(struct ctx *x, int argc, char **argv)
+{
+	struct sdc_error e;
+	json_t *r = NULL;
+	int rc = ctl_begin(x, argc, argv, 0, 0);
+
+	if (rc != 0)
+		return rc;
+	rc = sdc_daemon_reload(x->c, &r, &e);
+	return ctl_result(x, rc, &e, r, show_reload);
 }

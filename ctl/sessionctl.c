@@ -15,15 +15,7 @@
 
 #include "../common/timeutil.h"
 
-struct command {
-	const char *name;
-	ctl_cmd_fn fn;
-	const char *args;                   /* the operands and own options */
-	const struct field *fields;         /* then one option per row with a flag */
-	const char *help;
-};
-
-static const struct command commands[] = {
+const struct command ctl_commands[] = {
 	{ "create", cmd_create, "NAME", settings_table, "create a session (no VM starts yet)" },
 	{ "list", cmd_list, "[--state STATE]", NULL,
 	  "list the sessions you may see (page after page, as they come)" },
@@ -45,6 +37,10 @@ static const struct command commands[] = {
 	{ "logs", cmd_console, "NAME [--follow]", NULL, "same as console" },
 	{ "run", cmd_run, "NAME [--reason TEXT] -- CMD [ARG...]", NULL,
 	  "hold the VM up while CMD runs; exit with its status" },
+	{ "reload", cmd_reload, "", NULL,
+	  "make sessiond re-read sessiond.conf (root only); says what changed" },
+	/* For the shell completion, not for people: sessionctl(1), COMPLETION. */
+	{ "complete", cmd_complete, "-- PROGRAM WORD...", NULL, NULL },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 
@@ -79,7 +75,9 @@ static void usage(FILE *f)
 	fputs("Usage: sessionctl [--socket PATH] [--json] [--owner UID] COMMAND [ARGS]\n"
 	      "Control sessiond: per-user sessions whose VMs run only while needed.\n\n"
 	      "Commands:\n", f);
-	for (const struct command *c = commands; c->name != NULL; c++) {
+	for (const struct command *c = ctl_commands; c->name != NULL; c++) {
+		if (c->help == NULL)
+			continue;
 		print_args(f, c, fprintf(f, "  %-8s ", c->name));
 		fprintf(f, "\n           %s\n", c->help);
 	}
@@ -98,11 +96,11 @@ static void usage(FILE *f)
 /* sessionctl CMD --help: its synopsis, and the help of its table's options. */
 static void command_help(const char *cmd)
 {
-	for (const struct command *c = commands; c->name; c++) {
+	for (const struct command *c = ctl_commands; c->name; c++) {
 		if (strcmp(c->name, cmd) != 0)
 			continue;
 		print_args(stdout, c, printf("Usage: sessionctl %s ", c->name));
-		printf("\n%s\n", c->help);
+		printf("\n%s\n", c->help != NULL ? c->help : "");
 		if (c->fields != NULL) {
 			puts("\nOptions:");
 			fields_print_options(c->fields, stdout);
@@ -236,7 +234,7 @@ bool ctl_interrupted(void)
 
 static int dispatch(struct ctx *x, int argc, char **argv)
 {
-	for (const struct command *c = commands; c->name != NULL; c++) {
+	for (const struct command *c = ctl_commands; c->name != NULL; c++) {
 		if (strcmp(c->name, argv[0]) != 0)
 			continue;
 		optind = 0;                 /* GNU getopt: rescan from argv[1] */
