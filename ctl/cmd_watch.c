@@ -5,7 +5,6 @@
  */
 #include "ctl.h"
 
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -152,6 +151,19 @@ int cmd_console(struct ctx *x, int argc, char **argv)
 
 /* ---- reload ------------------------------------------------------------------------ */
 
+/* A value as sessiond.conf says it: strings bare, numbers short. */
+static void print_value(json_t *v)
+{
+	if (json_is_string(v))
+		fputs(json_string_value(v), stdout);
+	else if (json_is_number(v))
+		printf("%.15g", json_number_value(v));
+	else if (json_is_boolean(v))
+		fputs(json_is_true(v) ? "yes" : "no", stdout);
+	else
+		fputs("(none)", stdout);
+}
+
 /* "  max_sessions_per_user = 2 (was 64)" per change. */
 static void show_changes(json_t *changes, const char *title)
 {
@@ -162,12 +174,11 @@ static void show_changes(json_t *changes, const char *title)
 		return;
 	printf("%s:\n", title);
 	json_array_foreach(changes, i, ch) {
-		char *now = json_dumps(json_object_get(ch, "new"), JSON_ENCODE_ANY);
-		char *old = json_dumps(json_object_get(ch, "old"), JSON_ENCODE_ANY);
-		printf("  %s = %s (was %s)\n", out_str(ch, "key", "?"), now ? now : "?",
-		       old ? old : "?");
-		free(now);
-		free(old);
+		printf("  %s = ", out_str(ch, "key", "?"));
+		print_value(json_object_get(ch, "new"));
+		fputs(" (was ", stdout);
+		print_value(json_object_get(ch, "old"));
+		puts(")");
 	}
 }
 

@@ -121,7 +121,8 @@ int service_listen_fd(void);
  * (NotifyAccess=main) nor be the process the socket was passed to. */
 bool service_managed(int listen_fd);
 /* From now on, with NOTIFY_SOCKET set: WATCHDOG=1 from the loop every half
- * of WATCHDOG_USEC (when set), and STATUS= "loading sessions". */
+ * of WATCHDOG_USEC (when set), and STATUS= "starting: connecting to URI,
+ * then loading sessions" (before the connection, which may block). */
 void service_start(struct daemon *d);
 /* READY=1 with the first STATUS= summary; from then on STATUS= follows the
  * counts (checked each second, sent when it changed). */

@@ -322,12 +322,12 @@ int main(int argc, char **argv)
 	if (D.base == NULL)
 		fatal("cannot create the event loop");
 	D.started = mono_now();
+	service_start(&D);
 	D.drv = virt_driver_new(D.cfg.uri);
 	D.core = core_new(D.base, &D.cfg.core, D.drv, &c);
 	if (D.core == NULL)
 		fatal("cannot start: %s", c.msg);
 	core_set_hooks(D.core, &dispatch_core_hooks, &D);
-	service_start(&D);
 	sigterm = signal_on(SIGTERM, on_signal, &D);
 	sigint = signal_on(SIGINT, on_signal, &D);
 	sighup = signal_on(SIGHUP, on_hup, &D);

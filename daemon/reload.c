@@ -41,18 +41,18 @@ void daemon_reload_hooks_free(struct daemon *d)
 	}
 }
 
-/* A value as the file would say it: strings bare, null as "(none)". */
+/* A value as the file would say it: strings bare, numbers short, null
+ * as "(none)". */
 static void value_text(json_t *v, char *buf, size_t len)
 {
-	if (json_is_string(v)) {
+	if (json_is_string(v))
 		snprintf(buf, len, "%s", json_string_value(v));
-	} else if (json_is_null(v)) {
+	else if (json_is_number(v))
+		snprintf(buf, len, "%.15g", json_number_value(v));
+	else if (json_is_boolean(v))
+		snprintf(buf, len, "%s", json_is_true(v) ? "yes" : "no");
+	else
 		snprintf(buf, len, "(none)");
-	} else {
-		char *t = json_dumps(v, JSON_ENCODE_ANY);
-		snprintf(buf, len, "%s", t != NULL ? t : "?");
-		free(t);
-	}
 }
 
 /* "log_level = debug (was info), grace = 60 (was 300)" */

@@ -147,7 +147,11 @@ void service_start(struct daemon *d)
 		d->svc->watchdog = every(d, (double)usec / 2e6, watchdog_cb);
 		log_info("sessiond: systemd watchdog: a ping every %.3gs", (double)usec / 2e6);
 	}
-	notify("STATUS=loading sessions");
+	/* What a start that hangs waits for (systemctl status shows it). */
+	char msg[4200];
+	snprintf(msg, sizeof msg, "STATUS=starting: connecting to %s, then loading sessions",
+		 d->cfg.uri);
+	notify(msg);
 }
 
 void service_ready(struct daemon *d)

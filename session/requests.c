@@ -163,7 +163,7 @@ static void delete_removed(struct session *s, const struct cause *err, void *arg
 		session_log(s, LOG_LVL_ERR, NULL, "%s", err->msg);
 	console_remove(s);
 	state_notify(s, EV_DELETED, NULL);
-	session_log(s, LOG_LVL_INFO, "delete", "deleted%s",
+	session_log(s, LOG_LVL_INFO, "deleted", "deleted%s",
 		    s->keep_storage ? " (storage kept)" : "");
 	core_unregister(s);
 	session_waiters_done(s, &s->delete_waiters, NULL);
