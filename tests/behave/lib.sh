@@ -22,9 +22,19 @@ export SESSIOND_SOCKET="$T/sock"
 DAEMON_PID=""
 DAEMON_LOG="$T/daemon.log"
 
+# at_cleanup CMD — a script's own cleanup (a shell command line), run at
+# exit before the daemons stop and the temporary directory goes.
+CLEANUP_CMDS=""
+at_cleanup() {
+	CLEANUP_CMDS="$CLEANUP_CMDS
+$1"
+}
+
 cleanup() {
+	eval "$CLEANUP_CMDS"
 	stop_daemon >/dev/null 2>&1
 	stop_daemon_b >/dev/null 2>&1
+	stop_notify_listener
 	stop_private_libvirtd
 	if [ "${KEEP_TMP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
@@ -63,6 +73,49 @@ start_daemon() {
 		--config "$T/sessiond.conf" "$@" >>"$DAEMON_LOG" 2>&1 &
 	DAEMON_PID=$!
 	wait_until 30 "$SESSIONCTL" list || fail "sessiond did not come up"
+}
+
+# start_daemon_activated [-E VAR=VALUE]... — sessiond as a socket unit
+# starts it: systemd-socket-activate listens on $SESSIOND_SOCKET and, at
+# the first connection, execs the daemon in its own process (DAEMON_PID)
+# with that socket passed (LISTEN_FDS).  -E sets the daemon's environment
+# (systemd-socket-activate passes little else).  Nothing connects here.
+start_daemon_activated() {
+	command -v systemd-socket-activate >/dev/null 2>&1 ||
+		skip "needs systemd-socket-activate (systemd)"
+	systemd-socket-activate -l "$SESSIOND_SOCKET" "$@" ${SESSIOND_WRAP:-} "$SESSIOND" \
+		--foreground --socket "$SESSIOND_SOCKET" --state-dir "$T/state" \
+		--uri "${SESSIOND_URI:-test:///default}" --config "$T/sessiond.conf" \
+		>>"$DAEMON_LOG" 2>&1 &
+	DAEMON_PID=$!
+	wait_until 10 test -S "$SESSIOND_SOCKET" || fail "systemd-socket-activate does not listen"
+}
+
+# notify_listen — systemd's end of NOTIFY_SOCKET, at $T/notify: every
+# line the daemon sends lands in $T/notify.out as "MS PID FIELD=VALUE"
+# (tests/tools/notifylisten.c).
+NOTIFY_PID=""
+notify_listen() {
+	"$TOOLS/notifylisten" listen "$T/notify" 300 >"$T/notify.out" 2>&1 &
+	NOTIFY_PID=$!
+	wait_until 5 test -S "$T/notify" || fail "notifylisten did not bind $T/notify"
+}
+stop_notify_listener() {
+	[ -n "$NOTIFY_PID" ] || return 0
+	kill -TERM "$NOTIFY_PID" 2>/dev/null
+	wait "$NOTIFY_PID" 2>/dev/null
+	NOTIFY_PID=""
+}
+# notified REGEX — a notification line's FIELD=VALUE matches (grep -E).
+notified() { cut -d' ' -f3- "$T/notify.out" | grep -Eq "$1"; }
+# notify_count REGEX — how many do.
+notify_count() { cut -d' ' -f3- "$T/notify.out" | grep -Ec "$1"; }
+# notify_mark TEXT — the script's own line among the daemon's.
+notify_mark() { "$TOOLS/notifylisten" send "$T/notify" "MARK=$1" || fail "cannot send to $T/notify"; }
+# notify_line REGEX — the line number of the first line matching (0: none).
+notify_line() {
+	n=$(cut -d' ' -f3- "$T/notify.out" | grep -Enm1 "$1" | cut -d: -f1)
+	echo "${n:-0}"
 }
 
 # stop_daemon — SIGTERM and wait; returns the daemon's exit status.
