@@ -17,15 +17,20 @@
  * enums from settings_table, the options every command takes from
  * CTL_COMMON_OPTS, and session names from the daemon (session.list, as
  * the caller sees them: a user completes only its own; --socket and
- * --owner on the line are honoured).  A daemon that does not answer
- * completes no name and prints nothing: completion never shows an error.
+ * --owner on the line are honoured).  A daemon that is not there, or does
+ * not answer within a few seconds, completes no name and prints nothing:
+ * completion never shows an error.
  */
 #include "ctl.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define OPTS_MAX 64
+/* A daemon that does not answer must not hang the shell: the default
+ * action of SIGALRM ends the process, and the shell completes nothing. */
+#define SESSIONS_TIMEOUT_S 3
 
 struct opt {
 	char name[64];                      /* "--ttl" */
@@ -137,6 +142,7 @@ static void complete_sessions(struct ctx *x, const char *socket, long owner)
 	struct sdc_error e;
 	json_t *item;
 
+	alarm(SESSIONS_TIMEOUT_S);
 	x->c = sdc_connect(socket, &e);
 	if (x->c == NULL)
 		return;

@@ -6,8 +6,8 @@
 # never gets root's names; --owner as root gets that user's), commands,
 # a command's options (its own, create's from settings_table, the common
 # ones), enum values (--storage), file names for --socket, and a program
-# after run's "--".  A daemon that does not answer completes no name and
-# prints nothing.
+# after run's "--".  No daemon, or one that accepts but never answers,
+# completes no name, prints nothing and does not hold the shell for long.
 . "$(dirname "$0")/lib.sh"
 
 command -v bash >/dev/null 2>&1 || skip "needs bash"
@@ -18,7 +18,7 @@ COMPLETION="$(cd "$(dirname "$0")/../.." && pwd)/contrib/bash-completion/session
 # it, when set).
 AS=""
 complete_words() {
-	$AS bash -c '
+	$AS timeout 30 bash -c '
 		. "$1" || exit 1
 		fn=$(complete -p sessionctl | sed -n "s/.*-F \([^ ]*\) .*/\1/p")
 		[ -n "$fn" ] || { echo "no complete -F for sessionctl" >&2; exit 1; }
@@ -41,6 +41,18 @@ expect() {  # expect "WANT" WORD...
 expect "" status ""
 err=$(complete_words status "" 2>&1 >/dev/null)
 [ -z "$err" ] || fail "completion without a daemon printed: $err"
+
+# A socket nobody serves (systemd-socket-activate starts only a sleep):
+# the completion gives up within seconds.
+if command -v systemd-socket-activate >/dev/null 2>&1; then
+	systemd-socket-activate -l "$T/hung.sock" sleep 120 >/dev/null 2>&1 &
+	HUNG_PID=$!
+	at_cleanup 'kill "$HUNG_PID" 2>/dev/null'
+	wait_until 10 test -S "$T/hung.sock" || fail "no socket at $T/hung.sock"
+	t0=$(date +%s)
+	expect "" --socket "$T/hung.sock" status ""
+	[ $(($(date +%s) - t0)) -lt 15 ] || fail "completion against a daemon that never answers took $(($(date +%s) - t0)) s"
+fi
 
 start_daemon
 for n in demo-one demo-two other; do ctl create "$n" >/dev/null || fail "create $n"; done
