@@ -1,23 +1,25 @@
 /* log.c — see log.h. */
 #include "log.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #define LINE_MAX_BYTES 2048
 
-static enum log_level max_level = LOG_LVL_INFO;
+/* A reload changes it on the loop while workers log: atomic. */
+static atomic_int max_level = LOG_LVL_INFO;
 static log_sink_fn sink;
 
 void log_set_level(enum log_level max)
 {
-	max_level = max;
+	atomic_store_explicit(&max_level, (int)max, memory_order_relaxed);
 }
 
 enum log_level log_get_level(void)
 {
-	return max_level;
+	return (enum log_level)atomic_load_explicit(&max_level, memory_order_relaxed);
 }
 
 void log_set_sink(log_sink_fn fn)
@@ -73,7 +75,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (lvl > max_level)
+	if (lvl > log_get_level())
 		return;
 	va_start(ap, fmt);
 	log_vfields(lvl, NULL, 0, fmt, ap);
@@ -85,7 +87,7 @@ void log_fields(enum log_level lvl, const struct log_field *fields, size_t nfiel
 {
 	va_list ap;
 
-	if (lvl > max_level)
+	if (lvl > log_get_level())
 		return;
 	va_start(ap, fmt);
 	log_vfields(lvl, fields, nfields, fmt, ap);
