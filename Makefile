@@ -4,7 +4,8 @@
 #   make run        build, then run sessiond in the foreground on test:///default
 #   make check      build and run every test (unit, behaviour, sanitizers, model, fuzz corpus, e2e)
 #   make bench      benchmarks (figures, not pass/fail)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (SYSTEMDSYSTEMUNITDIR,
+#                   SYSTEMDUSERUNITDIR, BASHCOMPDIR: where units and completion go)
 #
 # "make run" and "make check" first make sure the Debian packages they need
 # are installed (scripts/deps.sh): as root they apt-get install what is
@@ -18,6 +19,12 @@ INCDIR   ?= $(PREFIX)/include
 MANDIR   ?= $(PREFIX)/share/man
 PCDIR    ?= $(LIBDIR)/pkgconfig
 LIBEXECDIR ?= $(PREFIX)/libexec/sessiond
+# Where systemd and bash-completion look (their pkg-config files say; the
+# fallbacks are for a box without them).  make install puts the units and
+# the completion there and enables nothing.
+SYSTEMDSYSTEMUNITDIR ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),$(PREFIX)/lib/systemd/system)
+SYSTEMDUSERUNITDIR   ?= $(or $(shell pkg-config --variable=systemduserunitdir systemd 2>/dev/null),$(PREFIX)/lib/systemd/user)
+BASHCOMPDIR          ?= $(or $(shell pkg-config --variable=completionsdir bash-completion 2>/dev/null),$(PREFIX)/share/bash-completion/completions)
 
 VERSION  := 0.1.0
 # The client library's ABI version: its soname is libsessiond-client.so.0
@@ -32,7 +39,7 @@ OPT      ?= -O2 -g
 SAN      ?=
 SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all,)
 
-PKGS     := libevent libevent_pthreads libvirt jansson uuid libxml-2.0 inih
+PKGS     := libevent libevent_pthreads libvirt jansson uuid libxml-2.0 inih libsystemd
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 
@@ -70,13 +77,14 @@ BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
 PROGS := $(BUILD)/sessiond $(BUILD)/sessionctl
 LIBS  := $(BUILD)/libsessiond-client.a $(BUILD)/libsessiond-client.so $(BUILD)/sessiond-client.pc
+UNITS := $(BUILD)/systemd/sessiond.service $(BUILD)/systemd/sessiond-user.service
 
 
 .PHONY: all run check check-all check-unit check-behave check-man check-asan check-tsan \
 	check-model check-fuzz check-e2e check-valgrind check-stress bench install \
 	clean deps-build deps-run deps-check tests fuzz install-tests FORCE
 
-all: $(PROGS) $(LIBS)
+all: $(PROGS) $(LIBS) $(UNITS)
 
 # Keep object files make considers intermediate (tools, benches).
 .SECONDARY:
@@ -107,6 +115,11 @@ $(BUILD)/sessiond-client.pc: rpc/sessiond-client.pc.in FORCE
 	@mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# The services name the installed daemon: rebuilt every time, like the .pc.
+$(BUILD)/systemd/%.service: contrib/systemd/%.service.in FORCE
+	@mkdir -p $(dir $@)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
 
 $(BUILD)/sessionctl: $(CTL_OBJ) $(BUILD)/libsessiond-client.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs jansson) -lm
@@ -269,6 +282,15 @@ install: all
 	install -m 0644 man/sessiond.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/libsessiond-client.3 $(DESTDIR)$(MANDIR)/man3/
 	install -m 0644 man/sessiond-protocol.7 $(DESTDIR)$(MANDIR)/man7/
+	install -d $(DESTDIR)$(SYSTEMDSYSTEMUNITDIR) $(DESTDIR)$(SYSTEMDUSERUNITDIR) \
+		$(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 $(BUILD)/systemd/sessiond.service contrib/systemd/sessiond.socket \
+		$(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/
+	install -m 0644 $(BUILD)/systemd/sessiond-user.service \
+		$(DESTDIR)$(SYSTEMDUSERUNITDIR)/sessiond.service
+	install -m 0644 contrib/systemd/sessiond-user.socket \
+		$(DESTDIR)$(SYSTEMDUSERUNITDIR)/sessiond.socket
+	install -m 0644 contrib/bash-completion/sessionctl $(DESTDIR)$(BASHCOMPDIR)/sessionctl
 
 # sessiond-stress: the outside chaos tool, usable against any running daemon.
 install-tests: tests

@@ -1,6 +1,7 @@
 /*
  * cmd_watch.c — the commands that look at a session from outside: watch
- * (its events), info (its domain), console (its serial log) (see ctl.h).
+ * (its events), info (its domain), console (its serial log); and reload,
+ * which looks at the daemon's configuration (see ctl.h).
  */
 #include "ctl.h"
 
@@ -177,4 +178,61 @@ int cmd_console(struct ctx *x, int argc, char **argv)
 			usleep(CONSOLE_POLL_US);
 	} while (follow && !ctl_interrupted());
 	return 0;
+}
+
+/* ---- reload ------------------------------------------------------------------------ */
+
+/* A value as sessiond.conf says it: strings bare, numbers short. */
+static void print_value(json_t *v)
+{
+	if (json_is_string(v))
+		fputs(json_string_value(v), stdout);
+	else if (json_is_number(v))
+		printf("%.15g", json_number_value(v));
+	else if (json_is_boolean(v))
+		fputs(json_is_true(v) ? "yes" : "no", stdout);
+	else
+		fputs("(none)", stdout);
+}
+
+/* "  max_sessions_per_user = 2 (was 64)" per change. */
+static void show_changes(json_t *changes, const char *title)
+{
+	size_t i;
+	json_t *ch;
+
+	if (json_array_size(changes) == 0)
+		return;
+	printf("%s:\n", title);
+	json_array_foreach(changes, i, ch) {
+		printf("  %s = ", out_str(ch, "key", "?"));
+		print_value(json_object_get(ch, "new"));
+		fputs(" (was ", stdout);
+		print_value(json_object_get(ch, "old"));
+		puts(")");
+	}
+}
+
+static void show_reload(struct ctx *x, json_t *r)
+{
+	json_t *applied = json_object_get(r, "applied"), *ignored = json_object_get(r, "ignored");
+
+	(void)x;
+	printf("reloaded %s\n", out_str(r, "config", "?"));
+	if (json_array_size(applied) == 0 && json_array_size(ignored) == 0)
+		puts("nothing changed");
+	show_changes(applied, "applied");
+	show_changes(ignored, "ignored until sessiond restarts");
+}
+
+int cmd_reload(struct ctx *x, int argc, char **argv)
+{
+	struct sdc_error e;
+	json_t *r = NULL;
+	int rc = ctl_begin(x, argc, argv, 0, 0);
+
+	if (rc != 0)
+		return rc;
+	rc = sdc_daemon_reload(x->c, &r, &e);
+	return ctl_result(x, rc, &e, r, show_reload);
 }

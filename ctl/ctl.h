@@ -19,7 +19,10 @@
  *   progress.c     progress on a terminal while a VM comes up: progress_*
  *   cmd_session.c  create list status holds start stop reset delete hosts: cmd_*
  *   cmd_hold.c     hold release run (tokens, signals, the child): cmd_*
- *   cmd_watch.c    watch info console: cmd_*
+ *   cmd_watch.c    watch info console reload: cmd_*
+ *   complete.c     complete: the words the shell completion offers,
+ *                  from the command table, settings_table and the
+ *                  daemon (the caller's session names): cmd_complete
  *
  * Exit status: 0 success, 1 sessiond refused (its message on stderr), 2 a
  * usage error, 3 sessiond unreachable or the connection broke; run exits
@@ -58,6 +61,18 @@ struct ctx {
 };
 
 typedef int (*ctl_cmd_fn)(struct ctx *x, int argc, char **argv);
+
+/* A row of the command table (sessionctl.c): dispatch, usage() and each
+ * command's --help, and the shell completion (complete.c) read it. */
+struct command {
+	const char *name;
+	ctl_cmd_fn fn;
+	const char *args;                   /* the operands and own options */
+	const struct field *fields;         /* then one option per row with a flag */
+	const char *help;                   /* NULL: left out of usage() (complete) */
+};
+
+extern const struct command ctl_commands[];
 /* Prints a result as text (--json prints it as JSON instead). */
 typedef void (*ctl_show_fn)(struct ctx *x, json_t *result);
 
@@ -163,5 +178,8 @@ int cmd_run(struct ctx *x, int argc, char **argv);
 int cmd_watch(struct ctx *x, int argc, char **argv);
 int cmd_info(struct ctx *x, int argc, char **argv);
 int cmd_console(struct ctx *x, int argc, char **argv);
+int cmd_reload(struct ctx *x, int argc, char **argv);
+/* complete.c */
+int cmd_complete(struct ctx *x, int argc, char **argv);
 
 #endif

@@ -15,15 +15,7 @@
 
 #include "../common/timeutil.h"
 
-struct command {
-	const char *name;
-	ctl_cmd_fn fn;
-	const char *args;                   /* the operands and own options */
-	const struct field *fields;         /* then one option per row with a flag */
-	const char *help;
-};
-
-static const struct command commands[] = {
+const struct command ctl_commands[] = {
 	{ "create", cmd_create, "NAME [--host HOST]", settings_table,
 	  "create a session (no VM starts yet); --host pins it to that host" },
 	{ "list", cmd_list, "[--state STATE] [--host HOST]", NULL,
@@ -48,6 +40,10 @@ static const struct command commands[] = {
 	  "hold the VM up while CMD runs; exit with its status" },
 	{ "hosts", cmd_hosts, "", NULL,
 	  "the hosts: connected or not, memory, committed, room, VMs, sessions" },
+	{ "reload", cmd_reload, "", NULL,
+	  "make sessiond re-read sessiond.conf (root only); says what changed" },
+	/* For the shell completion, not for people: sessionctl(1), COMPLETION. */
+	{ "complete", cmd_complete, "-- PROGRAM WORD...", NULL, NULL },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 
@@ -82,7 +78,9 @@ static void usage(FILE *f)
 	fputs("Usage: sessionctl [--socket PATH] [--json] [--owner UID] COMMAND [ARGS]\n"
 	      "Control sessiond: per-user sessions whose VMs run only while needed.\n\n"
 	      "Commands:\n", f);
-	for (const struct command *c = commands; c->name != NULL; c++) {
+	for (const struct command *c = ctl_commands; c->name != NULL; c++) {
+		if (c->help == NULL)
+			continue;
 		print_args(f, c, fprintf(f, "  %-8s ", c->name));
 		fprintf(f, "\n           %s\n", c->help);
 	}
@@ -101,11 +99,11 @@ static void usage(FILE *f)
 /* sessionctl CMD --help: its synopsis, and the help of its table's options. */
 static void command_help(const char *cmd)
 {
-	for (const struct command *c = commands; c->name; c++) {
+	for (const struct command *c = ctl_commands; c->name; c++) {
 		if (strcmp(c->name, cmd) != 0)
 			continue;
 		print_args(stdout, c, printf("Usage: sessionctl %s ", c->name));
-		printf("\n%s\n", c->help);
+		printf("\n%s\n", c->help != NULL ? c->help : "");
 		if (c->fields != NULL) {
 			puts("\nOptions:");
 			fields_print_options(c->fields, stdout);
@@ -239,7 +237,7 @@ bool ctl_interrupted(void)
 
 static int dispatch(struct ctx *x, int argc, char **argv)
 {
-	for (const struct command *c = commands; c->name != NULL; c++) {
+	for (const struct command *c = ctl_commands; c->name != NULL; c++) {
 		if (strcmp(c->name, argv[0]) != 0)
 			continue;
 		optind = 0;                 /* GNU getopt: rescan from argv[1] */

@@ -277,6 +277,10 @@ static void read_header(struct ini_ctx *ctx, const char *line)
 	host_add(ctx->cfg, name, ctx->lineno);
 }
 
+#define CONF_LINE_STR2(n) #n
+#define CONF_LINE_STR(n) CONF_LINE_STR2(n)
+#define CONF_LINE_ERR "line longer than " CONF_LINE_STR(INI_MAX_LINE) " bytes with its newline"
+
 /* inih's reader, counting lines so errors can name theirs; it stops at
  * the first error. */
 static char *read_line(char *buf, int len, void *stream)
@@ -285,8 +289,13 @@ static char *read_line(char *buf, int len, void *stream)
 	char *line = ctx->failed ? NULL : fgets(buf, len, ctx->f);
 
 	if (line != NULL) {
+		size_t n = strlen(line);
 		ctx->lineno++;
-		read_header(ctx, line);
+		/* inih would take the rest of a long line as the next line. */
+		if (n == (size_t)len - 1 && line[n - 1] != '\n' && !feof(ctx->f))
+			ctx_fail(ctx, CONF_LINE_ERR);
+		else
+			read_header(ctx, line);
 	}
 	return ctx->failed ? NULL : line;
 }
@@ -333,11 +342,133 @@ int config_load_file(struct config *cfg, const char *path, bool required, struct
 	return 0;
 }
 
+int config_override(struct config *cfg, const char *key, const char *value, struct cause *c)
+{
+	if (config_set(cfg, key, value, c) < 0)
+		return -1;
+	if (cfg->overrides == NULL)
+		cfg->overrides = json_object();
+	json_object_set_new(cfg->overrides, key, json_string(value));
+	return 0;
+}
+
 void config_free(struct config *cfg)
 {
 	hosts_free_all(cfg);
 	fields_free(config_table, cfg);
 	settings_free(&cfg->core.defaults);
 	free(cfg->config_path);
+	json_decref(cfg->overrides);
 	memset(cfg, 0, sizeof *cfg);
+}
+
+/* ---- reload ---------------------------------------------------------------- */
+
+/* The configuration the file and the flags say now. */
+static int config_fresh(const struct config *live, struct config *fresh, struct cause *c)
+{
+	const char *key;
+	json_t *v;
+
+	config_init(fresh);
+	free(fresh->config_path);
+	fresh->config_path = xstrdup(live->config_path);
+	fresh->config_required = live->config_required;
+	if (config_load_file(fresh, fresh->config_path, fresh->config_required, c) < 0)
+		return -1;
+	json_object_foreach(live->overrides, key, v)
+		if (config_set(fresh, key, json_string_value(v), c) < 0)
+			return -1;
+	return config_finish(fresh, json_object_get(live->overrides, "uri") != NULL, c);
+}
+
+static json_t *change(const struct field *f, json_t *old, json_t *now)
+{
+	return json_pack("{s:s, s:O, s:O}", "key", f->conf, "old", old, "new", now);
+}
+
+/* Row by row: what differs is copied (live) or named (ignored). */
+static void compare(const struct field *tab, void *live, const void *fresh, bool all_live,
+		    json_t *applied, json_t *ignored)
+{
+	struct cause c;
+
+	for (const struct field *f = tab; f->key != NULL; f++) {
+		if (f->conf == NULL)
+			continue;
+		json_t *old = fields_value_json(f, live), *now = fields_value_json(f, fresh);
+		if (!json_equal(old, now)) {
+			if (!all_live && !(f->flags & FIELD_LIVE)) {
+				json_array_append_new(ignored, change(f, old, now));
+			} else if (fields_set_json(f, live, now, &c) < 0) {
+				/* It came out of a checked configuration. */
+				log_err("sessiond: reload: %s: %s (bug); kept the old value", f->conf,
+					c.msg);
+			} else {
+				json_array_append_new(applied, change(f, old, now));
+			}
+		}
+		json_decref(old);
+		json_decref(now);
+	}
+}
+
+static const struct host_config *host_named(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->core.nhosts; i++)
+		if (strcmp(cfg->core.hosts[i].name, name) == 0)
+			return &cfg->core.hosts[i];
+	return NULL;
+}
+
+/* The hosts are not live (a host's connection, pool and sessions stay
+ * until a restart): every difference, a host added or gone included, is
+ * named as ignored, key "host NAME" or "host NAME.KEY". */
+static void compare_hosts(const struct config *live, const struct config *fresh, json_t *ignored)
+{
+	const struct config *side[2] = { live, fresh };
+	char key[160];
+
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0; i < side[k]->core.nhosts; i++) {
+			const struct host_config *a = &side[k]->core.hosts[i];
+			const struct host_config *b = host_named(side[1 - k], a->name);
+			if (b == NULL) {
+				snprintf(key, sizeof key, "host %s", a->name);
+				json_array_append_new(ignored, json_pack("{s:s, s:o, s:o}", "key", key,
+					"old", k == 0 ? json_string("present") : json_null(),
+					"new", k == 0 ? json_null() : json_string("present")));
+			} else if (k == 0) {
+				for (const struct field *f = host_table; f->key != NULL; f++) {
+					json_t *old = fields_value_json(f, (void *)a);
+					json_t *now = fields_value_json(f, (void *)b);
+					snprintf(key, sizeof key, "host %s.%s", a->name,
+						 f->conf != NULL ? f->conf : f->key);
+					if (!json_equal(old, now))
+						json_array_append_new(ignored, json_pack("{s:s, s:O, s:O}",
+							"key", key, "old", old, "new", now));
+					json_decref(old);
+					json_decref(now);
+				}
+			}
+		}
+	}
+}
+
+int config_reload(struct config *live, json_t **applied, json_t **ignored, struct cause *c)
+{
+	struct config fresh;
+
+	if (config_fresh(live, &fresh, c) < 0) {
+		config_free(&fresh);
+		return -1;
+	}
+	*applied = json_array();
+	*ignored = json_array();
+	compare(config_table, live, &fresh, false, *applied, *ignored);
+	compare(settings_table, &live->core.defaults, &fresh.core.defaults, true, *applied,
+		*ignored);
+	compare_hosts(live, &fresh, *ignored);
+	config_free(&fresh);
+	return 0;
 }

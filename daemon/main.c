@@ -10,7 +10,12 @@
  *
  * SIGTERM/SIGINT: stop accepting, answer what waits for a VM with an
  * error, let written replies drain (at most 2 s), flush state files, exit
- * 0.  Running VMs stay up; the next start adopts them.
+ * 0.  Running VMs stay up; the next start adopts them.  SIGHUP: reload
+ * sessiond.conf (reload.c).
+ *
+ * Under systemd (service.c) the socket may come from a socket unit, the
+ * daemon tells systemd when it is ready, and it never detaches; when
+ * stderr is the journal, lines go to it with their fields (journal.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,10 +27,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "../common/fileio.h"
+#include "../common/journal.h"
 #include "../common/log.h"
 #include "../common/loop.h"
 #include "../common/timeutil.h"
@@ -95,22 +103,35 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	return 0;
 }
 
+/* A reload reads the file again after a detach changed the working
+ * directory: its path is kept absolute. */
+static char *absolute(const char *path)
+{
+	char cwd[4096];
+
+	if (path[0] == '/' || getcwd(cwd, sizeof cwd) == NULL)
+		return xstrdup(path);
+	return xasprintf("%s/%s", cwd, path);
+}
+
 static int configure(struct config *cfg, const struct flags *f, struct cause *c)
 {
 	config_init(cfg);
 	if (f->config != NULL) {
 		free(cfg->config_path);
-		cfg->config_path = xstrdup(f->config);
+		cfg->config_path = absolute(f->config);
+		cfg->config_required = true;
 	}
-	if (config_load_file(cfg, cfg->config_path, f->config != NULL, c) < 0)
+	if (config_load_file(cfg, cfg->config_path, cfg->config_required, c) < 0)
 		return -1;
-	if ((f->socket && config_set(cfg, "socket", f->socket, c) < 0) ||
-	    (f->state_dir && config_set(cfg, "state_dir", f->state_dir, c) < 0) ||
-	    (f->uri && config_set(cfg, "uri", f->uri, c) < 0) ||
+	if ((f->socket && config_override(cfg, "socket", f->socket, c) < 0) ||
+	    (f->state_dir && config_override(cfg, "state_dir", f->state_dir, c) < 0) ||
+	    (f->uri && config_override(cfg, "uri", f->uri, c) < 0) ||
+	    (f->verbose && config_override(cfg, "log_level", "debug", c) < 0) ||
 	    config_finish(cfg, f->uri != NULL, c) < 0)
 		return -1;
 	cfg->foreground = f->foreground;
-	log_set_level(f->verbose ? LOG_LVL_DEBUG : (enum log_level)config_log_level(cfg));
+	log_set_level((enum log_level)config_log_level(cfg));
 	return 0;
 }
 
@@ -160,14 +181,30 @@ static void tell_ready(void)
 static struct daemon D;
 static struct event *drain_ev;
 static double drain_deadline;
+static int listen_fd = -1;              /* the socket systemd passed, or -1 */
 
-static void loaded(struct core *core, void *arg)
+/* The socket systemd passed: served as it is (its unit owns path and mode). */
+static void serve_passed(struct daemon *d)
 {
-	struct daemon *d = arg;
+	struct sockaddr_un sun = { 0 };
+	socklen_t len = sizeof sun;
+	struct cause c;
+
+	if (getsockname(listen_fd, (struct sockaddr *)&sun, &len) < 0 || len <= sizeof(sa_family_t))
+		str_copy(sun.sun_path, sizeof sun.sun_path, "(unnamed)");
+	d->srv = rpc_server_new_fd(d->base, listen_fd, &dispatch_server_ops, d,
+				   d->cfg.max_connections, &c);
+	if (d->srv == NULL)
+		fatal("%s", c.msg);
+	log_info("sessiond %s: listening on %s, the socket systemd passed (state %s)",
+		 SESSIOND_VERSION, sun.sun_path, d->cfg.core.state_dir);
+}
+
+static void serve_own(struct daemon *d)
+{
 	struct cause c;
 	char dir[4096];
 
-	(void)core;
 	str_copy(dir, sizeof dir, d->cfg.socket_path);
 	char *slash = strrchr(dir, '/');
 	if (slash != NULL && slash != dir) {
@@ -181,7 +218,21 @@ static void loaded(struct core *core, void *arg)
 		fatal("%s", c.msg);
 	log_info("sessiond %s: listening on %s (state %s)", SESSIOND_VERSION,
 		 d->cfg.socket_path, d->cfg.core.state_dir);
+}
+
+/* Sessions are loaded and adopted, the pool is there: serve, then say so
+ * (to the parent of a detach, to systemd). */
+static void loaded(struct core *core, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)core;
+	if (listen_fd >= 0)
+		serve_passed(d);
+	else
+		serve_own(d);
 	tell_ready();
+	service_ready(d);
 }
 
 static void drain_cb(evutil_socket_t fd, short what, void *arg)
@@ -198,14 +249,15 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(drain_ev, &tv);
 }
 
-/* There is nothing to reload (settings are per session, the config is
- * read at start); a hang-up of the terminal must not kill the daemon. */
+/* Reload; a refused file is logged by daemon_reload and changes nothing. */
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
+	struct cause c;
+
 	(void)sig;
 	(void)what;
-	(void)arg;
-	log_info("sessiond: SIGHUP ignored (no reload: restart to re-read the configuration)");
+	log_info("sessiond: SIGHUP: reloading %s", ((struct daemon *)arg)->cfg.config_path);
+	daemon_reload(arg, NULL, &c);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -218,6 +270,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	if (d->core->shutting_down)
 		return;
 	log_info("sessiond: %s: shutting down (VMs keep running)", strsignal((int)sig));
+	service_stopping(d);
 	d->core->shutting_down = true;
 	if (d->srv == NULL) {
 		event_base_loopexit(d->base, NULL);
@@ -260,14 +313,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sessiond: %s\n", c.msg);
 		return 2;
 	}
+	if (journal_is_stderr())
+		log_set_sink(journal_sink);
 	signal(SIGPIPE, SIG_IGN);
 	umask(022);
+	listen_fd = service_listen_fd();
+	if (!D.cfg.foreground && service_managed(listen_fd)) {
+		log_info("sessiond: started by systemd: staying in the foreground");
+		D.cfg.foreground = true;
+	}
 	if (!D.cfg.foreground)
 		detach();
 	xmlInitParser();
 	evthread_use_pthreads();
 	D.base = loop_new();
 	D.started = mono_now();
+	service_start(&D);
 	D.drvs = xcalloc(D.cfg.core.nhosts, sizeof *D.drvs);
 	for (size_t i = 0; i < D.cfg.core.nhosts; i++) {
 		D.drvs[i] = virt_driver_new(D.cfg.core.hosts[i].uri);
@@ -279,13 +340,15 @@ int main(int argc, char **argv)
 	core_set_hooks(D.core, &dispatch_core_hooks, &D);
 	sigterm = signal_on(SIGTERM, on_signal, &D);
 	sigint = signal_on(SIGINT, on_signal, &D);
-	sighup = signal_on(SIGHUP, on_hup, NULL);
+	sighup = signal_on(SIGHUP, on_hup, &D);
 	load_sessions(D.core, loaded, &D);
 	event_base_dispatch(D.base);
 
 	rpc_server_free(D.srv);
 	D.srv = NULL;                       /* events during core_free go nowhere */
 	core_free(D.core);
+	service_free(&D);
+	daemon_reload_hooks_free(&D);
 	for (size_t i = 0; i < D.cfg.core.nhosts; i++)
 		virt_driver_free(D.drvs[i]);
 	free(D.drvs);

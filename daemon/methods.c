@@ -1,7 +1,7 @@
 /*
  * methods.c — the handler table, and the handlers that fit in a few
- * lines: daemon.info, session.create/list/get/stop/reset/delete and
- * vm.console.  Every handler here runs after dispatch.c has checked the
+ * lines: daemon.info and daemon.reload, session.create/list/get/stop/
+ * reset/delete and vm.console.  Every handler here runs after dispatch.c has checked the
  * parameters, resolved the owner and, where the method names one, the
  * session.
  */
@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../common/log.h"
 #include "../common/timeutil.h"
@@ -63,6 +64,30 @@ static void m_daemon_info(struct request *rq)
 		"daemon_id", d->core->daemon_id, "pool", pool != NULL ? pool : "",
 		"connected", hosts_all_up(d->core), "kvm", h->kvm_usable,
 		"hosts", hosts_json(d->core, uid == 0, uid)));
+}
+
+/* ---- daemon.reload ---------------------------------------------------- */
+
+/* Root, or the user the daemon runs as (who may send it SIGHUP anyway). */
+static void m_daemon_reload(struct request *rq)
+{
+	uid_t uid = rpc_call_uid(rq->call);
+	json_t *report;
+	struct cause c;
+
+	if (uid != 0 && uid != geteuid()) {
+		log_warn("rpc: uid %u pid %d denied: daemon.reload", (unsigned)uid,
+			 (int)rpc_call_pid(rq->call));
+		cause_set(&c, CAUSE_FORBIDDEN, "forbidden: only root may reload sessiond");
+		dispatch_fail(rq, &c);
+		return;
+	}
+	log_info("sessiond: reload asked by uid %u pid %d", (unsigned)uid,
+		 (int)rpc_call_pid(rq->call));
+	if (daemon_reload(rq->d, &report, &c) < 0)
+		dispatch_fail(rq, &c);
+	else
+		rpc_call_reply(rq->call, report);
 }
 
 /* ---- session.create / list / get -------------------------------------- */
@@ -264,4 +289,5 @@ const method_fn methods_table[RPC_M__COUNT] = {
 	[RPC_M_VM_INFO] = leased_vm_info,
 	[RPC_M_VM_CONSOLE] = m_vm_console,
 	[RPC_M_SESSION_HOLDS] = m_session_holds,
+	[RPC_M_DAEMON_RELOAD] = m_daemon_reload,
 };

@@ -337,6 +337,11 @@ int sdc_daemon_info(struct sdc *c, json_t **info, struct sdc_error *err)
 	return sdc_call(c, RPC_DAEMON_INFO, NULL, info, err);
 }
 
+int sdc_daemon_reload(struct sdc *c, json_t **report, struct sdc_error *err)
+{
+	return sdc_call(c, RPC_DAEMON_RELOAD, NULL, report, err);
+}
+
 int sdc_session_create(struct sdc *c, const char *name, json_t *settings,
 		       json_t **session, struct sdc_error *err)
 {

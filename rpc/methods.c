@@ -75,6 +75,7 @@ const struct rpc_method_spec rpc_methods[RPC_M__COUNT] = {
 	[RPC_M_VM_CONSOLE] = { RPC_VM_CONSOLE, NAMED | RPB(RP_MAX_BYTES), RPB(RP_NAME),
 			       RPC_M_SESSION },
 	[RPC_M_SESSION_HOLDS] = { RPC_SESSION_HOLDS, NAMED | PAGED, RPB(RP_NAME), RPC_M_SESSION },
+	[RPC_M_DAEMON_RELOAD] = { RPC_DAEMON_RELOAD, 0, 0, 0 },
 };
 
 const char *rpc_param_name(enum rpc_param_id id)

@@ -95,7 +95,7 @@ enum rpc_method_id {
 	RPC_M_DAEMON_INFO, RPC_M_SESSION_CREATE, RPC_M_SESSION_LIST, RPC_M_SESSION_GET,
 	RPC_M_SESSION_START, RPC_M_SESSION_STOP, RPC_M_SESSION_RESET, RPC_M_SESSION_DELETE,
 	RPC_M_SESSION_WATCH, RPC_M_TOKEN_ACQUIRE, RPC_M_TOKEN_RENEW, RPC_M_TOKEN_RELEASE,
-	RPC_M_VM_INFO, RPC_M_VM_CONSOLE, RPC_M_SESSION_HOLDS,
+	RPC_M_VM_INFO, RPC_M_VM_CONSOLE, RPC_M_SESSION_HOLDS, RPC_M_DAEMON_RELOAD,
 	RPC_M__COUNT
 };
 
@@ -187,7 +187,14 @@ struct rpc_server_ops {
 struct rpc_server *rpc_server_new(struct event_base *base, const char *path,
 				  const struct rpc_server_ops *ops, void *arg,
 				  int max_conns, struct cause *c);
-/* Stops accepting; existing connections carry on. */
+/* Serves on a listening Unix stream socket made by someone else (systemd
+ * socket activation: sd_listen_fds()); the server owns fd from now on and
+ * never binds, chmods or unlinks a path.  NULL with c when fd cannot serve. */
+struct rpc_server *rpc_server_new_fd(struct event_base *base, int fd,
+				     const struct rpc_server_ops *ops, void *arg,
+				     int max_conns, struct cause *c);
+/* Stops accepting (unlinking the socket it bound, if it bound one);
+ * existing connections carry on. */
 void rpc_server_stop_accepting(struct rpc_server *srv);
 /* Bytes still waiting to be written on all connections. */
 size_t rpc_server_pending_output(struct rpc_server *srv);

@@ -29,7 +29,7 @@ struct rpc_server {
 	struct evconnlistener *listener;
 	struct event *resume_ev;            /* re-enables accept after EMFILE */
 	bool accept_starved;                /* out of descriptors: logged once */
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* "": a socket passed in */
 	const struct rpc_server_ops *ops;
 	void *arg;
 	struct list_node conns;
@@ -504,6 +504,27 @@ static int claim_path(const char *path, struct cause *c)
 	return 0;
 }
 
+static struct rpc_server *server_alloc(struct event_base *base, const struct rpc_server_ops *ops,
+				       void *arg, int max_conns)
+{
+	struct rpc_server *srv = XNEW(srv);
+
+	srv->base = base;
+	srv->ops = ops;
+	srv->arg = arg;
+	srv->max_conns = max_conns;
+	list_init(&srv->conns);
+	return srv;
+}
+
+/* The listener is there: accept from now on. */
+static struct rpc_server *server_serve(struct rpc_server *srv)
+{
+	srv->resume_ev = evtimer_new(srv->base, resume_accept, srv);
+	evconnlistener_set_error_cb(srv->listener, on_accept_error);
+	return srv;
+}
+
 struct rpc_server *rpc_server_new(struct event_base *base, const char *path,
 				  const struct rpc_server_ops *ops, void *arg,
 				  int max_conns, struct cause *c)
@@ -517,14 +538,9 @@ struct rpc_server *rpc_server_new(struct event_base *base, const char *path,
 	}
 	if (claim_path(path, c) < 0)
 		return NULL;
-	srv = XNEW(srv);
-	srv->base = base;
+	srv = server_alloc(base, ops, arg, max_conns);
 	snprintf(srv->path, sizeof srv->path, "%s", path);
 	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
-	srv->ops = ops;
-	srv->arg = arg;
-	srv->max_conns = max_conns;
-	list_init(&srv->conns);
 	srv->listener = evconnlistener_new_bind(base, on_accept, srv,
 						LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128,
 						(struct sockaddr *)&sun, sizeof sun);
@@ -536,9 +552,31 @@ struct rpc_server *rpc_server_new(struct event_base *base, const char *path,
 	/* Every request is authorized by the peer's uid; anyone may connect. */
 	if (chmod(path, 0666) < 0)
 		log_warn("chmod %s: %s", path, strerror(errno));
-	srv->resume_ev = evtimer_new(base, resume_accept, srv);
-	evconnlistener_set_error_cb(srv->listener, on_accept_error);
-	return srv;
+	return server_serve(srv);
+}
+
+/* Whoever made the socket (systemd's socket unit) owns its path and mode:
+ * nothing is bound, chmod'ed or unlinked here. */
+struct rpc_server *rpc_server_new_fd(struct event_base *base, int fd,
+				     const struct rpc_server_ops *ops, void *arg,
+				     int max_conns, struct cause *c)
+{
+	struct rpc_server *srv;
+
+	if (evutil_make_socket_nonblocking(fd) < 0) {
+		cause_set(c, CAUSE_INTERNAL, "socket fd %d: %s", fd, strerror(errno));
+		return NULL;
+	}
+	srv = server_alloc(base, ops, arg, max_conns);
+	/* Backlog 0: it listens already. */
+	srv->listener = evconnlistener_new(base, on_accept, srv,
+					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (srv->listener == NULL) {
+		cause_set(c, CAUSE_INTERNAL, "socket fd %d: cannot listen: %s", fd, strerror(errno));
+		free(srv);
+		return NULL;
+	}
+	return server_serve(srv);
 }
 
 void rpc_server_stop_accepting(struct rpc_server *srv)
@@ -546,7 +584,8 @@ void rpc_server_stop_accepting(struct rpc_server *srv)
 	if (srv->listener != NULL) {
 		evconnlistener_free(srv->listener);
 		srv->listener = NULL;
-		unlink(srv->path);
+		if (srv->path[0] != '\0')
+			unlink(srv->path);
 	}
 	if (srv->resume_ev != NULL) {
 		event_free(srv->resume_ev);

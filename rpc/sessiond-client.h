@@ -66,9 +66,13 @@ int sdc_poll(struct sdc *c, int timeout_ms, struct sdc_error *err);
 
 /* One wrapper per method; each returns 0 or -1 like sdc_call(), and like
  * it waits without a time limit, calling the tick function meanwhile.
- * All but sdc_daemon_info(), sdc_token_renew() and sdc_token_release()
- * (whose methods take no owner_uid) send the owner of sdc_set_owner(). */
+ * All but sdc_daemon_info(), sdc_daemon_reload(), sdc_token_renew() and
+ * sdc_token_release() (whose methods take no owner_uid) send the owner of
+ * sdc_set_owner(). */
 int sdc_daemon_info(struct sdc *c, json_t **info, struct sdc_error *err);
+/* Root (or the user sessiond runs as) only: sessiond.conf read again;
+ * report is {"config", "applied", "ignored"} (sessiond-protocol(7)). */
+int sdc_daemon_reload(struct sdc *c, json_t **report, struct sdc_error *err);
 /* settings: the session's settings (settings_table's JSON names), and
  * "host" to pin it to one host; may be NULL. */
 int sdc_session_create(struct sdc *c, const char *name, json_t *settings,

@@ -27,6 +27,7 @@
 
 /* Methods, grouped by noun. */
 #define RPC_DAEMON_INFO     "daemon.info"
+#define RPC_DAEMON_RELOAD   "daemon.reload"
 #define RPC_SESSION_CREATE  "session.create"
 #define RPC_SESSION_LIST    "session.list"
 #define RPC_SESSION_GET     "session.get"

@@ -187,8 +187,8 @@ void holds_revoke_tokens(struct session *s, const char *reason)
 		struct token *t = list_entry(pos, struct token, session_node);
 		if (t->lease.state != LEASE_HELD)
 			continue;
-		log_info("session %s: token %s (%s) revoked: %s", s->key, t->id,
-			 t->reason, reason);
+		session_log(s, LOG_LVL_INFO, reason, "token %s (%s) revoked: %s", t->id,
+			    t->reason, reason);
 		if (core->hooks != NULL && core->hooks->token_revoked != NULL)
 			core->hooks->token_revoked(t, reason, core->hooks_arg);
 		token_release(t, "revoked");

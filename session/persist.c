@@ -248,7 +248,7 @@ static void write_done(struct job *j)
 	struct session *s = w->s;
 
 	if (w->rc < 0)
-		log_err("session %s: state file: %s", s->key, w->err.msg);
+		session_log(s, LOG_LVL_ERR, NULL, "state file: %s", w->err.msg);
 	s->writing = NULL;
 	session_waiters_done(s, &w->waiters, w->rc < 0 ? &w->err : NULL);
 	if (s->write_dirty && s->writing == NULL)

@@ -88,8 +88,8 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 	if (r == NULL)
 		return;
 	if (poll_log(r)) {
-		log_info("session %s: guest is ready (console matched '%s')", s->key,
-			 s->set.ready_pattern);
+		session_log(s, LOG_LVL_INFO, NULL, "guest is ready (console matched '%s')",
+			    s->set.ready_pattern);
 		readiness_cancel(s);
 		start_ready(s);
 		return;

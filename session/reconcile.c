@@ -106,7 +106,7 @@ void reconcile_adopt(struct session *s, const char *instance_id)
 	hosts_commit(s, s->host);
 	s->running_since = mono_now();
 	s->core->stats.adopted++;
-	log_info("session %s: adopted running domain %s", s->key, inst->domain);
+	session_log(s, LOG_LVL_INFO, "adopted", "adopted running domain %s", inst->domain);
 	state_set(s, SESSION_RUNNING, PHASE_IDLE, EV_RUNNING, json_pack("{s:b}", "adopted", 1));
 	lease_gate_open(&s->lp.gate);
 	idle_set_grace(&s->idle, settings_effective_grace(&s->set));
@@ -152,7 +152,8 @@ void reconcile_lost(struct session *s, const char *instance_id)
 
 	if (inst == NULL)
 		return;
-	log_info("session %s: instance %s is gone; cleaning up after it", s->key, instance_id);
+	session_log(s, LOG_LVL_INFO, "lost", "instance %s is gone; cleaning up after it",
+		    instance_id);
 	str_copy(s->last_stop_reason, sizeof s->last_stop_reason, "lost");
 	text_set(&s->last_stop_detail, NULL);
 	struct lost_job *lj = XNEW(lj);

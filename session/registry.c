@@ -81,7 +81,7 @@ static void create_persisted(struct session *s, const struct cause *err, void *a
 		return;
 	}
 	session_set_life(s, LIFE_LIVE);
-	log_info("session %s: created (id %s)", s->key, s->id);
+	session_log(s, LOG_LVL_INFO, NULL, "created (id %s)", s->id);
 	state_notify(s, EV_CREATED, NULL);
 	cj->done(s, NULL, cj->arg);
 	free(cj);

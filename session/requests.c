@@ -78,7 +78,7 @@ static void idle_expired(struct idle *id, void *arg)
 	struct session *s = arg;
 
 	(void)id;
-	log_info("session %s: idle for %gs, stopping the VM", s->key, s->set.grace);
+	session_log(s, LOG_LVL_INFO, "idle", "idle for %gs, stopping the VM", s->set.grace);
 	teardown_begin_expected(s, "idle");
 }
 
@@ -205,10 +205,11 @@ static void delete_removed(struct session *s, const struct cause *err, void *arg
 {
 	(void)arg;
 	if (err != NULL)
-		log_err("session %s: %s", s->key, err->msg);
+		session_log(s, LOG_LVL_ERR, NULL, "%s", err->msg);
 	console_remove(s);
 	state_notify(s, EV_DELETED, NULL);
-	log_info("session %s: deleted%s", s->key, s->keep_storage ? " (storage kept)" : "");
+	session_log(s, LOG_LVL_INFO, "deleted", "deleted%s",
+		    s->keep_storage ? " (storage kept)" : "");
 	core_unregister(s);
 	session_waiters_done(s, &s->delete_waiters, NULL);
 	session_unref(s);                   /* the registry's reference */
@@ -220,7 +221,7 @@ static void delete_disk_done(struct job *j)
 	struct session *s = dj->s;
 
 	if (dj->rc < 0)
-		log_warn("session %s: persistent disk: %s", s->key, dj->err.msg);
+		session_log(s, LOG_LVL_WARN, NULL, "persistent disk: %s", dj->err.msg);
 	persist_remove(s, delete_removed, NULL);
 	session_unref(s);
 	free(dj);

@@ -6,6 +6,7 @@
 
 #include <assert.h>
 #include <event2/event.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,4 +175,54 @@ void session_submit(struct session *s, struct job *j, job_fn run, job_fn done,
 	j->what = what;
 	session_ref(s);
 	workers_submit(s->host != NULL ? s->host->workers : s->core->workers, j);
+}
+
+/* ---- log lines ------------------------------------------------------------ */
+
+const char *session_host(const struct session *s)
+{
+	(void)s;
+	return NULL;
+}
+
+static void session_logv(const struct session *s, enum log_level lvl, const char *msgid,
+			 const char *reason, const char *fmt, va_list ap)
+{
+	char text[1024], uid[16];
+
+	if (lvl > log_get_level())
+		return;
+	vsnprintf(text, sizeof text, fmt, ap);
+	snprintf(uid, sizeof uid, "%u", (unsigned)s->owner);
+	const struct log_field fields[] = {
+		{ "SESSION", s->name },
+		{ "SESSION_ID", s->id },
+		{ "OWNER_UID", uid },
+		{ "STATE", state_name(s->state) },
+		{ "INSTANCE", s->inst != NULL ? s->inst->id : NULL },
+		{ "HOST", session_host(s) },
+		{ "REASON", reason != NULL && reason[0] != '\0' ? reason : NULL },
+		{ "MESSAGE_ID", msgid },
+	};
+	log_fields(lvl, fields, sizeof fields / sizeof fields[0], "session %s: %s", s->key, text);
+}
+
+void session_log(const struct session *s, enum log_level lvl, const char *reason,
+		 const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	session_logv(s, lvl, NULL, reason, fmt, ap);
+	va_end(ap);
+}
+
+void session_log_id(const struct session *s, enum log_level lvl, const char *msgid,
+		    const char *reason, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	session_logv(s, lvl, msgid, reason, fmt, ap);
+	va_end(ap);
 }

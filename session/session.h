@@ -65,6 +65,7 @@
 
 #include "../common/cause.h"
 #include "../common/htab.h"
+#include "../common/log.h"
 #include "../common/list.h"
 #include "../common/mailbox.h"
 #include "../common/prng.h"
@@ -472,6 +473,26 @@ static inline struct storage *session_storage(const struct session *s)
 {
 	return s->host->storage;
 }
+
+/* ---- log lines about a session (session.c) ----------------------------- */
+
+/* The journal's MESSAGE_ID of a session's state change (sessiond(8),
+ * JOURNAL): "journalctl MESSAGE_ID=..." lists every state change. */
+#define SESSION_MSGID_STATE "7dcfa187ae9e4cc4952ae1f9a62a3840"
+
+/* "session KEY: <fmt>" at lvl, with the session's journal fields: SESSION
+ * (its name), SESSION_ID, OWNER_UID, STATE, INSTANCE (while it has one),
+ * HOST (session_host(), when it names one) and REASON (when reason is
+ * neither NULL nor empty).  On stderr only the text shows. */
+void session_log(const struct session *s, enum log_level lvl, const char *reason,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The same with MESSAGE_ID msgid (state.c: SESSION_MSGID_STATE). */
+void session_log_id(const struct session *s, enum log_level lvl, const char *msgid,
+		    const char *reason, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The host the session's VM runs on, for HOST=: NULL while sessiond knows
+ * one host only.  The hook for several hosts: return the session's host
+ * name here and every line about the session carries it. */
+const char *session_host(const struct session *s);
 
 /* ---- create (registry.c) --------------------------------------------- */
 

@@ -215,6 +215,15 @@ static bool may_move(struct session *s, enum session_state to, enum session_phas
 	return true;
 }
 
+/* The REASON= of a state change: the event's reason (idle, request,
+ * delete, ...), else its detail (how a VM ended). */
+static const char *change_reason(json_t *extra)
+{
+	const char *r = json_string_value(json_object_get(extra, "reason"));
+
+	return r != NULL ? r : json_string_value(json_object_get(extra, "detail"));
+}
+
 void state_set(struct session *s, enum session_state to, enum session_phase phase,
 	       enum session_event ev, json_t *extra)
 {
@@ -224,10 +233,6 @@ void state_set(struct session *s, enum session_state to, enum session_phase phas
 		json_decref(extra);
 		return;
 	}
-	if (from != to)
-		log_info("session %s: %s -> %s%s%s%s", s->key, state_name(from), state_name(to),
-			 ev != EV_NONE ? " (event " : "", ev != EV_NONE ? state_event_name(ev) : "",
-			 ev != EV_NONE ? ")" : "");
 	if (phase != s->phase)
 		log_debug("session %s: phase %s -> %s", s->key, state_phase_name(s->phase),
 			  state_phase_name(phase));
@@ -237,6 +242,12 @@ void state_set(struct session *s, enum session_state to, enum session_phase phas
 	}
 	s->state = to;
 	s->phase = phase;
+	/* After the move, so the journal's STATE= is the new state. */
+	if (from != to)
+		session_log_id(s, LOG_LVL_INFO, SESSION_MSGID_STATE, change_reason(extra),
+			       "%s -> %s%s%s%s", state_name(from), state_name(to),
+			       ev != EV_NONE ? " (event " : "", ev != EV_NONE ? state_event_name(ev) : "",
+			       ev != EV_NONE ? ")" : "");
 	/* The gate is open only while running.  Every other state closes it
 	 * here, so no path can leave a stopped or failed session with an open
 	 * gate (a crash claimed while a start completes closes the gate on

@@ -98,12 +98,12 @@ static void teardown_done(struct job *j)
 
 	if (s->phase == PHASE_CLEANUP) {
 		if (tj->rc < 0)
-			log_err("session %s: domain %s may still exist: %s", s->key,
-				tj->inst->domain, tj->err.msg);
+			session_log(s, LOG_LVL_ERR, NULL, "domain %s may still exist: %s",
+				    tj->inst->domain, tj->err.msg);
 		finish_teardown(s);
 	} else if (tj->gone || s->phase == PHASE_SHUTDOWN_GONE || tj->rc < 0) {
 		if (tj->rc < 0)
-			log_warn("session %s: shutdown: %s", s->key, tj->err.msg);
+			session_log(s, LOG_LVL_WARN, NULL, "shutdown: %s", tj->err.msg);
 		state_phase(s, PHASE_CLEANUP);
 		run_phase(s);
 	} else {
@@ -143,8 +143,8 @@ static void stop_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (s->phase != PHASE_AWAIT_GONE)
 		return;
-	log_info("session %s: guest did not shut down within %gs, destroying",
-		 s->key, s->set.stop_timeout);
+	session_log(s, LOG_LVL_INFO, s->stop_reason, "guest did not shut down within %gs, destroying",
+		    s->set.stop_timeout);
 	state_phase(s, PHASE_CLEANUP);
 	run_phase(s);
 }
@@ -224,7 +224,7 @@ static void set_start_err(struct session *s, const char *why)
 		s->start_err = XNEW(s->start_err);
 	cause_set(s->start_err, CAUSE_START_FAILED, "session '%s': VM start failed: %s",
 		  s->name, why);
-	log_warn("session %s: %s", s->key, s->start_err->msg);
+	session_log(s, LOG_LVL_WARN, "start-failed", "%s", s->start_err->msg);
 }
 
 void teardown_start_failed(struct session *s, const char *why)
@@ -238,8 +238,8 @@ void teardown_exit_claimed(struct session *s, int detail)
 {
 	s->core->stats.spontaneous_exits++;
 	text_set(&s->exit_detail, virt_stop_detail_name(detail));
-	log_warn("session %s: VM %s stopped unexpectedly: %s", s->key, s->inst->domain,
-		 s->exit_detail);
+	session_log(s, LOG_LVL_WARN, s->exit_detail, "VM %s stopped unexpectedly: %s", s->inst->domain,
+		    s->exit_detail);
 	claimed(s, json_pack("{s:s, s:s}", "reason", "crashed", "detail",
 			     text_str(s->exit_detail)));
 }
@@ -291,7 +291,7 @@ static void restart_cb(evutil_socket_t fd, short what, void *arg)
 	if (s->phase != PHASE_RESTART_WAIT)
 		return;
 	if (s->life == LIFE_LIVE && holds_any(s) && !s->core->shutting_down) {
-		log_info("session %s: restarting after a crash", s->key);
+		session_log(s, LOG_LVL_INFO, "crashed", "restarting after a crash");
 		start_instance(s);
 	} else {
 		state_phase(s, PHASE_IDLE);
@@ -305,6 +305,7 @@ static void fail_session(struct session *s, const char *reason)
 	struct cause c;
 
 	text_set(&s->failed_reason, reason);
+	session_log(s, LOG_LVL_WARN, reason, "failed: %s", reason);
 	state_set(s, SESSION_FAILED, PHASE_IDLE, EV_CRASHED,
 		  json_pack("{s:s}", "detail", text_str(s->last_stop_detail)));
 	state_notify(s, EV_FAILED, json_pack("{s:s}", "reason", reason));
@@ -336,7 +337,7 @@ static void after_crash(struct session *s)
 		  json_pack("{s:s}", "detail", text_str(s->exit_detail)));
 	if (restart) {
 		double delay = teardown_crash_backoff(s->ncrash);
-		log_info("session %s: restart policy: new instance in %gs", s->key, delay);
+		session_log(s, LOG_LVL_INFO, "crashed", "restart policy: new instance in %gs", delay);
 		session_timer(s, &s->aux_timer, restart_cb, delay);
 	}
 }

@@ -206,6 +206,11 @@ static int daemon_info(struct sdc *c, json_t **r, struct sdc_error *e)
 	return sdc_daemon_info(c, r, e);
 }
 
+static int daemon_reload(struct sdc *c, json_t **r, struct sdc_error *e)
+{
+	return sdc_daemon_reload(c, r, e);
+}
+
 static int list_full(struct sdc *c, json_t **r, struct sdc_error *e)
 {
 	struct sdc_list_opts o = { .state = "running", .limit = 10, .host = "hv1" };
@@ -347,6 +352,7 @@ static const struct wrapper wrappers[RPC_M__COUNT] = {
 	[RPC_M_VM_INFO] = { vm_info, vm_info },
 	[RPC_M_VM_CONSOLE] = { console_full, console_bare },
 	[RPC_M_SESSION_HOLDS] = { holds_full, holds_bare },
+	[RPC_M_DAEMON_RELOAD] = { daemon_reload, daemon_reload },
 };
 
 /* ---- checks ------------------------------------------------------------------ */

@@ -114,6 +114,23 @@ static bool owner_state_is(struct harness *h, void *arg)
 
 static struct world *live;              /* freed by the teardown if a test failed */
 
+#define RELOAD_TOKENS 77                /* what the world's sessiond.conf says */
+
+/* A sessiond.conf that daemon.reload would apply: a live limit, and the
+ * log level the harness runs at. */
+static char *world_conf(struct harness *h)
+{
+	char *path = NULL;
+
+	assert_true(asprintf(&path, "%s/sessiond.conf", h->dir) > 0);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "max_tokens_per_connection = %d\nlog_level = %s\n", RELOAD_TOKENS,
+		log_get_level() == LOG_LVL_DEBUG ? "debug" : "error");
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
 static struct world *world_new(enum fixture fx)
 {
 	struct harness_opts o = { .fault = true };
@@ -125,6 +142,9 @@ static struct world *world_new(enum fixture fx)
 	w->owner.fd = w->other.fd = w->root.fd = -1;
 	w->h = harness_new(&o);
 	rpcworld_start(&w->d, w->h);
+	/* Its own sessiond.conf, for daemon.reload (world_free frees the path). */
+	w->d.cfg.config_path = world_conf(w->h);
+	w->d.cfg.config_required = true;
 	client_open(&w->d, &w->owner, OWNER_UID);
 	client_open(&w->d, &w->other, OTHER_UID);
 	client_open(&w->d, &w->root, 0);
@@ -157,6 +177,7 @@ static void world_free(struct world *w)
 	client_close(&w->other);
 	client_close(&w->root);
 	rpcworld_stop(&w->d, w->h);
+	free(w->d.cfg.config_path);
 	harness_free(w->h);
 	free(w);
 	live = NULL;
@@ -406,6 +427,37 @@ static bool counts_all(struct world *w, struct client *cl, json_t *res, char *wh
 	return false;
 }
 
+/* Root's daemon.reload applied the world's sessiond.conf, and said so. */
+static bool reloaded(struct world *w, struct client *cl, json_t *res, char *why, size_t len)
+{
+	json_t *applied = json_object_get(res, "applied"), *ch;
+	size_t i;
+	bool said = false;
+
+	(void)cl;
+	json_array_foreach(applied, i, ch)
+		said = said || (strcmp(json_string_value(json_object_get(ch, "key")),
+				       "max_tokens_per_connection") == 0 &&
+				json_integer_value(json_object_get(ch, "new")) == RELOAD_TOKENS);
+	if (said && w->d.cfg.max_tokens_per_connection == RELOAD_TOKENS &&
+	    strcmp(json_string_value(json_object_get(res, "config")), w->d.cfg.config_path) == 0)
+		return true;
+	snprintf(why, len, "daemon.reload did not apply max_tokens_per_connection = %d (now %d)",
+		 RELOAD_TOKENS, w->d.cfg.max_tokens_per_connection);
+	return false;
+}
+
+/* Another user's daemon.reload changed nothing. */
+static bool not_reloaded(struct world *w, struct client *cl, json_t *res, char *why, size_t len)
+{
+	(void)cl;
+	(void)res;
+	if (w->d.cfg.max_tokens_per_connection != RELOAD_TOKENS)
+		return true;
+	snprintf(why, len, "a refused daemon.reload changed the configuration in force");
+	return false;
+}
+
 static bool created_for_owner(struct world *w, struct client *cl, json_t *res, char *why,
 			      size_t len)
 {
@@ -554,6 +606,10 @@ static const struct authz {
 		{ "{}", 0, counts_own_only },
 		{ "{\"owner_uid\":$OWNER}", RPC_ERR_INVALID_PARAMS, NULL } },
 	  STOPPED, { "{}", 0, counts_all } },
+	{ RPC_DAEMON_RELOAD, {
+		{ "{}", RPC_ERR_FORBIDDEN, not_reloaded },
+		{ "{\"owner_uid\":$OWNER}", RPC_ERR_INVALID_PARAMS, not_reloaded } },
+	  STOPPED, { "{}", 0, reloaded } },
 	{ RPC_SESSION_CREATE, {
 		{ "{\"name\":\"s\",\"owner_uid\":$OWNER}", RPC_ERR_FORBIDDEN, NULL },
 		{ "{\"name\":\"t\",\"owner_uid\":$OWNER}", RPC_ERR_FORBIDDEN, NULL },

@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <ini.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,13 @@
 /* session.holds stops a page before its holds pass 512 KiB of JSON. */
 #define HOLDS_PAGE_MAX (512 * 1024 + 256)
 
+/* daemon.reload: the config path (4,096 bytes, 6 each in JSON), a count,
+ * and two lists of at most RELOAD_CHANGES_MAX changes: a key (a host's
+ * name and key: under 160 bytes), old and new values of at most a line of
+ * the file (INI_MAX_LINE; 6 bytes each in JSON), punctuation. */
+#define RELOAD_MAX (6 * 4096 + 64 + \
+	2 * RELOAD_CHANGES_MAX * (6 * 160 + 2 * (6 * INI_MAX_LINE + 8) + 64))
+
 static const struct bound {
 	const char *method;
 	size_t max;                         /* bytes of the reply frame, "\n" excluded */
@@ -90,6 +98,8 @@ static const struct bound {
 	{ RPC_TOKEN_RELEASE, ENVELOPE, "{}" },
 	{ RPC_VM_INFO, 1024, "a domain's name, uuid, state and numbers, the session name" },
 	{ RPC_VM_CONSOLE, CONSOLE_MAX + ENVELOPE, "at most 256 KiB of log, 3 bytes each in JSON" },
+	{ RPC_DAEMON_RELOAD, RELOAD_MAX + ENVELOPE,
+	  "the file's path, at most 100 changes applied and 100 ignored, each a line long" },
 	{ RPC_SESSION_HOLDS, HOLDS_PAGE_MAX + ENVELOPE,
 	  "a page stops before its holds pass 512 KiB; name, state, cursor" },
 };
@@ -360,6 +370,52 @@ static json_t *named(struct world *w, int i)
 	return json_pack("{s:s, s:I}", "name", w->names[i], "owner_uid", (json_int_t)WIDE_UID);
 }
 
+/* daemon.reload of a file that changes every key it may, strings at
+ * their longest in characters JSON escapes, and adds 150 hosts: more
+ * changes than a reply lists.  The configuration in force is restored
+ * after (the world's other calls are done). */
+static void reload_worst(struct world *w)
+{
+	char *path = NULL;
+	size_t n = 0;
+
+	assert_true(asprintf(&path, "%s/reload.conf", w->h->dir) > 0);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	for (const struct field *t = settings_table; t->key != NULL; t++) {
+		if (t->conf == NULL || t->type != FT_STRING)
+			continue;
+		fprintf(f, "%s = /", t->conf);
+		for (size_t i = strlen(t->conf) + 5; i < INI_MAX_LINE - 1 && i < t->hi; i++)
+			fputc('\\', f);
+		fputc('\n', f);
+		n++;
+	}
+	fprintf(f, "log_level = error\nmax_sessions_per_user = 7\n");
+	for (int i = 0; i < 150; i++)
+		fprintf(f, "[host h%03d]\nuri = test:///default\n", i);
+	assert_int_equal(fclose(f), 0);
+	/* The daemon's configuration borrows the harness's strings: a reload
+	 * that applies keys frees them.  Own copies for the reload, the
+	 * borrowed ones back after. */
+	struct config saved = w->d.cfg;
+	fields_copy(config_table, &w->d.cfg, &saved);
+	settings_copy(&w->d.cfg.core.defaults, &saved.core.defaults);
+	w->d.cfg.config_path = path;
+	w->d.cfg.config_required = true;
+	json_t *r = measure(w, &w->root, RPC_DAEMON_RELOAD, NULL);
+	json_int_t changes = json_integer_value(json_object_get(r, "changes"));
+	if (changes < 150 + (json_int_t)n)
+		fail_msg("daemon.reload counted %lld changes, not the %zu at least that the file made",
+			 (long long)changes, 150 + n);
+	json_decref(r);
+	fields_free(config_table, &w->d.cfg);
+	settings_free(&w->d.cfg.core.defaults);
+	free(path);
+	w->d.cfg = saved;
+	log_set_level(LOG_LVL_ERR);
+}
+
 static void call_every_method(struct world *w)
 {
 	json_t *r;
@@ -403,6 +459,7 @@ static void call_every_method(struct world *w)
 	json_decref(measure(w, &w->root, RPC_SESSION_DELETE, json_pack("{s:s, s:I}", "name", name,
 		    "owner_uid", (json_int_t)WIDE_UID)));
 	json_decref(measure(w, &w->root, RPC_SESSION_WATCH, NULL));
+	reload_worst(w);
 }
 
 /* Every method called with its worst data, every reply within its bound. */

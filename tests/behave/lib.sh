@@ -46,7 +46,7 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$SANLOG/asan"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$SANLOG/ubsan:print_stacktrace=1"
 export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}log_path=$SANLOG/tsan"
 
-AT_EXIT="" BEFORE_STOP=""
+AT_EXIT="" BEFORE_STOP="" CLEANUP_CMDS=""
 # at_exit FUNCTION — runs FUNCTION at exit, after the daemons are stopped
 # and before the end checks and the removal of $T.  before_stop FUNCTION
 # runs it before the daemons are stopped (a frozen libvirtd must be thawed
@@ -54,10 +54,17 @@ AT_EXIT="" BEFORE_STOP=""
 # there would skip the end checks).
 at_exit() { AT_EXIT="$AT_EXIT $1"; }
 before_stop() { BEFORE_STOP="$BEFORE_STOP $1"; }
+# at_cleanup CMD — a script's own cleanup (a shell command line), run at
+# exit before the daemons stop.
+at_cleanup() {
+	CLEANUP_CMDS="$CLEANUP_CMDS
+$1"
+}
 
 cleanup() {
 	_rc=$?
 	trap - EXIT
+	eval "$CLEANUP_CMDS"
 	for _f in $BEFORE_STOP; do "$_f"; done
 	for _p in $DAEMONS_LIVE; do stop_daemon "$_p" >/dev/null 2>&1; done
 	stop_private_libvirtd
@@ -190,6 +197,52 @@ reap_daemon() {
 	return "$DAEMON_STATUS"
 }
 
+# start_daemon_activated [-E VAR=VALUE]... — sessiond as a socket unit
+# starts it: systemd-socket-activate listens on $SESSIOND_SOCKET and, at
+# the first connection, execs the daemon in its own process (DAEMON_PID)
+# with that socket passed (LISTEN_FDS).  -E sets the daemon's environment
+# (systemd-socket-activate passes little else).  Nothing connects here.
+start_daemon_activated() {
+	command -v systemd-socket-activate >/dev/null 2>&1 ||
+		fail "needs systemd-socket-activate (systemd; scripts/deps.sh check)"
+	systemd-socket-activate -l "$SESSIOND_SOCKET" "$@" ${SESSIOND_WRAP:-} "$SESSIOND" \
+		--foreground --socket "$SESSIOND_SOCKET" --state-dir "$T/state" \
+		--uri "${SESSIOND_URI:-test:///default}" --config "$T/sessiond.conf" \
+		>>"$DAEMON_LOG" 2>&1 &
+	DAEMON_PID=$!
+	track_daemon "$DAEMON_PID"
+	wait_until 10 test -S "$SESSIOND_SOCKET" || fail "systemd-socket-activate does not listen"
+}
+
+# notify_listen — systemd's end of NOTIFY_SOCKET, at $T/notify: every
+# line the daemon sends lands in $T/notify.out as "MS PID FIELD=VALUE"
+# (tests/tools/notifylisten.c).
+NOTIFY_PID=""
+notify_listen() {
+	"$TOOLS/notifylisten" listen "$T/notify" 300 >"$T/notify.out" 2>&1 &
+	NOTIFY_PID=$!
+	at_exit stop_notify_listener
+	wait_until 5 test -S "$T/notify" || fail "notifylisten did not bind $T/notify"
+}
+stop_notify_listener() {
+	[ -n "$NOTIFY_PID" ] || return 0
+	kill -TERM "$NOTIFY_PID" 2>/dev/null
+	wait "$NOTIFY_PID" 2>/dev/null
+	NOTIFY_PID=""
+}
+# notified REGEX — a notification line's FIELD=VALUE matches (grep -E).
+notified() { cut -d' ' -f3- "$T/notify.out" | grep -Eq "$1"; }
+# notify_count REGEX — how many do.
+notify_count() { cut -d' ' -f3- "$T/notify.out" | grep -Ec "$1"; }
+# notify_mark TEXT — the script's own line among the daemon's.
+notify_mark() { "$TOOLS/notifylisten" send "$T/notify" "MARK=$1" || fail "cannot send to $T/notify"; }
+# notify_line REGEX — the line number of the first line matching (0: none).
+notify_line() {
+	n=$(cut -d' ' -f3- "$T/notify.out" | grep -Enm1 "$1" | cut -d: -f1)
+	echo "${n:-0}"
+}
+
+# stop_daemon — SIGTERM and wait; returns the daemon's exit status.
 stop_daemon() {
 	_sd_pid=${1:-$DAEMON_PID}
 	[ -n "$_sd_pid" ] || return 0

@@ -158,7 +158,7 @@ struct harness *harness_new(const struct harness_opts *o)
  * of its own and the capacity asked. */
 static int config_hosts(struct harness *h, struct cause *c)
 {
-	char name[16], pool[16], path[320], mib[32];
+	char name[16], pool[24], path[4200], mib[32];
 
 	if (h->opts.nhosts > HARNESS_HOSTS_MAX)
 		fatal("harness: at most %d hosts", HARNESS_HOSTS_MAX);
