@@ -275,9 +275,9 @@ static void test_restore_fails_cold_boot(void **state)
 	ev = last_event(h, "rf", RPC_EV_RUNNING);
 	assert_non_null(strstr(json_string_value(json_object_get(ev, "warning")), "restore"));
 	assert_null(json_object_get(ev, "restore"));
-	json_t *sum = view_summary(s);
-	assert_non_null(strstr(json_string_value(json_object_get(sum, "warning")), "restore"));
-	json_decref(sum);
+	json_t *obj = view_session(s);
+	assert_non_null(strstr(json_string_value(json_object_get(obj, "warning")), "restore"));
+	json_decref(obj);
 	assert_int_equal(h->core->stats.restore_failures, 1);
 	holds_lease_release(&sl);
 	wait_state(h, s, SESSION_SUSPENDED);
@@ -324,7 +324,12 @@ static void test_crash_during_restore(void **state)
 	str_copy(path, sizeof path, s->saved->path);
 	struct fault_cfg f = { .seed = 3, .p_crash_in_restore = 1 };
 	fault_driver_set(h->drv, &f);
-	assert_int_equal(harness_lease(h, s, &sl, 20, &c), -1);    /* terminate policy */
+	/* The crash's STOPPED event may come before the restore job's end
+	 * (the lease fails) or after it (the lease was granted on the
+	 * restored VM, which then dies): either way one crash, torn down
+	 * once, the session failed (terminate policy). */
+	int rc = harness_lease(h, s, &sl, 20, &c);
+	assert_true(rc == 0 || strstr(c.msg, "failed") != NULL || strstr(c.msg, "exit") != NULL);
 	holds_lease_release(&sl);
 	wait_state(h, s, SESSION_FAILED);
 	assert_int_equal(atomic_load(&fault_driver_stats(h->drv)->crashes_in_restore), 1);
