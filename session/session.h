@@ -339,7 +339,8 @@ void session_timer_cancel(struct event *ev);
 void session_waiter_add(struct list_node *list, session_done_cb cb, void *arg);
 void session_waiters_done(struct session *s, struct list_node *list, const struct cause *err);
 /* A job for s: run on a worker, done on the loop; s is referenced
- * meanwhile (done drops it with session_unref). */
+ * meanwhile (done drops it with session_unref).  It is the owner's job:
+ * the pool takes turns between owners (common/worker.h). */
 void session_submit(struct session *s, struct job *j, job_fn run, job_fn done,
 		    const char *what);
 

@@ -158,6 +158,8 @@ static int f_domain_start(struct driver *d, const char *xml, struct cause *c)
 	atomic_fetch_add(&f->stats.starts, 1);
 	note(f, FC_DOMAIN_START, uuid);
 	jitter(f, cfg.max_op_delay_us);
+	if (cfg.start_delay_us > 0)
+		usleep((useconds_t)cfg.start_delay_us);
 	int forced = atomic_load(&f->fail_starts);
 	if ((forced > 0 && atomic_compare_exchange_strong(&f->fail_starts, &forced, forced - 1)) ||
 	    chance(f, cfg.p_start_fail)) {

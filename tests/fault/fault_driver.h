@@ -8,7 +8,8 @@
  * a start (the domain is destroyed behind the daemon's back right after
  * libvirt created it, before the start job returns); crashes during a
  * stop; and delays in event delivery (the libvirt event thread sleeps
- * before handing an event on).  Crashes are real: the wrapped driver
+ * before handing an event on).  Not at random: a fixed delay in every
+ * domain_start (slow boots, for the fairness tests).  Crashes are real: the wrapped driver
  * destroys the domain, libvirt emits a real STOPPED/DESTROYED event.
  *
  * It also keeps a ledger: per domain uuid and per volume name, how often
@@ -39,6 +40,7 @@ struct fault_cfg {
 	double p_vol_fail;                  /* vol_create fails (scratch fallback) */
 	int max_op_delay_us;                /* random delay around each op */
 	int max_event_delay_us;             /* random delay before an event */
+	int start_delay_us;                 /* every domain_start takes this long (a slow boot) */
 };
 
 struct fault_stats {

@@ -131,6 +131,10 @@ struct harness *harness_new(const struct harness_opts *o)
 	    config_set(&h->cfg, "uri", h->opts.uri, &c) < 0 ||
 	    config_set(&h->cfg, "scratch_gib", buf, &c) < 0)
 		fatal("harness: config: %s", c.msg);
+	for (const char *const *kv = h->opts.conf; kv != NULL && kv[0] != NULL; kv += 2) {
+		if (config_set(&h->cfg, kv[0], kv[1], &c) < 0)
+			fatal("harness: config: %s", c.msg);
+	}
 	h->outside = virConnectOpen(h->opts.uri);
 	if (h->outside == NULL)
 		fatal("harness: cannot open %s", h->opts.uri);
@@ -232,11 +236,17 @@ static void op_cb(struct session *s, const struct cause *err, void *arg)
 struct session *harness_create(struct harness *h, const char *name, json_t *params,
 			       struct cause *err)
 {
+	return harness_create_as(h, 0, name, params, err);
+}
+
+struct session *harness_create_as(struct harness *h, uid_t owner, const char *name,
+				  json_t *params, struct cause *err)
+{
 	struct op op = { 0 };
 	json_t *p = params ? json_deep_copy(params) : json_object();
 
 	json_object_set_new(p, "name", json_string(name));
-	registry_create(h->core, 0, name, p, op_cb, &op);
+	registry_create(h->core, owner, name, p, op_cb, &op);
 	json_decref(p);
 	if (!harness_wait(h, 30, op_done, &op)) {
 		cause_set(err, CAUSE_INTERNAL, "timeout");

@@ -26,6 +26,8 @@ struct harness_opts {
 	struct fault_cfg fcfg;
 	double scratch_gib;                 /* 0: 1 GiB; negative: no scratch */
 	bool record_events;                 /* keep every session.event in h->events */
+	const char *const *conf;            /* sessiond.conf keys and values, in pairs,
+					     * NULL-terminated: set before the core starts */
 };
 
 struct harness {
@@ -58,6 +60,9 @@ void harness_spin(struct harness *h, double seconds);
 /* Creates a session (params borrowed, may be NULL); NULL with err on failure. */
 struct session *harness_create(struct harness *h, const char *name, json_t *params,
 			       struct cause *err);
+/* The same for another owner (root's harness_create is owner 0). */
+struct session *harness_create_as(struct harness *h, uid_t owner, const char *name,
+				  json_t *params, struct cause *err);
 /* Acquires sl and waits for the grant or failure: 0 held, -1 failed. */
 int harness_lease(struct harness *h, struct session *s, struct session_lease *sl,
 		  double timeout, struct cause *err);
