@@ -16,6 +16,7 @@
 
 #include "../common/log.h"
 #include "../common/xalloc.h"
+#include "../metrics/metrics.h"
 
 static const char *const log_level_names[] = { "error", "warning", "info", "debug", NULL };
 static const enum log_level log_levels[] = { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO,
@@ -49,6 +50,12 @@ const struct field config_table[] = {
 	  COUNT_MAX, 4096, NULL, 0, "connections served at once" },
 	{ "log_level", "log_level", NULL, "LEVEL", FT_ENUM, C(log_level), 0, 0, 2,
 	  log_level_names, FIELD_LIVE, "error, warning, info or debug" },
+	{ "metrics_listen", "metrics_listen", NULL, "ADDRESS", FT_STRING, C(metrics_listen), 0,
+	  4096, 0, NULL, FIELD_LIVE,
+	  "serve Prometheus metrics on HOST:PORT or a Unix socket path; unset: not served" },
+	{ "metrics_allow_remote", "metrics_allow_remote", NULL, "BOOL", FT_BOOL,
+	  C(metrics_allow_remote), 0, 0, 0, NULL, FIELD_LIVE,
+	  "allow metrics_listen to be an address other hosts can reach" },
 	{ NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, NULL },
 };
 
@@ -95,6 +102,16 @@ int config_set(struct config *cfg, const char *key, const char *value, struct ca
 		return fields_set_text(f, &cfg->core.defaults, value, c);
 	cause_set(c, CAUSE_INVALID, "unknown key '%s'", key);
 	return -1;
+}
+
+/* What no single key can say: the keys that must agree.  Start-up and a
+ * reload reject a configuration that fails here, whole. */
+int config_check(const struct config *cfg, struct cause *c)
+{
+	if (cfg->metrics_listen != NULL &&
+	    metrics_http_check(cfg->metrics_listen, cfg->metrics_allow_remote, c) < 0)
+		return -1;
+	return 0;
 }
 
 int config_log_level(const struct config *cfg)

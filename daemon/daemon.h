@@ -15,6 +15,8 @@
  *   leased.c    leased_*     session.start and vm.info: calls that hold a lease
  *   tokens.c    tokens_*     token.*, and what a connection holds
  *   watch.c     watch_*      session.watch and the event stream
+ *   exporter.c  exporter_*   the metrics endpoint (metrics/) and the gauges
+ *                            it shows
  *
  * What survives a restart is the state directory's (session/); nothing here
  * is kept: tokens bound to a connection go with it, watches too.
@@ -39,6 +41,8 @@ struct config {
 	int max_tokens_per_connection;
 	int max_connections;
 	int log_level;                          /* index into the log level names */
+	char *metrics_listen;                   /* NULL: metrics not served */
+	bool metrics_allow_remote;
 	bool foreground;
 	struct core_config core;                /* state_dir, pool, workers, defaults... */
 };
@@ -53,6 +57,9 @@ void config_init(struct config *cfg);
 int config_load_file(struct config *cfg, const char *path, bool required, struct cause *c);
 /* One key = value; the names of the file. */
 int config_set(struct config *cfg, const char *key, const char *value, struct cause *c);
+/* The keys that must agree (metrics_listen and metrics_allow_remote):
+ * 0, or -1 with why. */
+int config_check(const struct config *cfg, struct cause *c);
 /* The log level the configuration says (log.h's). */
 int config_log_level(const struct config *cfg);
 void config_free(struct config *cfg);
@@ -65,6 +72,7 @@ struct daemon {
 	struct driver *drv;
 	struct core *core;
 	struct rpc_server *srv;
+	struct exporter *exporter;              /* metrics; NULL until first applied */
 	double started;                         /* monotonic */
 };
 
@@ -113,5 +121,11 @@ void tokens_revoked_hook(struct token *t, const char *reason, void *arg);
 
 void watch_start(struct request *rq);
 void watch_event_hook(struct session *s, json_t *params, void *arg);
+
+/* Serves metrics as d->cfg says now (metrics_listen, metrics_allow_remote):
+ * starts, moves or stops the endpoint.  The one function a reload calls
+ * for them; on failure whatever served before serves on and -1 says why. */
+int exporter_apply(struct daemon *d, struct cause *c);
+void exporter_free(struct daemon *d);
 
 #endif

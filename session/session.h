@@ -298,6 +298,8 @@ struct session {
 	enum session_life life;                 /* session_set_life() only */
 	struct instance *inst;                  /* current instance or NULL */
 	double running_since;                   /* monotonic; 0 when not running */
+	double start_began;                     /* monotonic: the current start's */
+	bool measure_rss;                       /* an idle stop: count what it returns */
 	char stop_reason[32];                   /* of the expected stop under way */
 	struct cause *start_err;                /* why the last start failed; NULL: it did not */
 	char *warning;                          /* of the current instance (scratch fallback) */

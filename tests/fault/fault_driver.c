@@ -217,6 +217,11 @@ static int f_domain_info(struct driver *d, const char *uuid, json_t **out, struc
 	return F(d)->inner->ops->domain_info(F(d)->inner, uuid, out, c);
 }
 
+static int f_domain_rss(struct driver *d, const char *uuid, uint64_t *bytes, struct cause *c)
+{
+	return F(d)->inner->ops->domain_rss(F(d)->inner, uuid, bytes, c);
+}
+
 static int f_domain_list(struct driver *d, const char *prefix, json_t **out, struct cause *c)
 {
 	return F(d)->inner->ops->domain_list(F(d)->inner, prefix, out, c);
@@ -286,6 +291,7 @@ static const struct driver_ops fault_ops = {
 	.kvm_usable = f_kvm_usable, .domain_start = f_domain_start,
 	.domain_shutdown = f_domain_shutdown, .domain_destroy = f_domain_destroy,
 	.domain_state = f_domain_state, .domain_info = f_domain_info,
+	.domain_rss = f_domain_rss,
 	.domain_list = f_domain_list, .pool_ensure = f_pool_ensure, .pool_list = f_pool_list,
 	.pool_destroy = f_pool_destroy, .vol_create = f_vol_create,
 	.vol_delete = f_vol_delete, .vol_lookup = f_vol_lookup, .vol_list = f_vol_list,
