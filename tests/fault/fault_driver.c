@@ -20,6 +20,7 @@ struct fault {
 	struct driver *outer;
 	pthread_mutex_t ledger_lock;        /* guards ledger */
 	json_t *ledger[FC__COUNT];          /* key -> count, per kind */
+	json_t *start_order;                /* uuids, as domain_start was asked */
 };
 
 static const char *const call_names[FC__COUNT] = {
@@ -80,6 +81,8 @@ static void note(struct fault *f, enum fault_call k, const char *key)
 	pthread_mutex_lock(&f->ledger_lock);
 	json_int_t n = json_integer_value(json_object_get(f->ledger[k], key));
 	json_object_set_new(f->ledger[k], key, json_integer(n + 1));
+	if (k == FC_DOMAIN_START)
+		json_array_append_new(f->start_order, json_string(key));
 	pthread_mutex_unlock(&f->ledger_lock);
 }
 
@@ -310,6 +313,7 @@ struct driver *fault_driver_new(struct driver *inner, const struct fault_cfg *cf
 	pthread_mutex_init(&f->ledger_lock, NULL);
 	for (int k = 0; k < FC__COUNT; k++)
 		f->ledger[k] = json_object();
+	f->start_order = json_array();
 	f->cfg = *cfg;
 	f->rng = cfg->seed ? cfg->seed : 1;
 	f->relay.lifecycle = relay_lifecycle;
@@ -327,6 +331,7 @@ void fault_driver_free(struct driver *d)
 	pthread_mutex_destroy(&F(d)->ledger_lock);
 	for (int k = 0; k < FC__COUNT; k++)
 		json_decref(F(d)->ledger[k]);
+	json_decref(F(d)->start_order);
 	free(F(d));
 	free(d);
 }
@@ -383,7 +388,18 @@ void fault_driver_ledger_clear(struct driver *d)
 	pthread_mutex_lock(&f->ledger_lock);
 	for (int k = 0; k < FC__COUNT; k++)
 		json_object_clear(f->ledger[k]);
+	json_array_clear(f->start_order);
 	pthread_mutex_unlock(&f->ledger_lock);
+}
+
+json_t *fault_driver_start_order(struct driver *d)
+{
+	struct fault *f = F(d);
+
+	pthread_mutex_lock(&f->ledger_lock);
+	json_t *copy = json_deep_copy(f->start_order);
+	pthread_mutex_unlock(&f->ledger_lock);
+	return copy;
 }
 
 static bool instance_volume(const char *name)

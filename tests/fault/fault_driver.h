@@ -73,6 +73,9 @@ int fault_driver_crash(struct driver *d, const char *uuid);
  * every kind present; the caller owns it. */
 json_t *fault_driver_ledger(struct driver *d);
 void fault_driver_ledger_clear(struct driver *d);
+/* The uuids of the domains domain_start was asked for, in the order the
+ * calls came (a copy; the caller owns it).  Cleared with the ledger. */
+json_t *fault_driver_start_order(struct driver *d);
 const char *fault_call_name(enum fault_call k);
 /* Instance volumes ("...-scratch.qcow2", "...-boot.qcow2") deleted and
  * domains destroyed more than once so far: how many, and the first in
