@@ -24,6 +24,7 @@ static const enum log_level log_levels[] = { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_
 
 #define C(m) offsetof(struct config, m)
 #define COUNT_MAX 1000000
+#define MIB_MAX 1073741824                  /* 1 PiB */
 
 const struct field config_table[] = {
 	{ "socket", "socket", NULL, "PATH", FT_STRING, C(socket_path), 0, 4096, 0, NULL, 0,
@@ -43,6 +44,13 @@ const struct field config_table[] = {
 	{ "max_sessions_per_user", "max_sessions_per_user", NULL, "N", FT_INT,
 	  C(core.max_sessions_per_user), 0, COUNT_MAX, 64, NULL, FIELD_LIVE,
 	  "sessions a user other than root may own; 0: no limit" },
+	{ "max_running_per_user", "max_running_per_user", NULL, "N", FT_INT,
+	  C(core.max_running_per_user), 0, COUNT_MAX, 0, NULL, FIELD_LIVE,
+	  "VMs a user other than root may have starting or running at once; 0: no limit" },
+	{ "max_memory_mib_per_user", "max_memory_mib_per_user", NULL, "MIB", FT_INT,
+	  C(core.max_memory_mib_per_user), 0, MIB_MAX, 0, NULL, FIELD_LIVE,
+	  "guest memory in MiB of the VMs a user other than root has starting or running; "
+	  "0: no limit" },
 	{ "max_tokens_per_connection", "max_tokens_per_connection", NULL, "N", FT_INT,
 	  C(max_tokens_per_connection), 1, COUNT_MAX, 1024, NULL, FIELD_LIVE,
 	  "tokens one connection may hold" },

@@ -4,8 +4,9 @@
  *
  * request_next() is the one place that decides what happens after a
  * teardown and whenever a caller parks: start a new instance, fail the
- * parked callers (the session is failed or being deleted), or wait (a
- * teardown or a restart back-off is under way).
+ * parked callers (the session is failed or being deleted, or its owner is
+ * at a per-user limit), or wait (a teardown or a restart back-off is
+ * under way).
  */
 #include "session.h"
 
@@ -32,9 +33,17 @@ void request_next(struct session *s)
 		lease_point_fail(&s->lp, &c);
 		return;
 	}
-	if (s->state == SESSION_STOPPED && s->phase == PHASE_IDLE &&
-	    lease_point_parked(&s->lp) > 0 && !s->core->shutting_down)
-		start_instance(s);
+	if (s->state != SESSION_STOPPED || s->phase != PHASE_IDLE ||
+	    lease_point_parked(&s->lp) == 0 || s->core->shutting_down)
+		return;
+	/* Over a per-user limit: the parked callers fail now, none waits
+	 * for room (limits.c). */
+	if (limits_check(s, &c) < 0) {
+		log_info("session %s: %s", s->key, c.msg);
+		lease_point_fail(&s->lp, &c);
+		return;
+	}
+	start_instance(s);
 }
 
 static void need_vm(struct lease_point *lp)

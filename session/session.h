@@ -34,6 +34,7 @@
  *   start.c      start_*       bringing an instance up
  *   teardown.c   teardown_*    the claims and taking an instance down, once
  *   requests.c   request_*     stop, reset, delete; what parked callers get
+ *   limits.c     limits_*      what one user may run at once
  *   reconcile.c  reconcile_*   lifecycle events, adoption, lost instances,
  *                              reconnects
  *   readiness.c  readiness_*   the ready pattern on the serial console
@@ -140,6 +141,8 @@ struct core_config {
 	double scratch_gib;                     /* 0: no scratch disks */
 	int workers;
 	int max_sessions_per_user;              /* 0: no limit; root is exempt */
+	int max_running_per_user;               /* VMs starting or running; 0: no limit */
+	int max_memory_mib_per_user;            /* their guest memory; 0: no limit */
 	struct settings defaults;               /* for session.create */
 };
 
@@ -434,6 +437,17 @@ int request_reset(struct session *s, struct cause *c);
 void request_delete(struct session *s, bool keep_storage, session_done_cb done, void *arg);
 /* After a teardown and when a caller parks: start, fail or wait. */
 void request_next(struct session *s);
+
+/* What owner has up: VMs starting or running and their guest memory. */
+struct limits_use {
+	size_t running;
+	uint64_t memory_mib;
+};
+void limits_use(struct core *core, uid_t owner, struct limits_use *u);
+/* May s's owner start one more VM now (max_running_per_user,
+ * max_memory_mib_per_user; root is exempt)?  0, or -1 with a CAUSE_LIMIT
+ * that names the limit, the owner's use and the figure. */
+int limits_check(struct session *s, struct cause *c);
 
 extern const struct idle_ops request_idle_ops;
 extern const struct lease_point_ops request_lease_ops;

@@ -100,6 +100,7 @@ static void cleanup_run(struct job *j)
 	struct driver *drv = s->core->drv;
 	struct cause c;
 
+	measure_rss(tj);
 	for (int attempt = 0; attempt < 3; attempt++) {
 		tj->rc = drv->ops->domain_destroy(drv, tj->inst->id, &tj->err);
 		if (tj->rc == 0)
@@ -292,18 +293,23 @@ static bool record_crash(struct session *s)
 static void restart_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
+	struct cause c;
 
 	(void)fd;
 	(void)what;
 	if (s->phase != PHASE_RESTART_WAIT)
 		return;
-	if (s->life == LIFE_LIVE && holds_any(s) && !s->core->shutting_down) {
+	bool want = s->life == LIFE_LIVE && holds_any(s) && !s->core->shutting_down;
+	if (want && limits_check(s, &c) == 0) {
 		log_info("session %s: restarting after a crash", s->key);
 		start_instance(s);
-	} else {
-		state_phase(s, PHASE_IDLE);
-		request_next(s);
+		return;
 	}
+	/* Over a limit: no restart; request_next fails the parked callers. */
+	if (want)
+		log_info("session %s: no restart after the crash: %s", s->key, c.msg);
+	state_phase(s, PHASE_IDLE);
+	request_next(s);
 }
 
 /* Terminal until reset: parked callers and token holders are told why. */
