@@ -131,7 +131,7 @@ static void test_root_exempt(void **state)
 	struct harness *h = rig("1", "512");
 	struct session_lease l[3];
 	struct cause c;
-	char name[8];
+	char name[16];
 
 	(void)state;
 	for (int i = 0; i < 3; i++) {

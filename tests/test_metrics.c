@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -249,7 +250,7 @@ struct get {
 	const char *request;
 	char reply[1 << 17];
 	size_t n;
-	volatile int done;                  /* 1: ok, -1: failed */
+	_Atomic int done;                   /* 1: ok, -1: failed */
 };
 
 /* A client on its own thread: the endpoint is served by the loop below. */

@@ -74,11 +74,15 @@ static void done(struct job *j)
 	((struct tjob *)j)->rig->ndone++;
 }
 
+/* Any thread (a job may submit the next). */
 static struct tjob *submit(struct rig *r, unsigned long owner, int seq, job_fn fn)
 {
+	pthread_mutex_lock(&r->lock);
 	struct tjob *t = &r->jobs[r->njobs++];
+	int n = r->njobs;
+	pthread_mutex_unlock(&r->lock);
 
-	assert_true(r->njobs <= MAX_JOBS);
+	assert_true(n <= MAX_JOBS);
 	memset(t, 0, sizeof *t);
 	t->rig = r;
 	t->seq = seq;
@@ -118,15 +122,23 @@ static void rig_gate(struct rig *r, unsigned long owner)
 	fail_msg("the gate job did not start");
 }
 
+static int jobs(struct rig *r)
+{
+	pthread_mutex_lock(&r->lock);
+	int n = r->njobs;
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
 static void rig_release(struct rig *r)
 {
 	pthread_mutex_lock(&r->lock);
 	r->open = true;
 	pthread_cond_broadcast(&r->cond);
 	pthread_mutex_unlock(&r->lock);
-	for (double end = mono_now() + 10; r->ndone < r->njobs && mono_now() < end;)
+	for (double end = mono_now() + 10; r->ndone < jobs(r) && mono_now() < end;)
 		event_base_loop(r->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-	assert_int_equal(r->ndone, r->njobs);
+	assert_int_equal(r->ndone, jobs(r));
 }
 
 static void rig_free(struct rig *r)
