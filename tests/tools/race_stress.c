@@ -737,7 +737,7 @@ int main(int argc, char **argv)
 	S.per_instance = json_object();
 	list_init(&S.conn);
 	char err[256];
-	struct observer_opts oo = { .uri = S.h->opts.uri, .pool = S.h->cfg.core.pool,
+	struct observer_opts oo = { .uri = S.h->opts.uri, .pool = storage_pool(S.h->core->storage),
 				    .prefix = S.h->core->prefix, .poll_ms = 2 };
 	S.ob = observer_new(&oo, err, sizeof err);
 	if (S.ob == NULL)
