@@ -12,7 +12,7 @@ pkgs_build="gcc make pkg-config libevent-dev libvirt-dev libjansson-dev uuid-dev
 	libcmocka-dev libinih-dev libxml2-dev"
 pkgs_run="libvirt0"
 pkgs_check="libvirt-daemon libvirt-clients mandoc spin valgrind jq util-linux acl
-	procps psmisc"
+	procps psmisc curl prometheus"
 pkgs_e2e="qemu-system-x86 qemu-utils busybox-static cpio e2fsprogs"
 pkgs_fuzz="clang libclang-rt-14-dev"
 
