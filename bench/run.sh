@@ -249,6 +249,60 @@ metrics_median() {
 		      printf "ops=" f " min=" f " max=" f " n=%d\n", m, a[1], a[NR], NR }'
 }
 
+# cg_calls FILE FUNC — "CALLS IR": the calls to FUNC in a callgrind output
+# file and their inclusive instructions (names are compressed: "(id) name"
+# the first time, "(id)" after, in fn= and cfn= lines alike).
+cg_calls() {
+	awk -v f="$2" '
+		function nm(s,   id, rest) {
+			if (match(s, /^\([0-9]+\)/)) {
+				id = substr(s, 1, RLENGTH); rest = substr(s, RLENGTH + 2)
+				if (rest != "") names[id] = rest
+				return names[id]
+			}
+			return s
+		}
+		/^fn=/ { nm(substr($0, 4)) }
+		/^cfn=/ { cur = nm(substr($0, 5)) }
+		/^calls=/ { split(substr($0, 7), a, " "); if (cur == f) { c += a[1]; getline; split($0, b, " "); ir += b[2] } }
+		END { printf "%d %d\n", c, ir }' "$1"
+}
+
+# Instructions on the request path (inside rpc_call_frame: parse, dispatch,
+# handler, answer) per request, and per scrape (serve), counted by
+# callgrind in a daemon under the same token traffic: exact, whatever else
+# runs on the machine.
+metrics_callgrind() {
+	if ! have valgrind || ! have callgrind_annotate; then
+		echo "  callgrind: SKIP (valgrind not installed)"
+		return
+	fi
+	for v in $variants; do
+		bin=$BUILD/sessiond
+		[ "$v" = baseline ] && bin=$BENCH_BASELINE_SESSIOND
+		cat >"$OUT/cg-$v.sh" <<-EOF
+		#!/bin/sh
+		exec valgrind --tool=callgrind --toggle-collect=rpc_call_frame --toggle-collect=serve \\
+			--callgrind-out-file=$OUT/cg-$v.out "$bin" "\$@"
+		EOF
+		chmod +x "$OUT/cg-$v.sh"
+		case $v in scraped) extra="--metrics 127.0.0.1:0 --scrape-every 1" ;; *) extra="" ;; esac
+		# shellcheck disable=SC2086
+		"$B/rpc_bench" --sessiond "$OUT/cg-$v.sh" --modes sdc --clients 1 --placement same \
+			--runs 1 --seconds 3 --libvirt-uri none $extra >/dev/null 2>&1
+		[ -f "$OUT/cg-$v.out" ] || { echo "  callgrind $v: no output"; continue; }
+		set -- $(cg_calls "$OUT/cg-$v.out" call_start)
+		calls=$1 ir_req=$2
+		set -- $(cg_calls "$OUT/cg-$v.out" rpc_parse_frame)
+		ir_req=$((ir_req + $2))
+		set -- $(cg_calls "$OUT/cg-$v.out" serve)
+		printf "  callgrind %-9s %6d requests, %7.0f instructions each (parse + call); %d scrapes, %s each\n" \
+			"$v" "$calls" "$(echo "$ir_req $calls" | awk '{ print $2 ? $1 / $2 : 0 }')" "$1" \
+			"$(echo "$2 $1" | awk '{ print $2 ? sprintf("%.0f instructions", $1 / $2) : "-" }')"
+		echo "RESULT mcost_cg $v calls=$calls ir_per_req=$(echo "$ir_req $calls" | awk '{ printf "%.0f", $2 ? $1 / $2 : 0 }') scrapes=$1 ir_per_scrape=$(echo "$2 $1" | awk '{ printf "%.0f", $2 ? $1 / $2 : 0 }')" >>"$OUT/metrics.txt"
+	done
+}
+
 run_metrics_cost() {
 	section "rpc_bench: the cost of metrics ($METRICS_PAIRS rounds, variants interleaved)"
 	if [ ! -x "$B/rpc_bench" ] || [ ! -x "$BUILD/sessiond" ]; then
@@ -284,6 +338,7 @@ run_metrics_cost() {
 	done
 	echo "  off: metrics counted, no endpoint; scraped: metrics_listen = 127.0.0.1:0,"
 	echo "  scraped every second by the bench; baseline: a sessiond without metrics"
+	metrics_callgrind
 }
 
 # ---- summary ----------------------------------------------------------------
