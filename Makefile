@@ -56,6 +56,7 @@ LEASE_SRC    := $(wildcard lease/*.c)
 IDLE_SRC     := $(wildcard idle/*.c)
 VIRT_SRC     := $(wildcard virt/*.c)
 SESSION_SRC  := $(wildcard session/*.c)
+METRICS_SRC  := $(wildcard metrics/*.c)
 DAEMON_SRC   := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 RPC_SRC      := rpc/jsonrpc.c rpc/server.c rpc/call.c rpc/methods.c
 CLIENT_SRC   := rpc/client.c rpc/jsonrpc.c common/timeutil.c
@@ -66,7 +67,7 @@ TESTSUP_SRC := $(wildcard tests/fault/*.c tests/harness/*.c)
 TESTSUP_OBJ := $(TESTSUP_SRC:%.c=$(BUILD)/obj/%.o)
 
 LIB_SRC    := $(COMMON_SRC) $(SETTINGS_SRC) $(LEASE_SRC) $(IDLE_SRC) $(VIRT_SRC) \
-	$(SESSION_SRC) $(DAEMON_SRC) $(RPC_SRC)
+	$(SESSION_SRC) $(DAEMON_SRC) $(RPC_SRC) $(METRICS_SRC)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/obj/%.o)
 CTL_OBJ    := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)

@@ -24,6 +24,12 @@
  * all clients on CPU 0; "split" puts the server on CPU 0 and the clients on
  * CPU 1; "free" pins nothing.  Server CPU time per op comes from
  * /proc/PID/task/TID/schedstat.
+ *
+ * --metrics ADDRESS gives the daemon metrics_listen = ADDRESS (its
+ * Prometheus endpoint), and --scrape-every S scrapes it every S seconds
+ * from a thread of the bench for as long as the bench runs, as a
+ * Prometheus would: bench/run.sh alternates runs with and without to
+ * measure what metrics cost (bench/README.md).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -48,6 +54,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,6 +84,8 @@ struct opts {
 	int runs;
 	const char *log_level;
 	bool mode_on[M__COUNT];
+	const char *metrics;                /* metrics_listen; NULL: off */
+	double scrape_every;                /* seconds; 0: no scraping */
 };
 
 static struct opts O = {
@@ -267,6 +277,8 @@ static void start_daemon(void)
 	if (f == NULL)
 		die("cannot write %s", conf);
 	fprintf(f, "scratch_gib = 0\nlog_level = %s\n", O.log_level);
+	if (O.metrics != NULL)
+		fprintf(f, "metrics_listen = %s\n", O.metrics);
 	fclose(f);
 	daemon_pid = fork();
 	if (daemon_pid < 0)
@@ -349,6 +361,122 @@ static long session_holds(void)
 	json_decref(s);
 	sdc_close(c);
 	return n;
+}
+
+/* ---- the metrics scraper --------------------------------------------- */
+
+static struct sockaddr_in metrics_addr;
+static pthread_t scraper;
+static pthread_mutex_t scraper_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t scraper_cond = PTHREAD_COND_INITIALIZER;
+static bool scraper_quit;                   /* under scraper_lock */
+static _Atomic long scrapes, scrape_failures, scrape_bytes;
+
+/* The endpoint's port, from the daemon's "metrics: serving
+ * http://127.0.0.1:PORT/metrics" log line. */
+static void find_metrics(void)
+{
+	char logf[320], line[512], host[64];
+	unsigned port;
+
+	snprintf(logf, sizeof logf, "%s/daemon.log", tmpdir);
+	for (int i = 0; i < 250; i++) {
+		FILE *f = fopen(logf, "r");
+		while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+			char *p = strstr(line, "metrics: serving http://");
+			if (p != NULL && sscanf(p, "metrics: serving http://%63[0-9.]:%u/", host, &port) == 2) {
+				fclose(f);
+				metrics_addr.sin_family = AF_INET;
+				metrics_addr.sin_port = htons((uint16_t)port);
+				if (inet_pton(AF_INET, host, &metrics_addr.sin_addr) != 1)
+					die("metrics address %s: only IPv4 is scraped", host);
+				return;
+			}
+		}
+		if (f != NULL)
+			fclose(f);
+		usleep(20000);
+	}
+	die("no 'metrics: serving' line in %s", logf);
+}
+
+static long scrape_once(void)
+{
+	static const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
+	char buf[65536];
+	long n = 0;
+	ssize_t r;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0 || connect(fd, (struct sockaddr *)&metrics_addr, sizeof metrics_addr) < 0 ||
+	    write(fd, req, sizeof req - 1) != (ssize_t)(sizeof req - 1)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	bool ok = false;
+
+	while ((r = read(fd, buf, sizeof buf - 1)) > 0) {
+		if (n == 0) {
+			buf[r] = '\0';
+			ok = strstr(buf, " 200 ") != NULL;
+		}
+		n += r;
+	}
+	close(fd);
+	return ok ? n : -1;
+}
+
+/* Scrapes, then sleeps the interval (one timed wait: no wake-ups between). */
+static void *scraper_main(void *arg)
+{
+	struct timespec until;
+
+	(void)arg;
+	pthread_mutex_lock(&scraper_lock);
+	while (!scraper_quit) {
+		pthread_mutex_unlock(&scraper_lock);
+		long n = scrape_once();
+		if (n < 0) {
+			atomic_fetch_add(&scrape_failures, 1);
+		} else {
+			atomic_fetch_add(&scrapes, 1);
+			atomic_store(&scrape_bytes, n);
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += (time_t)O.scrape_every;
+		until.tv_nsec += (long)((O.scrape_every - (double)(time_t)O.scrape_every) * 1e9);
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&scraper_lock);
+		while (!scraper_quit &&
+		       pthread_cond_timedwait(&scraper_cond, &scraper_lock, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&scraper_lock);
+	return NULL;
+}
+
+static void start_scraper(void)
+{
+	if (O.metrics == NULL)
+		return;
+	find_metrics();
+	if (O.scrape_every > 0 && pthread_create(&scraper, NULL, scraper_main, NULL) != 0)
+		die("pthread_create: %s", strerror(errno));
+}
+
+static void stop_scraper(void)
+{
+	if (O.metrics == NULL || O.scrape_every <= 0)
+		return;
+	pthread_mutex_lock(&scraper_lock);
+	scraper_quit = true;
+	pthread_cond_signal(&scraper_cond);
+	pthread_mutex_unlock(&scraper_lock);
+	pthread_join(scraper, NULL);
 }
 
 /* ---- the echo server -------------------------------------------------- */
@@ -842,10 +970,11 @@ static void run_config(enum placement p, int nclients)
 	struct stat3 so = stats(sdc.ops, sdc.n);
 	printf("RESULT rpc %s c%d sdc_ops=%.0f sdc_min=%.0f sdc_max=%.0f raw_ops=%.0f echo_ops=%.0f "
 	       "virt_ops=%.0f sdc_vs_echo=%.2f raw_vs_echo=%.2f sdc_vs_virt=%.2f sdc_srv_us=%.2f "
-	       "rep_a=%.0f\n",
+	       "rep_a=%.0f metrics=%s\n",
 	       placement_names[p], nclients, sdc_med, so.min, so.max, raw_med, echo_med, virt_med,
 	       sdc_med > 0 ? echo_med / sdc_med : 0, raw_med > 0 ? echo_med / raw_med : 0,
-	       virt_med > 0 ? sdc_med / virt_med : 0, stats(sdc.cpu, sdc.n).med, sz.rep_a);
+	       virt_med > 0 ? sdc_med / virt_med : 0, stats(sdc.cpu, sdc.n).med, sz.rep_a,
+	       O.metrics == NULL ? "off" : O.scrape_every > 0 ? "scraped" : "on");
 }
 
 /* ---- set-up and main ---------------------------------------------------- */
@@ -854,6 +983,7 @@ static void cleanup(void)
 {
 	char cmd[300];
 
+	stop_scraper();
 	stop_daemon();
 	if (tmpdir[0] != '\0') {
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
@@ -894,7 +1024,8 @@ static void usage(void)
 	fputs("usage: rpc_bench [--sessiond PATH] [--clients 1,64] [--placement same,split,free]\n"
 	      "                 [--seconds S] [--runs N] [--libvirt-uri URI|none]\n"
 	      "                 [--libvirtd-pid PID] [--log-level info|warning]\n"
-	      "                 [--modes sdc,raw,echo,virt]\n", stderr);
+	      "                 [--modes sdc,raw,echo,virt]\n"
+	      "                 [--metrics ADDRESS [--scrape-every S]]\n", stderr);
 	exit(2);
 }
 
@@ -948,6 +1079,10 @@ static void parse(int argc, char **argv)
 			O.libvirtd_pid = atoi(v);
 		else if (strcmp(a, "--log-level") == 0)
 			O.log_level = v;
+		else if (strcmp(a, "--metrics") == 0)
+			O.metrics = v;
+		else if (strcmp(a, "--scrape-every") == 0)
+			O.scrape_every = atof(v);
 		else if (strcmp(a, "--modes") == 0)
 			for (int m = 0; m < M__COUNT; m++)
 				O.mode_on[m] = strstr(v, mode_names[m]) != NULL;
@@ -981,6 +1116,7 @@ int main(int argc, char **argv)
 	snprintf(sock_path, sizeof sock_path, "%s/sessiond.sock", tmpdir);
 	snprintf(echo_path, sizeof echo_path, "%s/echo.sock", tmpdir);
 	start_daemon();
+	start_scraper();
 	prepare_session();
 	start_echo();
 	check_virt();
@@ -1001,6 +1137,10 @@ int main(int argc, char **argv)
 	if (O.libvirtd_pid > 0)
 		pin_process(O.libvirtd_pid, -1);
 	printf("\n  holds left on '%s' after the runs: %ld (expect 0)\n", SESSION, session_holds());
+	if (O.metrics != NULL)
+		printf("  metrics on %s; %ld scrapes of %ld bytes, %ld failed\n", O.metrics,
+		       atomic_load(&scrapes), atomic_load(&scrape_bytes),
+		       atomic_load(&scrape_failures));
 	cleanup();
 	return 0;
 }

@@ -12,6 +12,11 @@
 #                   (default test+unix:///default; "none" skips it)
 #   BENCH_E2E=0     skip the QEMU figures (bench/e2e.sh: root and QEMU
 #                   needed; its own variables are described there)
+#   BENCH_ONLY      the sections to run, of: lease scale rpc metrics e2e
+#                   (default: all of them)
+#   BENCH_METRICS_PAIRS  rounds of the metrics cost comparison (default 7)
+#   BENCH_BASELINE_SESSIOND  a sessiond built without metrics (an older
+#                   commit) to compare with as well; unset: not compared
 #
 # libvirtd: if nothing answers on BENCH_LIBVIRT_URI, this script starts a
 # private libvirtd (test driver only, sockets in its temporary directory)
@@ -31,11 +36,15 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	SCALE_N=2000
 	RPC_ARGS="--runs 1 --seconds 0.5"
 	HOSTS_RUNS=1
+	METRICS_PAIRS=${BENCH_METRICS_PAIRS:-2}
+	METRICS_SECONDS=0.5
 else
 	LEASE_ARGS="--runs 5 --seconds 1"
 	SCALE_N=10000
 	RPC_ARGS="--runs 5 --seconds 1"
 	HOSTS_RUNS=5
+	METRICS_PAIRS=${BENCH_METRICS_PAIRS:-7}
+	METRICS_SECONDS=2
 fi
 
 cleanup() {
@@ -312,6 +321,123 @@ run_abuse() {
 	fi
 }
 
+# ---- 3b. rpc_bench: what metrics cost ------------------------------------
+
+# One rpc_bench run (token round trips, client library, 1 and 64 clients,
+# everything on CPU 0) of variant VARIANT: off, scraped (metrics_listen on
+# loopback, scraped every second) or baseline ($BENCH_BASELINE_SESSIOND).
+metrics_run() {
+	case $1 in
+	off) set -- --sessiond "$BUILD/sessiond" ;;
+	scraped) set -- --sessiond "$BUILD/sessiond" --metrics 127.0.0.1:0 --scrape-every 1 ;;
+	baseline) set -- --sessiond "$BENCH_BASELINE_SESSIOND" ;;
+	esac
+	"$B/rpc_bench" --modes sdc --clients 1,64 --placement same --runs 1 \
+		--seconds "$METRICS_SECONDS" --libvirt-uri none "$@" 2>&1
+}
+
+# metrics_median VARIANT CLIENTS KEY FORMAT — "ops=MEDIAN min=MIN max=MAX n=N"
+# of KEY over the rounds of VARIANT.
+metrics_median() {
+	grep "^RESULT mcost $1 same $2 " "$OUT/metrics.txt" | tr ' ' '\n' | sed -n "s/^$3=//p" |
+		sort -n | awk -v f="$4" '
+		{ a[NR] = $1 }
+		END { if (NR == 0) exit; m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+		      printf "ops=" f " min=" f " max=" f " n=%d\n", m, a[1], a[NR], NR }'
+}
+
+# cg_calls FILE FUNC — "CALLS IR": the calls to FUNC in a callgrind output
+# file and their inclusive instructions (names are compressed: "(id) name"
+# the first time, "(id)" after, in fn= and cfn= lines alike).
+cg_calls() {
+	awk -v f="$2" '
+		function nm(s,   id, rest) {
+			if (match(s, /^\([0-9]+\)/)) {
+				id = substr(s, 1, RLENGTH); rest = substr(s, RLENGTH + 2)
+				if (rest != "") names[id] = rest
+				return names[id]
+			}
+			return s
+		}
+		/^fn=/ { nm(substr($0, 4)) }
+		/^cfn=/ { cur = nm(substr($0, 5)) }
+		/^calls=/ { split(substr($0, 7), a, " "); if (cur == f) { c += a[1]; getline; split($0, b, " "); ir += b[2] } }
+		END { printf "%d %d\n", c, ir }' "$1"
+}
+
+# Instructions on the request path (inside rpc_call_frame: parse, dispatch,
+# handler, answer) per request, and per scrape (serve), counted by
+# callgrind in a daemon under the same token traffic: exact, whatever else
+# runs on the machine.
+metrics_callgrind() {
+	if ! have valgrind || ! have callgrind_annotate; then
+		echo "  callgrind: SKIP (valgrind not installed)"
+		return
+	fi
+	for v in $variants; do
+		bin=$BUILD/sessiond
+		[ "$v" = baseline ] && bin=$BENCH_BASELINE_SESSIOND
+		cat >"$OUT/cg-$v.sh" <<-EOF
+		#!/bin/sh
+		exec valgrind --tool=callgrind --toggle-collect=rpc_call_frame --toggle-collect=serve \\
+			--callgrind-out-file=$OUT/cg-$v.out "$bin" "\$@"
+		EOF
+		chmod +x "$OUT/cg-$v.sh"
+		case $v in scraped) extra="--metrics 127.0.0.1:0 --scrape-every 1" ;; *) extra="" ;; esac
+		# shellcheck disable=SC2086
+		"$B/rpc_bench" --sessiond "$OUT/cg-$v.sh" --modes sdc --clients 1 --placement same \
+			--runs 1 --seconds 3 --libvirt-uri none $extra >/dev/null 2>&1
+		[ -f "$OUT/cg-$v.out" ] || { echo "  callgrind $v: no output"; continue; }
+		set -- $(cg_calls "$OUT/cg-$v.out" call_start)
+		calls=$1 ir_req=$2
+		set -- $(cg_calls "$OUT/cg-$v.out" rpc_parse_frame)
+		ir_req=$((ir_req + $2))
+		set -- $(cg_calls "$OUT/cg-$v.out" serve)
+		printf "  callgrind %-9s %6d requests, %7.0f instructions each (parse + call); %d scrapes, %s each\n" \
+			"$v" "$calls" "$(echo "$ir_req $calls" | awk '{ print $2 ? $1 / $2 : 0 }')" "$1" \
+			"$(echo "$2 $1" | awk '{ print $2 ? sprintf("%.0f instructions", $1 / $2) : "-" }')"
+		echo "RESULT mcost_cg $v calls=$calls ir_per_req=$(echo "$ir_req $calls" | awk '{ printf "%.0f", $2 ? $1 / $2 : 0 }') scrapes=$1 ir_per_scrape=$(echo "$2 $1" | awk '{ printf "%.0f", $2 ? $1 / $2 : 0 }')" >>"$OUT/metrics.txt"
+	done
+}
+
+run_metrics_cost() {
+	section "rpc_bench: the cost of metrics ($METRICS_PAIRS rounds, variants interleaved)"
+	if [ ! -x "$B/rpc_bench" ] || [ ! -x "$BUILD/sessiond" ]; then
+		echo "SKIP: $B/rpc_bench or $BUILD/sessiond not built"
+		return
+	fi
+	variants="off scraped"
+	if [ -n "${BENCH_BASELINE_SESSIOND:-}" ]; then
+		[ -x "$BENCH_BASELINE_SESSIOND" ] && variants="baseline off scraped" ||
+			echo "baseline: SKIP ($BENCH_BASELINE_SESSIOND is not executable)"
+	fi
+	: >"$OUT/metrics.txt"
+	i=0
+	while [ $i -lt "$METRICS_PAIRS" ]; do
+		for v in $variants; do
+			metrics_run "$v" | grep '^RESULT rpc' | sed "s/^RESULT rpc /RESULT mcost $v /" >>"$OUT/metrics.txt"
+		done
+		i=$((i + 1))
+	done
+	for c in c1 c64; do
+		for v in $variants; do
+			ops=$(metrics_median "$v" "$c" sdc_ops "%.0f")
+			cpu=$(metrics_median "$v" "$c" sdc_srv_us "%.2f" |
+				sed 's/ops=/cpu=/; s/ min=/ cmin=/; s/ max=/ cmax=/; s/ n=/ cn=/')
+			[ -n "$ops" ] && echo "RESULT mcost_med $v $c $ops $cpu"
+		done
+	done >>"$OUT/metrics.txt"
+	printf "  %-8s %-10s %10s %22s %10s %18s\n" clients variant "ops/s" "(min..max, rounds)" \
+		"srv us/op" "(min..max)"
+	grep '^RESULT mcost_med' "$OUT/metrics.txt" | while read -r _ _ v c ops min max n cpu cmin cmax _; do
+		printf "  %-8s %-10s %10s %22s %10s %18s\n" "${c#c}" "$v" "${ops#ops=}" \
+			"(${min#min=}..${max#max=}, ${n#n=})" "${cpu#cpu=}" "(${cmin#cmin=}..${cmax#cmax=})"
+	done
+	echo "  off: metrics counted, no endpoint; scraped: metrics_listen = 127.0.0.1:0,"
+	echo "  scraped every second by the bench; baseline: a sessiond without metrics"
+	metrics_callgrind
+}
+
 # ---- summary ----------------------------------------------------------------
 
 val() { # val FILE PATTERN KEY
@@ -370,6 +496,7 @@ summary() {
 		c=$(val "$OUT/abuse.txt" "RESULT abuse fd_stall" cpu_ms)
 		w=$(val "$OUT/abuse.txt" "RESULT abuse fd_stall" wall_ms)
 		[ -n "$c" ] && printf "%-50s %-32s %s\n" "CPU while out of descriptors" "$c ms of $w ms" "< 1/4 of the time"
+	fi
 	H="$OUT/hosts.txt"
 	if [ -f "$H" ]; then
 		share=$(val "$H" "RESULT summary" share_pct)
@@ -378,6 +505,32 @@ summary() {
 			"$(echo "$share" | awk '{print ($1 <= 5) ? "<= 5%: met" : "<= 5%: NOT met"}')"
 		[ -n "$ratio" ] && printf "%-50s %-32s %s\n" "start latency, 4 hosts / 1 host" "$ratio" \
 			"$(echo "$ratio" | awk '{print ($1 <= 1.05) ? "<= 1.05: met" : "<= 1.05: NOT met"}')"
+	fi
+	M="$OUT/metrics.txt"
+	if [ -f "$M" ]; then
+		for c in c1 c64; do
+			off=$(val "$M" "RESULT mcost_med off $c " ops)
+			on=$(val "$M" "RESULT mcost_med scraped $c " ops)
+			base=$(val "$M" "RESULT mcost_med baseline $c " ops)
+			[ -n "$off" ] && [ -n "$on" ] || continue
+			r=$(echo "$on $off" | awk '{ printf "%.3f", $1 / $2 }')
+			printf "%-50s %-32s %s\n" "metrics scraped / off, ${c#c} client(s), same" \
+				"$r ($on vs $off ops/s)" \
+				"$(echo "$r" | awk '{print ($1 >= 0.97) ? ">= 0.97: met" : ">= 0.97: NOT met"}')"
+			con=$(val "$M" "RESULT mcost_med scraped $c " cpu)
+			coff=$(val "$M" "RESULT mcost_med off $c " cpu)
+			cbase=$(val "$M" "RESULT mcost_med baseline $c " cpu)
+			printf "%-50s %-32s %s\n" "  server CPU/op scraped / off" \
+				"$(echo "$con $coff" | awk '{ printf "%.3f (%s vs %s us)", $1 / $2, $1, $2 }')" "<= 1.03"
+			[ -n "$cbase" ] && printf "%-50s %-32s %s\n" "  server CPU/op scraped / baseline" \
+				"$(echo "$con $cbase" | awk '{ printf "%.3f (%s vs %s us)", $1 / $2, $1, $2 }')" "<= 1.03"
+			if [ -n "$base" ]; then
+				r=$(echo "$on $base" | awk '{ printf "%.3f", $1 / $2 }')
+				printf "%-50s %-32s %s\n" "metrics scraped / baseline, ${c#c} client(s), same" \
+					"$r ($on vs $base ops/s)" \
+					"$(echo "$r" | awk '{print ($1 >= 0.97) ? ">= 0.97: met" : ">= 0.97: NOT met"}')"
+			fi
+		done
 	fi
 	R="$OUT/rpc.txt"
 	if [ -f "$R" ]; then
@@ -412,13 +565,16 @@ run_e2e() {
 	sh "$(dirname "$0")/e2e.sh" "$BUILD" 2>&1 | tee "$OUT/e2e.txt"
 }
 
+wanted() { case " ${BENCH_ONLY:-lease scale hosts rpc metrics abuse e2e} " in *" $1 "*) return 0 ;; esac; return 1; }
+
 machine
-run_lease
-run_scale
-run_hosts
-run_rpc
-run_abuse
-run_e2e
+wanted lease && run_lease
+wanted scale && run_scale
+wanted hosts && run_hosts
+wanted rpc && run_rpc
+wanted metrics && run_metrics_cost
+wanted abuse && run_abuse
+wanted e2e && run_e2e
 summary
 if [ -f "$OUT/e2e.txt" ]; then
 	grep -E '^ *(sessiond / virsh|MemAvailable after|QEMU VmRSS|[0-9]+ GiB template)' "$OUT/e2e.txt"

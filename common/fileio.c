@@ -10,7 +10,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int fsync_dir(const char *dir, struct cause *cause)
+#include "timeutil.h"
+
+/* fsync, its time added to *spent. */
+static int fsync_timed(int fd, double *spent)
+{
+	double t0 = mono_now();
+	int rc = fsync(fd);
+	int e = errno;
+
+	*spent += mono_now() - t0;
+	errno = e;
+	return rc;
+}
+
+static int fsync_dir(const char *dir, double *spent, struct cause *cause)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
@@ -18,7 +32,7 @@ static int fsync_dir(const char *dir, struct cause *cause)
 		cause_set(cause, CAUSE_INTERNAL, "open %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	int rc = fsync(fd);
+	int rc = fsync_timed(fd, spent);
 	int e = errno;
 	close(fd);
 	if (rc < 0) {
@@ -48,6 +62,14 @@ static int write_all(int fd, const void *data, size_t len)
 int file_write_atomic(const char *dir, const char *name, const void *data,
 		      size_t len, mode_t mode, struct cause *cause)
 {
+	double spent = 0;
+
+	return file_write_atomic_timed(dir, name, data, len, mode, &spent, cause);
+}
+
+int file_write_atomic_timed(const char *dir, const char *name, const void *data, size_t len,
+			    mode_t mode, double *fsync_s, struct cause *cause)
+{
 	char tmp[PATH_MAX], dst[PATH_MAX];
 	int fd = -1;
 
@@ -68,7 +90,7 @@ int file_write_atomic(const char *dir, const char *name, const void *data,
 		cause_set(cause, CAUSE_INTERNAL, "create %s: %s", tmp, strerror(errno));
 		return -1;
 	}
-	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 || fsync_timed(fd, fsync_s) < 0) {
 		cause_set(cause, CAUSE_INTERNAL, "write %s: %s", tmp, strerror(errno));
 		goto fail;
 	}
@@ -82,7 +104,7 @@ int file_write_atomic(const char *dir, const char *name, const void *data,
 		cause_set(cause, CAUSE_INTERNAL, "rename %s: %s", dst, strerror(errno));
 		goto fail;
 	}
-	return fsync_dir(dir, cause);
+	return fsync_dir(dir, fsync_s, cause);
 fail:
 	if (fd >= 0)
 		close(fd);
@@ -91,6 +113,14 @@ fail:
 }
 
 int file_remove_durable(const char *dir, const char *name, struct cause *cause)
+{
+	double spent = 0;
+
+	return file_remove_durable_timed(dir, name, &spent, cause);
+}
+
+int file_remove_durable_timed(const char *dir, const char *name, double *fsync_s,
+			      struct cause *cause)
 {
 	char path[PATH_MAX];
 
@@ -102,7 +132,7 @@ int file_remove_durable(const char *dir, const char *name, struct cause *cause)
 		cause_set(cause, CAUSE_INTERNAL, "remove %s: %s", path, strerror(errno));
 		return -1;
 	}
-	return fsync_dir(dir, cause);
+	return fsync_dir(dir, fsync_s, cause);
 }
 
 char *file_read_all(const char *path, size_t max, size_t *len, struct cause *cause)

@@ -22,6 +22,12 @@ int file_write_atomic(const char *dir, const char *name, const void *data,
 		      size_t len, mode_t mode, struct cause *cause);
 /* Unlinks dir/name and fsyncs dir; a missing file is not an error. */
 int file_remove_durable(const char *dir, const char *name, struct cause *cause);
+/* The same two, adding to *fsync_s the seconds spent in fsync (file and
+ * directory): what a state file's durability costs. */
+int file_write_atomic_timed(const char *dir, const char *name, const void *data, size_t len,
+			    mode_t mode, double *fsync_s, struct cause *cause);
+int file_remove_durable_timed(const char *dir, const char *name, double *fsync_s,
+			      struct cause *cause);
 /* Reads a whole file of at most max bytes into a NUL-terminated buffer. */
 char *file_read_all(const char *path, size_t max, size_t *len, struct cause *cause);
 /* mkdir -p with the given mode for the directories it creates (less the

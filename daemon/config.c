@@ -17,6 +17,7 @@
 
 #include "../common/log.h"
 #include "../common/xalloc.h"
+#include "../metrics/metrics.h"
 
 static const char *const log_level_names[] = { "error", "warning", "info", "debug", NULL };
 static const enum log_level log_levels[] = { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO,
@@ -24,6 +25,7 @@ static const enum log_level log_levels[] = { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_
 
 #define C(m) offsetof(struct config, m)
 #define COUNT_MAX 1000000
+#define MIB_MAX 1073741824                  /* 1 PiB */
 
 const struct field config_table[] = {
 	{ "socket", "socket", NULL, "PATH", FT_STRING, C(socket_path), 0, 4096, 0, NULL, 0,
@@ -45,6 +47,13 @@ const struct field config_table[] = {
 	{ "max_sessions_per_user", "max_sessions_per_user", NULL, "N", FT_INT,
 	  C(core.max_sessions_per_user), 0, COUNT_MAX, 64, NULL, FIELD_LIVE,
 	  "sessions a user other than root may own; 0: no limit" },
+	{ "max_running_per_user", "max_running_per_user", NULL, "N", FT_INT,
+	  C(core.max_running_per_user), 0, COUNT_MAX, 0, NULL, FIELD_LIVE,
+	  "VMs a user other than root may have starting or running at once; 0: no limit" },
+	{ "max_memory_mib_per_user", "max_memory_mib_per_user", NULL, "MIB", FT_INT,
+	  C(core.max_memory_mib_per_user), 0, MIB_MAX, 0, NULL, FIELD_LIVE,
+	  "guest memory in MiB of the VMs a user other than root has starting or running; "
+	  "0: no limit" },
 	{ "max_tokens_per_connection", "max_tokens_per_connection", NULL, "N", FT_INT,
 	  C(max_tokens_per_connection), 1, COUNT_MAX, 1024, NULL, FIELD_LIVE,
 	  "tokens one connection may hold" },
@@ -56,6 +65,12 @@ const struct field config_table[] = {
 	  NULL, 0, "a host that does not answer for this long is marked disconnected" },
 	{ "host_wait_s", "host_wait_s", NULL, "D", FT_SECONDS, C(core.host_wait_s), 0, 86400, 30,
 	  NULL, FIELD_LIVE, "how long a request waits for its session's host to come back" },
+	{ "metrics_listen", "metrics_listen", NULL, "ADDRESS", FT_STRING, C(metrics_listen), 0,
+	  4096, 0, NULL, FIELD_LIVE,
+	  "serve Prometheus metrics on HOST:PORT or a Unix socket path; unset: not served" },
+	{ "metrics_allow_remote", "metrics_allow_remote", NULL, "BOOL", FT_BOOL,
+	  C(metrics_allow_remote), 0, 0, 0, NULL, FIELD_LIVE,
+	  "allow metrics_listen to be an address other hosts can reach" },
 	{ NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, NULL },
 };
 
@@ -119,6 +134,16 @@ int config_set(struct config *cfg, const char *key, const char *value, struct ca
 		return fields_set_text(f, &cfg->core.defaults, value, c);
 	cause_set(c, CAUSE_INVALID, "unknown key '%s'", key);
 	return -1;
+}
+
+/* What no single key can say: the keys that must agree.  Start-up and a
+ * reload reject a configuration that fails here, whole. */
+int config_check(const struct config *cfg, struct cause *c)
+{
+	if (cfg->metrics_listen != NULL &&
+	    metrics_http_check(cfg->metrics_listen, cfg->metrics_allow_remote, c) < 0)
+		return -1;
+	return 0;
 }
 
 int config_log_level(const struct config *cfg)

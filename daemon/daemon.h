@@ -18,6 +18,8 @@
  *   reload.c    daemon_reload*  SIGHUP and daemon.reload: sessiond.conf again
  *   service.c   service_*    what systemd sees: a passed socket, readiness,
  *                            status, watchdog (sd-daemon; nothing without it)
+ *   exporter.c  exporter_*   the metrics endpoint (metrics/) and the gauges
+ *                            it shows
  *
  * What survives a restart is the state directory's (session/); nothing here
  * is kept: tokens bound to a connection go with it, watches too.
@@ -44,6 +46,8 @@ struct config {
 	int max_tokens_per_connection;
 	int max_connections;
 	int log_level;                          /* index into the log level names */
+	char *metrics_listen;                   /* NULL: metrics not served */
+	bool metrics_allow_remote;
 	bool foreground;
 	struct core_config core;                /* state_dir, pool, workers, hosts, defaults... */
 	/* Where the file said what (for errors found once it is read). */
@@ -75,6 +79,9 @@ int config_finish(struct config *cfg, bool uri_flag, struct cause *c);
 /* config_set() for a command-line flag: remembered, so that a reload puts
  * it over the file again (flags override the file, at a reload too). */
 int config_override(struct config *cfg, const char *key, const char *value, struct cause *c);
+/* The keys that must agree (metrics_listen and metrics_allow_remote):
+ * 0, or -1 with why. */
+int config_check(const struct config *cfg, struct cause *c);
 /* The log level the configuration says (log.h's). */
 int config_log_level(const struct config *cfg);
 void config_free(struct config *cfg);
@@ -103,6 +110,7 @@ struct daemon {
 	struct core *core;
 	struct rpc_server *srv;
 	size_t watchers;                        /* connections that watch (watch.c) */
+	struct exporter *exporter;              /* metrics; NULL until first applied */
 	double started;                         /* monotonic */
 	struct reload_hook *reload_hooks;       /* daemon_on_reload() */
 	struct service *svc;                    /* service_start(); NULL: none */
@@ -201,5 +209,11 @@ void watch_event_hook(struct session *s, json_t *params, void *arg);
 bool watch_listening(struct session *s, void *arg);
 /* A connection goes (tokens_conn_close): its watches with it. */
 void watch_conn_close(struct daemon *d, struct conn_data *cd);
+
+/* Serves metrics as d->cfg says now (metrics_listen, metrics_allow_remote):
+ * starts, moves or stops the endpoint.  The one function a reload calls
+ * for them; on failure whatever served before serves on and -1 says why. */
+int exporter_apply(struct daemon *d, struct cause *c);
+void exporter_free(struct daemon *d);
 
 #endif

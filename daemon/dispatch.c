@@ -12,6 +12,7 @@
 #include "daemon.h"
 
 #include "../common/log.h"
+#include "../metrics/metrics.h"
 
 bool dispatch_may_see(struct rpc_call *call, uid_t owner)
 {
@@ -75,7 +76,12 @@ static void dispatch(struct rpc_call *call, enum rpc_method_id m, const struct r
 	methods_table[m](&rq);
 }
 
-const struct rpc_server_ops dispatch_server_ops = { dispatch, tokens_conn_open,
-						    tokens_conn_close };
+static void conn_open(struct rpc_conn *c, void *arg)
+{
+	metrics_inc(MX_RPC_CONNECTIONS, 0);
+	tokens_conn_open(c, arg);
+}
+
+const struct rpc_server_ops dispatch_server_ops = { dispatch, conn_open, tokens_conn_close };
 const struct core_hooks dispatch_core_hooks = { watch_event_hook, watch_listening,
 						 tokens_revoked_hook };

@@ -132,6 +132,7 @@ static void info_leased(struct session_lease *sl, const struct cause *err, void 
 	lc->job.what = "vm.info";
 	lc->job.run = info_run;
 	lc->job.done = info_done;
+	lc->job.owner = sl->s->owner;       /* the pool takes turns by owner */
 	workers_submit(sl->s->host->workers, &lc->job);   /* a slow host stalls no other */
 }
 

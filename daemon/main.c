@@ -130,6 +130,8 @@ static int configure(struct config *cfg, const struct flags *f, struct cause *c)
 	    (f->verbose && config_override(cfg, "log_level", "debug", c) < 0) ||
 	    config_finish(cfg, f->uri != NULL, c) < 0)
 		return -1;
+	if (config_check(cfg, c) < 0)
+		return -1;
 	cfg->foreground = f->foreground;
 	log_set_level((enum log_level)config_log_level(cfg));
 	return 0;
@@ -215,6 +217,8 @@ static void serve_own(struct daemon *d)
 	d->srv = rpc_server_new(d->base, d->cfg.socket_path, &dispatch_server_ops, d,
 				d->cfg.max_connections, &c);
 	if (d->srv == NULL)
+		fatal("%s", c.msg);
+	if (exporter_apply(d, &c) < 0)
 		fatal("%s", c.msg);
 	log_info("sessiond %s: listening on %s (state %s)", SESSIOND_VERSION,
 		 d->cfg.socket_path, d->cfg.core.state_dir);
@@ -344,6 +348,7 @@ int main(int argc, char **argv)
 	load_sessions(D.core, loaded, &D);
 	event_base_dispatch(D.base);
 
+	exporter_free(&D);
 	rpc_server_free(D.srv);
 	D.srv = NULL;                       /* events during core_free go nowhere */
 	core_free(D.core);

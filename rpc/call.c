@@ -11,6 +11,10 @@
  * answered.  Notifications get no answer; a batch of notifications only
  * gets nothing at all.  An array of answers too large for one frame is
  * sent as an error per member instead, saying so.
+ *
+ * Metrics: every answer is counted here, the one place that sees a call
+ * begin (call_start) and end (rpc_call_reply, rpc_call_error): by method
+ * and code, with the time in between (metrics.h).
  */
 #include "rpc.h"
 
@@ -20,7 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../common/timeutil.h"
 #include "../common/xalloc.h"
+#include "../metrics/metrics.h"
+
+_Static_assert(RPC_M__COUNT == METRICS_RPC_METHODS, "metrics.c names every method");
 
 struct rpc_batch {
 	struct rpc_conn *conn;
@@ -63,6 +71,22 @@ static void answer(struct rpc_conn *c, struct rpc_batch *b, json_t *msg)
 		rpc_conn_send(c, msg);
 }
 
+/* The call's answer, counted. */
+static void call_count(struct rpc_call *call, int code)
+{
+	metrics_rpc_done(call->method < 0 ? METRICS_RPC_OTHER : (unsigned)call->method, code,
+			 mono_now() - call->started);
+}
+
+/* An error answered before there was a call (no request to name). */
+static void count_unnamed(json_t *reply)
+{
+	json_t *code = json_object_get(json_object_get(reply, "error"), "code");
+
+	if (json_is_integer(code))
+		metrics_rpc_done(METRICS_RPC_OTHER, (int)json_integer_value(code), 0);
+}
+
 static void call_free(struct rpc_call *call)
 {
 	struct rpc_conn *c = call->conn;
@@ -82,6 +106,7 @@ void rpc_call_reply(struct rpc_call *call, json_t *result)
 {
 	json_t *msg = NULL;
 
+	call_count(call, 0);
 	if (call->req.id != NULL)
 		msg = rpc_make_result(call->req.id, result);
 	else
@@ -98,6 +123,7 @@ void rpc_call_error(struct rpc_call *call, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	call_count(call, code);
 	answer(call->conn, call->batch,
 	       call->req.id != NULL ? rpc_make_error(call->req.id, code, msg) : NULL);
 	call_free(call);
@@ -154,8 +180,11 @@ static void call_start(struct rpc_conn *c, struct rpc_batch *b, json_t *obj)
 	struct cause err;
 	json_t *reply;
 
+	call->started = mono_now();
+	call->method = -1;
 	if (rpc_request_from(obj, &call->req, &reply) < 0) {
 		free(call);
+		count_unnamed(reply);
 		answer(c, b, reply);
 		return;
 	}
@@ -164,6 +193,7 @@ static void call_start(struct rpc_conn *c, struct rpc_batch *b, json_t *obj)
 	c->refs++;
 	list_add_tail(&c->calls, &call->node);
 	int m = rpc_method_find(call->req.method);
+	call->method = m;
 	if (m < 0) {
 		rpc_call_error(call, RPC_ERR_NO_METHOD, "no such method '%s'", call->req.method);
 		return;
@@ -193,6 +223,7 @@ void rpc_call_frame(struct rpc_conn *c, const char *buf, size_t len)
 	size_t i;
 
 	if (doc == NULL) {
+		count_unnamed(reply);
 		rpc_conn_send(c, reply);
 		return;
 	}

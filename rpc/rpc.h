@@ -264,6 +264,8 @@ struct rpc_call {
 	struct rpc_args args;
 	void (*lost_fn)(struct rpc_call *call, void *arg);
 	void *lost_arg;
+	int method;                         /* enum rpc_method_id; -1: none (yet) */
+	double started;                     /* monotonic: the request was read */
 };
 
 struct bufferevent;

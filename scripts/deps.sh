@@ -12,7 +12,7 @@ pkgs_build="gcc make pkg-config libevent-dev libvirt-dev libjansson-dev uuid-dev
 	libcmocka-dev libinih-dev libxml2-dev libsystemd-dev"
 pkgs_run="libvirt0"
 pkgs_check="libvirt-daemon libvirt-clients mandoc spin valgrind jq util-linux acl
-	procps psmisc systemd"
+	procps psmisc systemd curl prometheus"
 pkgs_e2e="libvirt-daemon libvirt-clients qemu-system-x86 qemu-utils busybox-static cpio
 	e2fsprogs jq util-linux gzip"
 pkgs_fuzz="clang libclang-rt-14-dev"

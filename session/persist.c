@@ -25,6 +25,7 @@
 #include "../common/log.h"
 #include "../common/timeutil.h"
 #include "../common/xalloc.h"
+#include "../metrics/metrics.h"
 
 #define STATE_VERSION 1
 
@@ -229,15 +230,21 @@ struct write_job {
 	struct list_node waiters;           /* answered when this job is done */
 };
 
+/* Writer thread; the counts are atomics (metrics.h). */
 static void write_run(struct job *j)
 {
 	struct write_job *w = (struct write_job *)j;
 	const char *dir = w->s->core->sessions_dir;
+	enum metrics_file_op op = w->text != NULL ? MFILE_WRITE : MFILE_REMOVE;
+	double fsync_s = 0;
 
 	if (w->text != NULL)
-		w->rc = file_write_atomic(dir, w->name, w->text, strlen(w->text), 0600, &w->err);
+		w->rc = file_write_atomic_timed(dir, w->name, w->text, strlen(w->text), 0600,
+						&fsync_s, &w->err);
 	else
-		w->rc = file_remove_durable(dir, w->name, &w->err);
+		w->rc = file_remove_durable_timed(dir, w->name, &fsync_s, &w->err);
+	metrics_inc(MX_STATE_FILE_WRITES, op * 2 + (w->rc < 0));
+	metrics_observe(MX_STATE_FILE_FSYNC, 0, fsync_s);
 }
 
 static void start_write(struct session *s);

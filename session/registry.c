@@ -15,6 +15,7 @@
 #include "../common/log.h"
 #include "../common/timeutil.h"
 #include "../common/xalloc.h"
+#include "../metrics/metrics.h"
 
 bool registry_name_valid(const char *name)
 {
@@ -123,6 +124,7 @@ static int may_create(struct core *core, uid_t owner, const char *name, struct c
 	}
 	if (owner != 0 && max > 0 && core_count_owned(core, owner) >= (size_t)max) {
 		cause_set(c, CAUSE_LIMIT, "limit reached: at most %d sessions per user", max);
+		metrics_inc(MX_LIMIT_REFUSALS, MLIMIT_SESSIONS);
 		return -1;
 	}
 	return 0;

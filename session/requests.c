@@ -4,10 +4,11 @@
  *
  * request_next() is the one place that decides what happens after a
  * teardown and whenever a caller parks: start a new instance, fail the
- * parked callers (the session is failed or being deleted), or wait (a
- * teardown or a restart back-off is under way, or the session's host is
- * away: hosts.c bounds that wait).  A stop or delete that needs a VM on a
- * host that is away waits for it the same way.
+ * parked callers (the session is failed or being deleted, or its owner is
+ * at a per-user limit), or wait (a teardown or a restart back-off is
+ * under way, or the session's host is away: hosts.c bounds that wait).  A
+ * stop or delete that needs a VM on a host that is away waits for it the
+ * same way.
  */
 #include "session.h"
 
@@ -39,9 +40,19 @@ void request_next(struct session *s)
 		return;
 	if (hosts_wait(s, NULL, NULL))
 		return;
-	if (s->state == SESSION_STOPPED && s->phase == PHASE_IDLE)
+	bool starts = s->state == SESSION_STOPPED && s->phase == PHASE_IDLE;
+	if (!starts && s->state != SESSION_SUSPENDED)
+		return;
+	/* Over a per-user limit (a restore runs a VM too): the parked
+	 * callers fail now, none waits for room (limits.c). */
+	if (limits_check(s, &c) < 0) {
+		log_info("session %s: %s", s->key, c.msg);
+		lease_point_fail(&s->lp, &c);
+		return;
+	}
+	if (starts)
 		start_instance(s);
-	else if (s->state == SESSION_SUSPENDED)
+	else
 		tiers_restore(s);
 }
 

@@ -173,6 +173,7 @@ void session_submit(struct session *s, struct job *j, job_fn run, job_fn done,
 	j->run = run;
 	j->done = done;
 	j->what = what;
+	j->owner = s->owner;                /* the pool takes turns by owner */
 	session_ref(s);
 	workers_submit(s->host != NULL ? s->host->workers : s->core->workers, j);
 }

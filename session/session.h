@@ -43,6 +43,7 @@
  *   start.c      start_*       bringing an instance up
  *   teardown.c   teardown_*    the claims and taking an instance down, once
  *   requests.c   request_*     stop, reset, delete; what parked callers get
+ *   limits.c     limits_*      what one user may run at once
  *   reconcile.c  reconcile_*   lifecycle events, adoption, lost instances,
  *                              reconnects
  *   readiness.c  readiness_*   the ready pattern on the serial console
@@ -177,6 +178,8 @@ struct core_config {
 	double host_wait_s;                     /* a request waits this long for its host */
 	struct host_config *hosts;              /* at least one (config_finish) */
 	size_t nhosts;
+	int max_running_per_user;               /* VMs starting or running; 0: no limit */
+	int max_memory_mib_per_user;            /* their guest memory; 0: no limit */
 	struct settings defaults;               /* for session.create */
 };
 
@@ -416,6 +419,8 @@ struct session {
 	enum session_life life;                 /* session_set_life() only */
 	struct instance *inst;                  /* current instance or NULL */
 	double running_since;                   /* monotonic; 0 when not running */
+	double start_began;                     /* monotonic: the current start's */
+	bool measure_rss;                       /* an idle stop: count what it returns */
 	char stop_reason[32];                   /* of the expected stop under way */
 	struct cause *start_err;                /* why the last start failed; NULL: it did not */
 	char *warning;                          /* of the current instance (scratch, restore) */
@@ -460,7 +465,8 @@ void session_timer_cancel(struct event *ev);
 void session_waiter_add(struct list_node *list, session_done_cb cb, void *arg);
 void session_waiters_done(struct session *s, struct list_node *list, const struct cause *err);
 /* A job for s: run on a worker of its host, done on the loop; s is
- * referenced meanwhile (done drops it with session_unref). */
+ * referenced meanwhile (done drops it with session_unref).  It is the
+ * owner's job: the pool takes turns between owners (common/worker.h). */
 void session_submit(struct session *s, struct job *j, job_fn run, job_fn done,
 		    const char *what);
 /* The driver and storage of the session's host (it has one whenever it
@@ -587,6 +593,17 @@ int request_reset(struct session *s, struct cause *c);
 void request_delete(struct session *s, bool keep_storage, session_done_cb done, void *arg);
 /* After a teardown and when a caller parks: start, fail or wait. */
 void request_next(struct session *s);
+
+/* What owner has up: VMs starting or running and their guest memory. */
+struct limits_use {
+	size_t running;
+	uint64_t memory_mib;
+};
+void limits_use(struct core *core, uid_t owner, struct limits_use *u);
+/* May s's owner start one more VM now (max_running_per_user,
+ * max_memory_mib_per_user; root is exempt)?  0, or -1 with a CAUSE_LIMIT
+ * that names the limit, the owner's use and the figure. */
+int limits_check(struct session *s, struct cause *c);
 
 extern const struct idle_ops request_idle_ops;
 extern const struct lease_point_ops request_lease_ops;

@@ -18,12 +18,14 @@
 #include "../common/log.h"
 #include "../common/timeutil.h"
 #include "../common/xalloc.h"
+#include "../metrics/metrics.h"
 
 struct start_job {
 	struct job job;
 	struct session *s;
 	struct instance *inst;
 	int rc;
+	enum metrics_start_failure step;    /* the one that failed, when rc < 0 */
 	struct cause err;
 	struct cause warn;
 };
@@ -108,16 +110,21 @@ static void start_run(struct job *j)
 
 	memset(&spec, 0, sizeof spec);
 	sj->rc = -1;
-	if (hostpaths_check(s->owner, &s->set, &sj->err) < 0 ||
-	    make_volumes(sj, &spec, boot, sizeof boot) < 0)
+	sj->step = MFAIL_HOST_PATHS;
+	if (hostpaths_check(s->owner, &s->set, &sj->err) < 0)
+		return;
+	sj->step = MFAIL_VOLUMES;
+	if (make_volumes(sj, &spec, boot, sizeof boot) < 0)
 		return;
 	spec_disk(s, &spec, disk, sizeof disk);
 	spec_domain(s, sj->inst, &spec);
 	console_path(s->core, sj->inst->id, log_path, sizeof log_path);
 	spec.console_log = log_path;
+	sj->step = MFAIL_DOMAIN_XML;
 	char *xml = domxml_domain(&spec, &sj->err);
 	if (xml == NULL)
 		return;
+	sj->step = MFAIL_DOMAIN_START;
 	sj->rc = session_driver(s)->ops->domain_start(session_driver(s), xml, &sj->err);
 	free(xml);
 }
@@ -140,6 +147,8 @@ void start_running(struct session *s, bool restored)
 	}
 
 	s->running_since = mono_now();
+	metrics_observe(MX_VM_TIME_TO_RUNNING, restored ? MSTART_RESTORE : MSTART_BOOT,
+			s->running_since - s->start_began);
 	state_set(s, SESSION_RUNNING, PHASE_IDLE, EV_RUNNING, extra);
 	/* Enabled before the grant, so a caller answered by it (session.start
 	 * releases at once) already finds the grace timer running. */
@@ -168,6 +177,7 @@ static void start_done(struct job *j)
 			state_phase(s, PHASE_BOOTED);
 	} else if (sj->rc < 0) {
 		s->core->stats.start_failures++;
+		metrics_inc(MX_VM_START_FAILURES, sj->step);
 		state_phase(s, PHASE_BOOTED);
 		teardown_start_failed(s, sj->err.msg);
 	} else if (s->set.ready_pattern != NULL) {
@@ -202,6 +212,8 @@ void start_instance(struct session *s)
 	console_rotate(s, inst->id);
 	s->start_count++;
 	core->stats.instances_started++;
+	s->start_began = mono_now();
+	metrics_inc(MX_VM_STARTS, MSTART_BOOT);
 	state_set(s, SESSION_STARTING, PHASE_BOOTING, EV_STARTING, NULL);
 	persist_write(s, NULL, NULL);
 	sj->s = s;
@@ -222,5 +234,6 @@ void start_not_ready(struct session *s, const char *why)
 	if (s->state != SESSION_STARTING || s->inst == NULL)
 		return;
 	s->core->stats.start_failures++;
+	metrics_inc(MX_VM_START_FAILURES, MFAIL_NOT_READY);
 	teardown_start_failed(s, why);
 }

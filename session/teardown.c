@@ -37,6 +37,7 @@
 #include "../common/log.h"
 #include "../common/timeutil.h"
 #include "../common/xalloc.h"
+#include "../metrics/metrics.h"
 
 static void finish_teardown(struct session *s);
 static void run_phase(struct session *s);
@@ -51,7 +52,35 @@ struct teardown_job {
 	int rc;
 	struct cause err;
 	char *image;                        /* the memory image to delete, or NULL */
+	bool measure;                       /* an idle stop's first phase: the RSS first */
+	int rss_rc;                         /* domain_rss's answer */
+	uint64_t rss;
+	struct cause rss_err;
 };
+
+/* Worker: what the VM holds of the host's memory before an idle stop
+ * gives it back (its QEMU process's resident set). */
+static void measure_rss(struct teardown_job *tj)
+{
+	struct driver *drv = session_driver(tj->s);
+
+	if (tj->measure)
+		tj->rss_rc = drv->ops->domain_rss(drv, tj->inst->id, &tj->rss, &tj->rss_err);
+}
+
+/* Loop: count it, or say why not. */
+static void count_returned(struct teardown_job *tj)
+{
+	if (!tj->measure)
+		return;
+	if (tj->rss_rc == 1) {
+		metrics_add(MX_IDLE_RETURNED_BYTES, MIDLE_STOP, tj->rss);
+		return;
+	}
+	metrics_inc(MX_IDLE_UNMEASURED, tj->rss_rc == 0 ? MUNM_UNSUPPORTED : MUNM_ERROR);
+	log_debug("session %s: memory returned by the idle stop not counted: %s", tj->s->key,
+		  tj->rss_err.msg);
+}
 
 /* Worker, graceful path: ask the guest to shut down; see if it is gone. */
 static void shutdown_run(struct job *j)
@@ -59,6 +88,7 @@ static void shutdown_run(struct job *j)
 	struct teardown_job *tj = (struct teardown_job *)j;
 	struct driver *drv = session_driver(tj->s);
 
+	measure_rss(tj);
 	tj->rc = drv->ops->domain_shutdown(drv, tj->inst->id, &tj->err);
 	if (tj->rc == 1)
 		tj->gone = true;
@@ -75,6 +105,7 @@ static void cleanup_run(struct job *j)
 	struct driver *drv = session_driver(s);
 	struct cause c;
 
+	measure_rss(tj);
 	for (int attempt = 0; attempt < 3; attempt++) {
 		tj->rc = drv->ops->domain_destroy(drv, tj->inst->id, &tj->err);
 		if (tj->rc == 0)
@@ -96,6 +127,7 @@ static void teardown_done(struct job *j)
 	struct teardown_job *tj = (struct teardown_job *)j;
 	struct session *s = tj->s;
 
+	count_returned(tj);
 	if (s->phase == PHASE_CLEANUP) {
 		if (tj->rc < 0)
 			session_log(s, LOG_LVL_ERR, NULL, "domain %s may still exist: %s",
@@ -131,6 +163,8 @@ static void run_phase(struct session *s)
 	tj->inst = instance_ref(s->inst, "teardown_job");
 	if (!shutdown)
 		tj->image = tiers_image_path(s);
+	tj->measure = s->measure_rss;       /* the first phase only */
+	s->measure_rss = false;
 	session_submit(s, &tj->job, shutdown ? shutdown_run : cleanup_run, teardown_done,
 		       shutdown ? "shutdown" : "cleanup");
 }
@@ -204,6 +238,8 @@ static void expected_stop_claimed(struct session *s, const char *reason)
 {
 	str_copy(s->stop_reason, sizeof s->stop_reason, reason);
 	s->core->stats.expected_stops++;
+	metrics_inc(MX_VM_STOPS, metrics_stop_reason(reason));
+	s->measure_rss = strcmp(reason, "idle") == 0;
 	claimed(s, json_pack("{s:s}", "reason", reason));
 }
 
@@ -237,6 +273,7 @@ void teardown_start_failed(struct session *s, const char *why)
 void teardown_exit_claimed(struct session *s, int detail)
 {
 	s->core->stats.spontaneous_exits++;
+	metrics_inc(MX_VM_CRASHES, metrics_crash_detail(detail));
 	text_set(&s->exit_detail, virt_stop_detail_name(detail));
 	session_log(s, LOG_LVL_WARN, s->exit_detail, "VM %s stopped unexpectedly: %s", s->inst->domain,
 		    s->exit_detail);
@@ -285,18 +322,23 @@ static bool record_crash(struct session *s)
 static void restart_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
+	struct cause c;
 
 	(void)fd;
 	(void)what;
 	if (s->phase != PHASE_RESTART_WAIT)
 		return;
-	if (s->life == LIFE_LIVE && holds_any(s) && !s->core->shutting_down) {
+	bool want = s->life == LIFE_LIVE && holds_any(s) && !s->core->shutting_down;
+	if (want && limits_check(s, &c) == 0) {
 		session_log(s, LOG_LVL_INFO, "crashed", "restarting after a crash");
 		start_instance(s);
-	} else {
-		state_phase(s, PHASE_IDLE);
-		request_next(s);
+		return;
 	}
+	/* Over a limit: no restart; request_next fails the parked callers. */
+	if (want)
+		log_info("session %s: no restart after the crash: %s", s->key, c.msg);
+	state_phase(s, PHASE_IDLE);
+	request_next(s);
 }
 
 /* Terminal until reset: parked callers and token holders are told why. */
@@ -381,6 +423,7 @@ static void finish_teardown(struct session *s)
 	struct instance *inst = s->inst;
 
 	session_timer_cancel(s->stop_timer);
+	s->measure_rss = false;
 	instance_index_remove(inst);
 	count_teardown(s, inst);
 	core_memory_idle(s->core);

@@ -46,6 +46,7 @@
 #include "../common/log.h"
 #include "../common/timeutil.h"
 #include "../common/xalloc.h"
+#include "../metrics/metrics.h"
 
 #define IMAGE_SUFFIX ".save"
 
@@ -152,6 +153,8 @@ struct tier_job {
 	int rc;
 	double bytes, mtime;
 	struct cause err;
+	int rss_rc;                         /* save: domain_rss's answer before it */
+	uint64_t rss;
 };
 
 static struct tier_job *tier_job_new(struct session *s, const char *path)
@@ -191,6 +194,8 @@ static void save_run(struct job *j)
 	struct driver *drv = tj->s->host->drv;
 	struct cause c;
 
+	struct cause e;
+	tj->rss_rc = drv->ops->domain_rss(drv, tj->inst->id, &tj->rss, &e);
 	instance_own_save_begin(tj->inst);
 	tj->rc = drv->ops->domain_save(drv, tj->inst->id, tj->path, &tj->err);
 	if (tj->rc < 0) {
@@ -259,6 +264,10 @@ static void save_done(struct job *j)
 		teardown_continue(s, PHASE_CLEANUP);
 	} else {
 		keep_image(s, tj);
+		if (tj->rss_rc == 1)
+			metrics_add(MX_IDLE_RETURNED_BYTES, MIDLE_SUSPEND, tj->rss);
+		else
+			metrics_inc(MX_IDLE_UNMEASURED, tj->rss_rc == 0 ? MUNM_UNSUPPORTED : MUNM_ERROR);
 		suspended(s);
 	}
 	tier_job_free(tj);
@@ -342,6 +351,8 @@ void tiers_restore(struct session *s)
 	text_set(&s->exit_detail, NULL);
 	free(s->start_err);
 	s->start_err = NULL;
+	s->start_began = mono_now();
+	metrics_inc(MX_VM_STARTS, MSTART_RESTORE);
 	state_set(s, SESSION_STARTING, PHASE_RESTORING, EV_STARTING, json_pack("{s:b}", "restore", 1));
 	persist_write(s, NULL, NULL);
 	struct tier_job *tj = tier_job_new(s, s->saved->path);

@@ -29,6 +29,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../common/cause.h"
@@ -89,6 +90,11 @@ struct driver_ops {
 	int (*domain_state)(struct driver *d, const char *uuid, struct cause *c);
 	int (*domain_info)(struct driver *d, const char *uuid, json_t **out,
 			   struct cause *c);
+	/* The resident set of the process that runs the domain (for QEMU, the
+	 * QEMU process as libvirt reads it from /proc), in bytes: 1 known,
+	 * 0 the hypervisor does not say (c says why), -1 error. */
+	int (*domain_rss)(struct driver *d, const char *uuid, uint64_t *bytes,
+			  struct cause *c);
 	/* Active domains whose name starts with prefix: a JSON array of
 	 * {"name","uuid"}. */
 	int (*domain_list)(struct driver *d, const char *prefix, json_t **out,

@@ -529,3 +529,48 @@ suspend_idle() {
 		fail "session $1 is $(field "$1" .state), not suspended: $(field "$1" .last_stop_detail)"
 	saved_image "$1"
 }
+
+# ---- metrics (sessiond(8), METRICS) -----------------------------------------
+
+# metrics_url — the daemon's metrics URL, as its log names it once serving
+# ("metrics: serving http://127.0.0.1:PORT/metrics"); empty before.
+metrics_url() { sed -n 's|.*metrics: serving \(http://[^ ]*/metrics\)$|\1|p' "$DAEMON_LOG" | tail -n 1; }
+metrics_served() { [ -n "$(metrics_url)" ]; }
+
+# scrape FILE [CURL ARGS...] — one scrape into FILE (default: the URL the
+# log names); fails the script when nothing answers with 200.
+scrape() {
+	out=$1
+	shift
+	[ $# -gt 0 ] || set -- "$(metrics_url)"
+	curl -sSf --max-time 10 "$@" >"$out" 2>"$out.err" || fail "scrape $*: $(cat "$out.err")"
+}
+
+# sample FILE SAMPLE — a sample's value in a scrape, SAMPLE written as the
+# scrape writes it (name{label="value",...}); empty when it is absent.
+sample() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
+
+# expect_metric FILE SAMPLE TEST N — fails unless the value passes
+# [ value TEST N ] (-eq, -ge, -gt...; integers).
+expect_metric() {
+	v=$(sample "$1" "$2")
+	[ -n "$v" ] || fail "no sample $2 in $1"
+	v=$(echo "$v" | awk '{ printf "%.0f", $1 }')
+	[ "$v" "$3" "$4" ] || fail "$2 is $v in $1, expected $3 $4"
+}
+
+# expect_moved BEFORE AFTER SAMPLE TEST N — fails unless SAMPLE grew from
+# one scrape to the next by [ growth TEST N ].
+expect_moved() {
+	b=$(sample "$1" "$3")
+	a=$(sample "$2" "$3")
+	[ -n "$a" ] && [ -n "$b" ] || fail "no sample $3 in $1 or $2"
+	d=$(echo "$a $b" | awk '{ printf "%.0f", $1 - $2 }')
+	[ "$d" "$4" "$5" ] || fail "$3 moved by $d (from $b to $a), expected $4 $5"
+}
+
+# promtool_clean FILE — promtool's lint finds nothing in a scrape.
+promtool_clean() {
+	command -v promtool >/dev/null 2>&1 || fail "needs promtool (Debian package prometheus; scripts/deps.sh check)"
+	promtool check metrics <"$1" >"$1.lint" 2>&1 || fail "promtool check metrics: $(cat "$1.lint")"
+}

@@ -3,8 +3,13 @@
 # it: the session is stopped with last_stop_reason idle, and libvirt no
 # longer lists the domain (virsh list --all).  Both stop paths: a guest
 # that powers off on the ACPI button (shutdown), and one that ignores it
-# (e2e.acpi=off: shutdown, stop_timeout, then destroy).
+# (e2e.acpi=off: shutdown, stop_timeout, then destroy).  The metrics count
+# both idle stops and the memory they gave back: the QEMU processes'
+# resident sets as libvirt reads them, at least 16 MiB each for a QEMU
+# that booted a guest.
 . "$(dirname "$0")/lib.sh"
+
+echo "metrics_listen = 127.0.0.1:0" >>"$T/sessiond.conf"
 
 # idle_stop NAME — run once, then the grace; checks the stop.
 idle_stop() {
@@ -24,6 +29,8 @@ idle_stop() {
 }
 
 e2e_start
+wait_until 10 metrics_served || fail "no 'metrics: serving' line in the log"
+scrape "$T/m0"
 mk polite --grace 2s --stop-timeout 20s
 idle_stop polite
 ctl console polite | grep -q "power button" || fail "polite was not stopped through ACPI shutdown: $(ctl console polite)"
@@ -33,4 +40,15 @@ idle_stop deaf
 ctl console deaf | grep -q "power button" && fail "deaf saw the power button"
 grep -q "deaf: guest did not shut down within 2s, destroying" "$DAEMON_LOG" ||
 	fail "deaf was not destroyed after stop_timeout"
+
+scrape "$T/m1"
+promtool_clean "$T/m1"
+expect_moved "$T/m0" "$T/m1" 'sessiond_vm_stops_total{reason="idle"}' -eq 2
+expect_moved "$T/m0" "$T/m1" 'sessiond_vm_starts_total{kind="boot"}' -eq 2
+expect_moved "$T/m0" "$T/m1" 'sessiond_vm_time_to_running_seconds_count{kind="boot"}' -eq 2
+expect_moved "$T/m0" "$T/m1" 'sessiond_idle_unmeasured_total{reason="unsupported"}' -eq 0
+expect_moved "$T/m0" "$T/m1" 'sessiond_idle_unmeasured_total{reason="error"}' -eq 0
+# Two QEMU processes that booted a guest: tens of MiB each at least.
+expect_moved "$T/m0" "$T/m1" 'sessiond_idle_returned_bytes_total{action="stop"}' -ge $((2 * 16 * 1024 * 1024))
+echo "returned by 2 idle stops: $(sample "$T/m1" 'sessiond_idle_returned_bytes_total{action="stop"}') bytes"
 exit 0

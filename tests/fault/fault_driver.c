@@ -25,6 +25,7 @@ struct fault {
 	_Atomic int down;                   /* the host is away: no open succeeds */
 	_Atomic int connected;              /* opened, and not lost since */
 	_Atomic long epoch;                 /* +1 each time the host goes away */
+	json_t *start_order;                /* uuids, as domain_start was asked */
 };
 
 static const char *const call_names[FC__COUNT] = {
@@ -87,6 +88,8 @@ static void note(struct fault *f, enum fault_call k, const char *key)
 	pthread_mutex_lock(&f->ledger_lock);
 	json_int_t n = json_integer_value(json_object_get(f->ledger[k], key));
 	json_object_set_new(f->ledger[k], key, json_integer(n + 1));
+	if (k == FC_DOMAIN_START)
+		json_array_append_new(f->start_order, json_string(key));
 	pthread_mutex_unlock(&f->ledger_lock);
 }
 
@@ -265,6 +268,8 @@ static int f_domain_start(struct driver *d, const char *xml, struct cause *c)
 		pthread_mutex_unlock(&f->ledger_lock);
 	}
 	jitter(f, cfg.max_op_delay_us);
+	if (cfg.start_delay_us > 0)
+		usleep((useconds_t)cfg.start_delay_us);
 	int forced = atomic_load(&f->fail_starts);
 	if ((forced > 0 && atomic_compare_exchange_strong(&f->fail_starts, &forced, forced - 1)) ||
 	    chance(f, cfg.p_start_fail)) {
@@ -350,6 +355,11 @@ static void keep_mine(struct fault *f, json_t *domains)
 			json_array_remove(domains, i);
 	}
 	pthread_mutex_unlock(&f->ledger_lock);
+}
+
+static int f_domain_rss(struct driver *d, const char *uuid, uint64_t *bytes, struct cause *c)
+{
+	return F(d)->inner->ops->domain_rss(F(d)->inner, uuid, bytes, c);
 }
 
 static int f_domain_list(struct driver *d, const char *prefix, json_t **out, struct cause *c)
@@ -559,6 +569,7 @@ static const struct driver_ops fault_ops = {
 	.kvm_usable = f_kvm_usable, .domain_start = f_domain_start,
 	.domain_shutdown = f_domain_shutdown, .domain_destroy = f_domain_destroy,
 	.domain_state = f_domain_state, .domain_info = f_domain_info,
+	.domain_rss = f_domain_rss,
 	.domain_list = f_domain_list, .pool_ensure = f_pool_ensure, .pool_list = f_pool_list,
 	.pool_destroy = f_pool_destroy, .vol_create = f_vol_create,
 	.vol_delete = f_vol_delete, .vol_lookup = f_vol_lookup, .vol_list = f_vol_list,
@@ -582,6 +593,7 @@ struct driver *fault_driver_new(struct driver *inner, const struct fault_cfg *cf
 	for (int k = 0; k < FC__COUNT; k++)
 		f->ledger[k] = json_object();
 	f->mine = json_object();
+	f->start_order = json_array();
 	f->cfg = *cfg;
 	f->rng = cfg->seed ? cfg->seed : 1;
 	f->relay.lifecycle = relay_lifecycle;
@@ -600,6 +612,7 @@ void fault_driver_free(struct driver *d)
 	for (int k = 0; k < FC__COUNT; k++)
 		json_decref(F(d)->ledger[k]);
 	json_decref(F(d)->mine);
+	json_decref(F(d)->start_order);
 	free(F(d));
 	free(d);
 }
@@ -702,7 +715,18 @@ void fault_driver_ledger_clear(struct driver *d)
 	pthread_mutex_lock(&f->ledger_lock);
 	for (int k = 0; k < FC__COUNT; k++)
 		json_object_clear(f->ledger[k]);
+	json_array_clear(f->start_order);
 	pthread_mutex_unlock(&f->ledger_lock);
+}
+
+json_t *fault_driver_start_order(struct driver *d)
+{
+	struct fault *f = F(d);
+
+	pthread_mutex_lock(&f->ledger_lock);
+	json_t *copy = json_deep_copy(f->start_order);
+	pthread_mutex_unlock(&f->ledger_lock);
+	return copy;
 }
 
 static bool instance_volume(const char *name)

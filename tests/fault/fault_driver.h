@@ -11,7 +11,8 @@
  * (the domain destroyed just before libvirt saves it, so the save fails as
  * it would) and during a restore (destroyed right after libvirt restored
  * it); and delays in event delivery (the libvirt event thread sleeps
- * before handing an event on).  Crashes are real: the wrapped driver
+ * before handing an event on).  Not at random: a fixed delay in every
+ * domain_start (slow boots, for the fairness tests).  Crashes are real: the wrapped driver
  * destroys the domain, libvirt emits a real STOPPED/DESTROYED event.
  *
  * It also keeps a ledger: per domain uuid, per volume name and per memory
@@ -58,6 +59,7 @@ struct fault_cfg {
 	double p_crash_in_restore;          /* destroyed right after the restore */
 	int max_op_delay_us;                /* random delay around each op */
 	int max_event_delay_us;             /* random delay before an event */
+	int start_delay_us;                 /* every domain_start takes this long (a slow boot) */
 };
 
 struct fault_stats {
@@ -99,6 +101,9 @@ int fault_driver_crash(struct driver *d, const char *uuid);
  * every kind present; the caller owns it. */
 json_t *fault_driver_ledger(struct driver *d);
 void fault_driver_ledger_clear(struct driver *d);
+/* The uuids of the domains domain_start was asked for, in the order the
+ * calls came (a copy; the caller owns it).  Cleared with the ledger. */
+json_t *fault_driver_start_order(struct driver *d);
 const char *fault_call_name(enum fault_call k);
 /* Instance volumes ("...-scratch.qcow2", "...-boot.qcow2") and memory
  * images deleted and domains destroyed more than once so far: how many,

@@ -137,6 +137,10 @@ struct harness *harness_new(const struct harness_opts *o)
 		fatal("harness: config: %s", c.msg);
 	if (h->opts.host_wait_s > 0)
 		h->cfg.core.host_wait_s = h->opts.host_wait_s;
+	for (const char *const *kv = h->opts.conf; kv != NULL && kv[0] != NULL; kv += 2) {
+		if (config_set(&h->cfg, kv[0], kv[1], &c) < 0)
+			fatal("harness: config: %s", c.msg);
+	}
 	h->outside = virConnectOpen(h->opts.uri);
 	if (h->outside == NULL)
 		fatal("harness: cannot open %s", h->opts.uri);
@@ -272,11 +276,17 @@ static void op_cb(struct session *s, const struct cause *err, void *arg)
 struct session *harness_create(struct harness *h, const char *name, json_t *params,
 			       struct cause *err)
 {
+	return harness_create_as(h, 0, name, params, err);
+}
+
+struct session *harness_create_as(struct harness *h, uid_t owner, const char *name,
+				  json_t *params, struct cause *err)
+{
 	struct op op = { 0 };
 	json_t *p = params ? json_deep_copy(params) : json_object();
 
 	json_object_set_new(p, "name", json_string(name));
-	registry_create(h->core, 0, name, p, op_cb, &op);
+	registry_create(h->core, owner, name, p, op_cb, &op);
 	json_decref(p);
 	if (!harness_wait(h, 30, op_done, &op)) {
 		cause_set(err, CAUSE_INTERNAL, "timeout");

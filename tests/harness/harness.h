@@ -38,6 +38,8 @@ struct harness_opts {
 	int nhosts;                         /* 0 or 1: the one host "local" */
 	double host_memory_mib;             /* each host's capacity; 0: no limit */
 	double host_wait_s;                 /* 0: the default */
+	const char *const *conf;            /* sessiond.conf keys and values, in pairs,
+					     * NULL-terminated: set before the core starts */
 };
 
 struct harness {
@@ -72,6 +74,9 @@ void harness_spin(struct harness *h, double seconds);
 /* Creates a session (params borrowed, may be NULL); NULL with err on failure. */
 struct session *harness_create(struct harness *h, const char *name, json_t *params,
 			       struct cause *err);
+/* The same for another owner (root's harness_create is owner 0). */
+struct session *harness_create_as(struct harness *h, uid_t owner, const char *name,
+				  json_t *params, struct cause *err);
 /* Acquires sl and waits for the grant or failure: 0 held, -1 failed. */
 int harness_lease(struct harness *h, struct session *s, struct session_lease *sl,
 		  double timeout, struct cause *err);
