@@ -5,6 +5,7 @@
 #   make check      build and run every test (unit, behaviour, sanitizers, model, fuzz corpus, e2e)
 #   make bench      benchmarks (figures, not pass/fail)
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        Debian packages (debian/), into DEB_OUT (default ../sessiond-deb)
 #
 # "make run" and "make check" first make sure the Debian packages they need
 # are installed (scripts/deps.sh): as root they apt-get install what is
@@ -18,6 +19,11 @@ INCDIR   ?= $(PREFIX)/include
 MANDIR   ?= $(PREFIX)/share/man
 PCDIR    ?= $(LIBDIR)/pkgconfig
 LIBEXECDIR ?= $(PREFIX)/libexec/sessiond
+# The daemon reads /etc/sessiond/sessiond.conf whatever PREFIX is.
+SYSCONFDIR ?= /etc
+# systemd looks in both, under /usr/local too.
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSTEMDUSERUNITDIR ?= $(PREFIX)/lib/systemd/user
 
 VERSION  := 0.1.0
 # The client library's ABI version: its soname is libsessiond-client.so.0
@@ -73,8 +79,8 @@ LIBS  := $(BUILD)/libsessiond-client.a $(BUILD)/libsessiond-client.so $(BUILD)/s
 
 
 .PHONY: all run check check-all check-unit check-behave check-man check-asan check-tsan \
-	check-model check-fuzz check-e2e check-valgrind check-stress bench install \
-	clean deps-build deps-run deps-check tests fuzz install-tests FORCE
+	check-model check-fuzz check-e2e check-valgrind check-stress check-deb bench install \
+	deb clean deps-build deps-run deps-check tests fuzz install-tests install-units install-config FORCE
 
 all: $(PROGS) $(LIBS)
 
@@ -85,7 +91,7 @@ all: $(PROGS) $(LIBS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
 $(BUILD)/libsessiond-core.a: $(LIB_OBJ)
 	@rm -f $@
@@ -158,7 +164,7 @@ check: deps-check
 
 # Everything "make check" runs, in order; each target also works alone.
 CHECKS := check-unit check-man check-model check-behave check-stress check-asan check-tsan \
-	check-valgrind check-fuzz check-e2e
+	check-valgrind check-fuzz check-e2e check-deb
 check-all: $(CHECKS)
 	@echo "make check: all passed ($(CHECKS))"
 
@@ -219,12 +225,18 @@ fuzz:
 check-e2e: tests
 	@sh tests/e2e/run.sh "$(BUILD)"; rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ]
 
+# The Debian packages (tests/deb): built, linted, installed, used and
+# purged in clean chroots of this machine's release; needs root, else one
+# SKIP line.  The chroots are cached in /var/cache/sessiond-deb.
+check-deb:
+	@sh tests/deb/run.sh; rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ]
+
 FORCE:
 
 clean:
 	rm -rf build build-* run
 
-install: all
+install: all install-units install-config
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
 		$(DESTDIR)$(INCDIR) $(DESTDIR)$(PCDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 \
@@ -242,6 +254,33 @@ install: all
 	install -m 0644 man/sessiond.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/libsessiond-client.3 $(DESTDIR)$(MANDIR)/man3/
 	install -m 0644 man/sessiond-protocol.7 $(DESTDIR)$(MANDIR)/man7/
+
+# The systemd units of contrib/systemd, none enabled: NAME-user.TYPE is a
+# user unit, installed as NAME.TYPE; any other is a system unit.  The
+# programs' paths in them follow SBINDIR and BINDIR.
+UNITS := $(wildcard contrib/systemd/*.service contrib/systemd/*.socket)
+install-units:
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSTEMDUSERUNITDIR)
+	@for u in $(UNITS); do \
+		n=$${u##*/}; dir='$(DESTDIR)$(SYSTEMDUNITDIR)'; \
+		case "$$n" in *-user.*) n="$${n%-user.*}.$${n##*.}"; dir='$(DESTDIR)$(SYSTEMDUSERUNITDIR)' ;; esac; \
+		echo "install $$u -> $$dir/$$n"; \
+		sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' -e 's|/usr/local/bin/|$(BINDIR)/|g' "$$u" >"$$dir/$$n" && \
+		chmod 0644 "$$dir/$$n" || exit 1; \
+	done
+
+# The default configuration: never overwrites one that is there.
+install-config:
+	@f='$(DESTDIR)$(SYSCONFDIR)/sessiond/sessiond.conf'; \
+	if [ -e "$$f" ]; then echo "install: keeping $$f"; \
+	else install -d "$${f%/*}" && install -m 0644 contrib/sessiond.conf "$$f" && echo "install contrib/sessiond.conf -> $$f"; fi
+
+# Debian packages (debian/, README.md "Installing from Debian packages"),
+# built from the tracked files in a temporary directory, into DEB_OUT.
+DEB_OUT ?= $(abspath $(CURDIR)/..)/sessiond-deb
+deb:
+	@sh scripts/deps.sh deb
+	@sh scripts/build-deb.sh "$(DEB_OUT)"
 
 # sessiond-stress: the outside chaos tool, usable against any running daemon.
 install-tests: tests
