@@ -6,7 +6,8 @@
 #  1. scripts/build-deb.sh builds them from the tree's tracked files in a
 #     root that has only the Build-Depends (nocheck: make check runs the
 #     unit tests itself), so a missing Build-Depends fails the build;
-#  2. lintian on the .changes: any error or warning fails;
+#  2. lintian on the .changes: any error or warning fails, and so does a
+#     hardening tag of any severity;
 #  3. "apt-get install" of every built .deb into a root that has only what
 #     apt pulled in for them (and gcc, pkg-config for step 5), then the
 #     files: each package ships what the issue says (every man page and
@@ -78,6 +79,9 @@ lintian --fail-on error,warning --display-info "$DEBS"/*.changes >"$T/lintian.lo
 lrc=$?
 grep -v '^running with root privileges' "$T/lintian.log" | sed 's/^/  lintian: /'
 [ $lrc -eq 0 ] || fail "lintian reports errors or warnings (exit $lrc)"
+# debian/rules asks for every hardening flag: lintian names a missing one
+# (bindnow: the link lost LDFLAGS) only as information.
+grep -q ': hardening-' "$T/lintian.log" && fail "a binary lacks a hardening flag (see lintian above)"
 
 # ---- 3. install into a root with the dependencies only -------------------
 # What apt pulls in for the packages, and the tools to build a client.
