@@ -6,6 +6,7 @@
 #   make bench      benchmarks (figures, not pass/fail)
 #   make install    PREFIX=/usr/local DESTDIR= (SYSTEMDSYSTEMUNITDIR,
 #                   SYSTEMDUSERUNITDIR, BASHCOMPDIR: where units and completion go)
+#   make deb        Debian packages (debian/), into DEB_OUT (default ../sessiond-deb)
 #
 # "make run" and "make check" first make sure the Debian packages they need
 # are installed (scripts/deps.sh): as root they apt-get install what is
@@ -25,6 +26,8 @@ LIBEXECDIR ?= $(PREFIX)/libexec/sessiond
 SYSTEMDSYSTEMUNITDIR ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),$(PREFIX)/lib/systemd/system)
 SYSTEMDUSERUNITDIR   ?= $(or $(shell pkg-config --variable=systemduserunitdir systemd 2>/dev/null),$(PREFIX)/lib/systemd/user)
 BASHCOMPDIR          ?= $(or $(shell pkg-config --variable=completionsdir bash-completion 2>/dev/null),$(PREFIX)/share/bash-completion/completions)
+# The daemon reads /etc/sessiond/sessiond.conf whatever PREFIX is.
+SYSCONFDIR ?= /etc
 
 VERSION  := 0.1.0
 # The client library's ABI version: its soname is libsessiond-client.so.0
@@ -82,8 +85,8 @@ UNITS := $(BUILD)/systemd/sessiond.service $(BUILD)/systemd/sessiond-user.servic
 
 
 .PHONY: all run check check-all check-unit check-behave check-man check-asan check-tsan \
-	check-model check-fuzz check-e2e check-valgrind check-stress bench install \
-	clean deps-build deps-run deps-check tests fuzz install-tests FORCE
+	check-model check-fuzz check-e2e check-valgrind check-stress check-deb bench install \
+	deb clean deps-build deps-run deps-check tests fuzz install-tests install-config FORCE
 
 all: $(PROGS) $(LIBS) $(UNITS)
 
@@ -94,7 +97,7 @@ all: $(PROGS) $(LIBS) $(UNITS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
 $(BUILD)/libsessiond-core.a: $(LIB_OBJ)
 	@rm -f $@
@@ -177,8 +180,8 @@ check: deps-check
 # suite's counts and every skip with its reason, and fails if any suite
 # failed or did not run (tests/check-summary.sh).
 CHECKS := check-unit check-man check-model check-behave check-stress check-asan check-tsan \
-	check-valgrind check-fuzz check-e2e
-SUITES := unit man model behave stress asan-unit asan-behave tsan-unit tsan-stress valgrind fuzz e2e
+	check-valgrind check-fuzz check-e2e check-deb
+SUITES := unit man model behave stress asan-unit asan-behave tsan-unit tsan-stress valgrind fuzz e2e deb
 CHECK_DIR := $(BUILD)/check
 RUN_SUITE = sh tests/check-suite.sh $(CHECK_DIR)
 check-all:
@@ -260,12 +263,20 @@ check-e2e: tests
 		[ $$rc = 77 ] && [ "$$(id -u)" = 0 ] && { echo "e2e: a skip as root is a failure"; rc=1; }; \
 		exit $$rc'
 
+# The Debian packages (tests/deb): built, linted, installed, used and
+# purged in clean chroots of this machine's release; needs root, else one
+# SKIP line.  The chroots are cached in /var/cache/sessiond-deb.
+check-deb:
+	@$(RUN_SUITE) deb sh -c 'sh tests/deb/run.sh; rc=$$?; \
+		[ $$rc = 77 ] && [ "$$(id -u)" = 0 ] && { echo "deb: a skip as root is a failure"; rc=1; }; \
+		exit $$rc'
+
 FORCE:
 
 clean:
 	rm -rf build build-* run
 
-install: all
+install: all install-config
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
 		$(DESTDIR)$(INCDIR) $(DESTDIR)$(PCDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 \
@@ -292,6 +303,19 @@ install: all
 	install -m 0644 contrib/systemd/sessiond-user.socket \
 		$(DESTDIR)$(SYSTEMDUSERUNITDIR)/sessiond.socket
 	install -m 0644 contrib/bash-completion/sessionctl $(DESTDIR)$(BASHCOMPDIR)/sessionctl
+
+# The default configuration: never overwrites one that is there.
+install-config:
+	@f='$(DESTDIR)$(SYSCONFDIR)/sessiond/sessiond.conf'; \
+	if [ -e "$$f" ]; then echo "install: keeping $$f"; \
+	else install -d "$${f%/*}" && install -m 0644 contrib/sessiond.conf "$$f" && echo "install contrib/sessiond.conf -> $$f"; fi
+
+# Debian packages (debian/, README.md "Installing from Debian packages"),
+# built from the tracked files in a temporary directory, into DEB_OUT.
+DEB_OUT ?= $(abspath $(CURDIR)/..)/sessiond-deb
+deb:
+	@sh scripts/deps.sh deb
+	@sh scripts/build-deb.sh "$(DEB_OUT)"
 
 # sessiond-stress: the outside chaos tool, usable against any running daemon.
 install-tests: tests

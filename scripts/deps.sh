@@ -5,7 +5,9 @@
 # never fail later with a confusing compiler or linker error.
 #
 # Purposes: build (compile everything), run (make run), check (make check),
-# e2e (QEMU end-to-end tests), fuzz (libFuzzer harness).
+# e2e (QEMU end-to-end tests), fuzz (libFuzzer harness), deb (make deb and
+# the package test tests/deb: the packaging tools, lintian, debootstrap for
+# its clean chroots).
 set -eu
 
 pkgs_build="gcc make pkg-config libevent-dev libvirt-dev libjansson-dev uuid-dev
@@ -16,18 +18,20 @@ pkgs_check="libvirt-daemon libvirt-clients mandoc spin valgrind jq util-linux ac
 pkgs_e2e="libvirt-daemon libvirt-clients qemu-system-x86 qemu-utils busybox-static cpio
 	e2fsprogs jq util-linux gzip"
 pkgs_fuzz="clang libclang-rt-14-dev"
+pkgs_deb="debhelper dpkg-dev lintian debootstrap"
 
 want=""
 for purpose in "$@"; do
 	case "$purpose" in
 	build) want="$want $pkgs_build" ;;
 	run) want="$want $pkgs_build $pkgs_run" ;;
-	check) want="$want $pkgs_build $pkgs_run $pkgs_check $pkgs_fuzz"
-		# The e2e tests run only as root: only root needs QEMU for them
-		# (others get a SKIP line naming it).
-		[ "$(id -u)" -eq 0 ] && want="$want $pkgs_e2e" ;;
+	check) want="$want $pkgs_build $pkgs_run $pkgs_check $pkgs_fuzz $pkgs_deb"
+		# The e2e and package tests run only as root: only root needs
+		# QEMU and the packaging tools for them (others get a SKIP line).
+		[ "$(id -u)" -eq 0 ] && want="$want $pkgs_e2e $pkgs_deb" ;;
 	e2e) want="$want $pkgs_e2e" ;;
 	fuzz) want="$want $pkgs_fuzz" ;;
+	deb) want="$want $pkgs_build $pkgs_deb" ;;
 	*) echo "deps.sh: unknown purpose '$purpose'" >&2; exit 2 ;;
 	esac
 done

@@ -113,7 +113,7 @@ static void check_token(const char *name)
 		die("holds left after token.release");
 	json_decref(h);
 	if (sdc_token_release(conn, token, &err) == 0 || err.code != RPC_ERR_NOT_FOUND)
-		die("a second token.release: code %d, not %d", err.kind, CAUSE_NOT_FOUND);
+		die("a second token.release: code %d, not %d", err.code, RPC_ERR_NOT_FOUND);
 	printf("client-demo: token %s acquired and released\n", token);
 }
 
@@ -123,7 +123,7 @@ static void check_not_found(void)
 	json_t *s = NULL;
 
 	if (sdc_session_get(conn, "no-such-session", &s, &err) == 0 || err.code != RPC_ERR_NOT_FOUND)
-		die("session.get of no session: code %d, not %d", err.kind, CAUSE_NOT_FOUND);
+		die("session.get of no session: code %d, not %d", err.code, RPC_ERR_NOT_FOUND);
 	json_decref(s);
 }
 
