@@ -305,6 +305,24 @@ static struct event *signal_on(int sig, event_callback_fn fn, void *arg)
 	return ev;
 }
 
+/* One libvirt driver per host, in the configuration's order. */
+static void drivers_new(struct daemon *d)
+{
+	d->drvs = xcalloc(d->cfg.core.nhosts, sizeof *d->drvs);
+	for (size_t i = 0; i < d->cfg.core.nhosts; i++) {
+		d->drvs[i] = virt_driver_new(d->cfg.core.hosts[i].uri);
+		virt_driver_set_keepalive(d->drvs[i], d->cfg.core.keepalive_s);
+	}
+}
+
+static void drivers_free(struct daemon *d)
+{
+	for (size_t i = 0; i < d->cfg.core.nhosts; i++)
+		virt_driver_free(d->drvs[i]);
+	free(d->drvs);
+	d->drvs = NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct flags f;
@@ -333,11 +351,7 @@ int main(int argc, char **argv)
 	D.base = loop_new();
 	D.started = mono_now();
 	service_start(&D);
-	D.drvs = xcalloc(D.cfg.core.nhosts, sizeof *D.drvs);
-	for (size_t i = 0; i < D.cfg.core.nhosts; i++) {
-		D.drvs[i] = virt_driver_new(D.cfg.core.hosts[i].uri);
-		virt_driver_set_keepalive(D.drvs[i], D.cfg.core.keepalive_s);
-	}
+	drivers_new(&D);
 	D.core = core_new(D.base, &D.cfg.core, D.drvs, &c);
 	if (D.core == NULL)
 		fatal("cannot start: %s", c.msg);
@@ -354,9 +368,7 @@ int main(int argc, char **argv)
 	core_free(D.core);
 	service_free(&D);
 	daemon_reload_hooks_free(&D);
-	for (size_t i = 0; i < D.cfg.core.nhosts; i++)
-		virt_driver_free(D.drvs[i]);
-	free(D.drvs);
+	drivers_free(&D);
 	if (drain_ev != NULL)
 		event_free(drain_ev);
 	event_free(sigterm);

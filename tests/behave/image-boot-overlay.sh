@@ -34,12 +34,12 @@ check_instance() {
 	# TYPE DEVICE TARGET SOURCE, one disk a line; a volume's source is its name.
 	[ "$(awk '$3 == "vda" { print $1, $4 }' "$T/disks")" = "volume $OVERLAY" ] ||
 		fail "vda is not the volume $OVERLAY: $(cat "$T/disks")"
-	grep -q "<source pool='sessiond' volume='$OVERLAY'/>" "$T/dom.xml" ||
-		fail "the overlay is not attached from the pool sessiond: $(cat "$T/dom.xml")"
+	grep -q "<source pool='$P' volume='$OVERLAY'/>" "$T/dom.xml" ||
+		fail "the overlay is not attached from the pool $P: $(cat "$T/dom.xml")"
 	awk '$1 != "volume"' "$T/disks" | grep -q . && fail "a disk that is no pool volume: $(cat "$T/disks")"
 	grep -q -F "$IMG" "$T/dom.xml" && fail "the domain names the image itself: $(cat "$T/dom.xml")"
-	vsh vol-list sessiond | grep -q -F "$IMG" && fail "the image is a volume of the pool: $(vsh vol-list sessiond)"
-	vsh vol-dumpxml --pool sessiond "$OVERLAY" >"$T/vol.xml" || fail "no volume $OVERLAY"
+	vsh vol-list "$P" | grep -q -F "$IMG" && fail "the image is a volume of the pool: $(vsh vol-list "$P")"
+	vsh vol-dumpxml --pool "$P" "$OVERLAY" >"$T/vol.xml" || fail "no volume $OVERLAY"
 	back=$(sed -n '/<backingStore>/,/<\/backingStore>/s|.*<path>\(.*\)</path>.*|\1|p' "$T/vol.xml")
 	[ "$back" = "$IMG" ] || fail "the overlay's backing store is '$back', not $IMG: $(cat "$T/vol.xml")"
 	[ "$(image_id)" = "$IMG_ID" ] || fail "the image changed: $IMG_ID -> $(image_id)"

@@ -25,7 +25,8 @@
 #   vsh ARGS...         virsh -q on LV_URI
 #   lv_prefix           the daemon's domain and volume prefix, "sd-XXXXXXXX"
 #   lv_domains          the daemon's domains (names, running or not)
-#   lv_volumes [POOL]   the daemon's volumes in POOL (default "sessiond")
+#   lv_volumes [POOL]   the daemon's volumes in POOL (default: its own pool,
+#                       named as its prefix when sessiond.conf names none)
 #   lv_instance_volumes POOL  ... only those of instances (scratch, boot)
 #   lv_objects          both, through one connection (a virsh start costs
 #                       about a quarter of a second)
@@ -213,14 +214,14 @@ lv_domains() {
 
 lv_volumes() {
 	p=$(lv_prefix)
-	vsh vol-list "${1:-sessiond}" | awk -v p="$p-" 'index($1, p) == 1 { print $1 }'
+	vsh vol-list "${1:-$p}" | awk -v p="$p-" 'index($1, p) == 1 { print $1 }'
 }
 
 lv_instance_volumes() { lv_volumes "$1" | grep -E -e '-(scratch|boot)\.qcow2$'; }
 
 lv_objects() {
 	p=$(lv_prefix)
-	vsh "list --all --name; vol-list sessiond" | awk -v p="$p-" 'index($1, p) == 1 { print $1 }'
+	vsh "list --all --name; vol-list $p" | awk -v p="$p-" 'index($1, p) == 1 { print $1 }'
 }
 
 # At exit, lib.sh stops (and checks) the daemons first: they are clients
