@@ -64,7 +64,17 @@ int tiers_init(struct core *core, struct cause *c)
 	else
 		snprintf(core->save_dir, sizeof core->save_dir, "%s/pool/saved", cfg->state_dir);
 	/* 0700: a guest's memory is its owner's; nobody else lists or reads
-	 * the images (each is 0600 too, virt.c). */
+	 * the images (each is 0600 too, virt.c).  The directories above it
+	 * (the pool's, by default) are 0711 as the storage makes them: QEMU
+	 * must reach the disks beside it. */
+	char parent[sizeof core->save_dir];
+	str_copy(parent, sizeof parent, core->save_dir);
+	char *slash = strrchr(parent, '/');
+	if (slash != NULL && slash != parent) {
+		*slash = '\0';
+		if (mkdir_p(parent, 0711, c) < 0)
+			return -1;
+	}
 	if (mkdir_p(core->save_dir, 0700, c) < 0)
 		return -1;
 	if (stat(core->save_dir, &sb) == 0 && (sb.st_mode & 0077) != 0)

@@ -18,7 +18,7 @@ export CHAOS_DURATION=10
 # a tight schedule run in check-behave and check-asan; here the others.
 if [ $# = 0 ]; then
 	set -- $(ls tests/behave/*.sh | grep -v -e '/load-' -e '/crashsafe-' -e '/lib.sh' -e '/lib-' \
-		-e '/libvirtd.sh' -e '/run.sh')
+		-e '/run.sh')
 	echo "valgrind: not run under valgrind (many connections or a tight schedule):" \
 		$(ls tests/behave/load-*.sh tests/behave/crashsafe-*.sh | xargs -n1 basename | sed 's/\.sh$//')
 fi

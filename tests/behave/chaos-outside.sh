@@ -27,47 +27,16 @@
 # kills off, which must fail the run).
 . "$(dirname "$0")/lib.sh"
 
-LVD="$T/libvirtd"
-URI="test+unix:///default?socket=$LVD/sock/libvirt-sock"
-LIBVIRTD_PID=""
+. "$(dirname "$0")/lib-libvirtd.sh"
 
-command -v virsh >/dev/null 2>&1 || skip "needs virsh (libvirt-clients)"
-command -v libvirtd >/dev/null 2>&1 || skip "needs libvirtd (libvirt-daemon)"
 [ -x "$TOOLS/sessiond-stress" ] || fail "no $TOOLS/sessiond-stress (make tests)"
 
-libvirtd_answers() { virsh -c "$URI" list >/dev/null 2>&1; }
-
-start_libvirtd() {
-	mkdir -p "$LVD/drivers" "$LVD/sock" "$LVD/home"
-	cat >"$LVD/libvirtd.conf" <<-EOF
-	unix_sock_dir = "$LVD/sock"
-	listen_tls = 0
-	listen_tcp = 0
-	log_filters = "1:libvirt.storage"
-	log_outputs = "1:file:$LVD/api.log 3:stderr"
-	EOF
-	HOME="$LVD/home" XDG_RUNTIME_DIR="$LVD/home" LIBVIRT_DRIVER_DIR="$LVD/drivers" \
-		libvirtd --config "$LVD/libvirtd.conf" --pid-file "$LVD/pid" >"$LVD/out" 2>&1 &
-	LIBVIRTD_PID=$!
-	wait_until 30 libvirtd_answers ||
-		fail "the private libvirtd does not answer on $URI: $(tail -n 5 "$LVD/out")"
-}
-
-stop_libvirtd() {
-	[ -n "$LIBVIRTD_PID" ] || return 0
-	kill -TERM "$LIBVIRTD_PID" 2>/dev/null
-	wait "$LIBVIRTD_PID" 2>/dev/null
-	LIBVIRTD_PID=""
-}
-
-# At exit, after lib.sh has stopped (and checked) the daemon.
-at_exit stop_libvirtd
-
-start_libvirtd
+lvh_start "" --log
+URI=$LV_URI
 SESSIOND_URI=$URI start_daemon
 
 "$TOOLS/sessiond-stress" --socket "$SESSIOND_SOCKET" --uri "$URI" --clients 16 --sessions 4 \
-	--duration "${CHAOS_DURATION:-30}" --kill-interval-ms 50 --libvirtd-log "$LVD/api.log" \
+	--duration "${CHAOS_DURATION:-30}" --kill-interval-ms 50 --libvirtd-log "$(lvh_log "")" \
 	${CHAOS_ARGS:-} >"$T/stress.out" 2>&1
 rc=$?
 cat "$T/stress.out"

@@ -23,7 +23,7 @@
 # Two ways, each a run of this script (CRASH_VIA picks one; both by
 # default): "embedded", the daemon on test:///default inside itself, and
 # "libvirtd", the daemon on test+unix:///default through a private
-# libvirtd this script starts (tests/behave/libvirtd.sh: test driver
+# libvirtd this script starts (tests/behave/lib-libvirtd.sh: test driver
 # only, its own socket), so the libvirtd way runs whatever ran before.
 # CRASH_ROUNDS (per way) and CRASH_SEED override the round count and the
 # random seed (printed on failure); 2 x 8 rounds fit behave/run.sh's
@@ -38,7 +38,7 @@ if [ -z "${CRASH_VIA:-}" ]; then
 	exit 0
 fi
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/libvirtd.sh"
+. "$(dirname "$0")/lib-libvirtd.sh"
 
 ROUNDS=${CRASH_ROUNDS:-8}
 SEED=${CRASH_SEED:-$$}
@@ -48,8 +48,8 @@ NAMES=8
 VIA=$CRASH_VIA
 case $VIA in
 embedded) SESSIOND_URI=test:///default ;;
-libvirtd) private_libvirtd_start
-	  SESSIOND_URI=$PRIVATE_LIBVIRTD_URI ;;
+libvirtd) libvirtd_start
+	  SESSIOND_URI=$LV_URI ;;
 *) fail "CRASH_VIA is '$VIA', not embedded or libvirtd" ;;
 esac
 export SESSIOND_URI
@@ -151,20 +151,9 @@ def started(n): [(if ok("s:"+n) then rep("s:"+n).result.start_count else empty e
 domains() { virsh -c "$SESSIOND_URI" list --all --name 2>/dev/null | grep "^$PREFIX-" | sort; }
 
 # libvirtd's test driver forgets its domains once its last client hangs
-# up, and the killed daemon may be the only one: an interactive virsh
-# keeps a connection open meanwhile.  Closing its input ends it.
-if [ $VIA = libvirtd ]; then
-	mkfifo "$T/virsh.in"
-	virsh -c "$SESSIOND_URI" <"$T/virsh.in" >/dev/null 2>&1 &
-	exec 3>"$T/virsh.in"
-	echo "list" >&3
-fi
-# At exit, after lib.sh has stopped (and checked) the daemon.
-storm_cleanup() {
-	[ $VIA = libvirtd ] && exec 3>&-
-	return 0
-}
-at_exit storm_cleanup
+# up, and the killed daemon may be the only one: a virsh stays connected
+# meanwhile (until the end of the script).
+[ $VIA = libvirtd ] && libvirtd_hold
 
 start_daemon
 PREFIX="sd-$(cut -c1-8 "$T/state/daemon-id")"
@@ -219,7 +208,7 @@ while [ $r -lt "$ROUNDS" ]; do
 	checked=$((checked + $(sed -n 's/^CHECKED //p' "$T/verdict")))
 
 	if [ $VIA = libvirtd ]; then
-		kill -0 "$PRIVATE_LIBVIRTD_PID" 2>/dev/null || fail_round "the private libvirtd died under the test"
+		libvirtd_answers || fail_round "the private libvirtd died under the test"
 		jq -r '.sessions[] | .instance.id // empty' "$T/list.json" | sort >"$T/instances"
 		domains | sed 's/.*-\([0-9a-f]\{8\}-[0-9a-f]\{4\}-[0-9a-f]\{4\}-[0-9a-f]\{4\}-[0-9a-f]\{12\}\)$/\1/' | sort >"$T/doms"
 		cmp -s "$T/instances" "$T/doms" ||

@@ -51,6 +51,7 @@ systemd-cat -t sessiond sh -c 'JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2
 	${SESSIOND_WRAP:-} "$SESSIOND" --foreground --socket "$SESSIOND_SOCKET" --state-dir "$T/state" \
 	--uri "${SESSIOND_URI:-test:///default}" --config "$T/sessiond.conf" &
 DAEMON_PID=$!
+track_daemon "$DAEMON_PID"
 wait_until 30 "$SESSIONCTL" list || fail "sessiond did not come up under systemd-cat"
 
 ctl create demo --grace 1h >/dev/null || fail "create demo"
@@ -104,6 +105,7 @@ for how in unset other-file; do
 		--socket "$SESSIOND_SOCKET" --state-dir "$T/state" --uri "${SESSIOND_URI:-test:///default}" \
 		--config "$T/sessiond.conf" >>"$T/plain.log" 2>&1 &
 	DAEMON_PID=$!
+	track_daemon "$DAEMON_PID"
 	wait_until 30 "$SESSIONCTL" list || fail "$how: sessiond did not come up"
 	ctl start other >/dev/null || fail "$how: start other"
 	grep -q '^<6>session 0/other: stopped -> starting' "$T/plain.log" ||

@@ -67,7 +67,6 @@ cleanup() {
 	eval "$CLEANUP_CMDS"
 	for _f in $BEFORE_STOP; do "$_f"; done
 	for _p in $DAEMONS_LIVE; do stop_daemon "$_p" >/dev/null 2>&1; done
-	stop_private_libvirtd
 	for _f in $AT_EXIT; do "$_f"; done
 	if ! end_checks >"$T/end-checks" 2>&1; then
 		cat "$T/end-checks"
@@ -387,62 +386,6 @@ ctl() { "$SESSIONCTL" "$@"; }
 field() { "$SESSIONCTL" status "$1" --json | jq -r "$2"; }
 
 state_is() { [ "$(field "$1" .state)" = "$2" ]; }
-
-# private_libvirtd — a libvirtd of this script's own, for what the
-# embedded test:///default cannot show (its state ends with the daemon's
-# process; this one's pools and domains outlive a daemon, and virsh sees
-# them): the test driver only (LIBVIRT_DRIVER_DIR is an empty directory),
-# socket and pid file under $T, nothing in /run touched.  The test driver
-# resets itself when its last connection closes, so one virsh stays
-# connected until cleanup (its answer to "uri" shows that it is).  Sets
-# PRIVATE_URI; cleanup stops both, after the daemons.  Skips without
-# libvirtd or virsh.
-PRIVATE_LIBVIRTD_PID="" PRIVATE_HOLDER_PID=""
-private_libvirtd() {
-	lvd=$(command -v libvirtd || echo /usr/sbin/libvirtd)
-	[ -x "$lvd" ] || skip "needs libvirtd (libvirt-daemon)"
-	command -v virsh >/dev/null 2>&1 || skip "needs virsh (libvirt-clients)"
-	mkdir -p "$T/libvirtd/drivers" "$T/libvirtd/sock"
-	cat >"$T/libvirtd/libvirtd.conf" <<-EOF
-	unix_sock_dir = "$T/libvirtd/sock"
-	listen_tls = 0
-	listen_tcp = 0
-	EOF
-	LIBVIRT_DRIVER_DIR="$T/libvirtd/drivers" HOME="$T/libvirtd" XDG_RUNTIME_DIR="$T/libvirtd" \
-		"$lvd" --config "$T/libvirtd/libvirtd.conf" --pid-file "$T/libvirtd/pid" \
-		>"$T/libvirtd/log" 2>&1 &
-	PRIVATE_LIBVIRTD_PID=$!
-	PRIVATE_URI="test+unix:///default?socket=$T/libvirtd/sock/libvirt-sock"
-	wait_until 30 virsh -c "$PRIVATE_URI" uri ||
-		fail "the private libvirtd does not answer: $(tail -n 5 "$T/libvirtd/log")"
-	hold_libvirt "$PRIVATE_URI" "$T/libvirtd"
-}
-
-# hold_libvirt URI DIR — one virsh stays connected to URI until cleanup
-# (a test driver's state lives only while a connection is open: this one
-# keeps it across daemon restarts); its fifo and output are in DIR.
-hold_libvirt() {
-	mkfifo "$2/holder.in"
-	virsh -c "$1" <"$2/holder.in" >"$2/holder.out" 2>&1 &
-	PRIVATE_HOLDER_PID=$!
-	exec 9>"$2/holder.in"
-	echo uri >&9
-	wait_until 30 grep -q '^test+unix' "$2/holder.out" ||
-		fail "virsh did not connect to $1: $(cat "$2/holder.out")"
-}
-
-stop_private_libvirtd() {
-	if [ -n "$PRIVATE_HOLDER_PID" ]; then
-		kill -TERM "$PRIVATE_HOLDER_PID" 2>/dev/null
-		wait "$PRIVATE_HOLDER_PID" 2>/dev/null
-		exec 9>&-
-		PRIVATE_HOLDER_PID=""
-	fi
-	[ -n "$PRIVATE_LIBVIRTD_PID" ] || return 0
-	kill -TERM "$PRIVATE_LIBVIRTD_PID" 2>/dev/null
-	wait "$PRIVATE_LIBVIRTD_PID" 2>/dev/null
-	PRIVATE_LIBVIRTD_PID=""
-}
 
 # rpc METHOD [PARAMS] — one request (PARAMS a JSON object) on a connection
 # of its own; prints the reply frame.

@@ -21,10 +21,10 @@
 . "$(dirname "$0")/lib.sh"
 
 command -v jq >/dev/null 2>&1 || skip "needs jq"
-private_libvirtd
-export SESSIOND_URI="$PRIVATE_URI"
-
-vsh() { virsh -q -c "$PRIVATE_URI" "$@"; }
+. "$(dirname "$0")/lib-libvirtd.sh"
+libvirtd_start
+libvirtd_hold                           # its state outlives each daemon
+export SESSIOND_URI="$LV_URI"
 
 # ---- 1. reset state directories ----------------------------------------
 

@@ -18,9 +18,10 @@
 . "$(dirname "$0")/lib.sh"
 
 command -v jq >/dev/null 2>&1 || skip "needs jq"
-private_libvirtd
-export SESSIOND_URI="$PRIVATE_URI"
-vsh() { virsh -q -c "$PRIVATE_URI" "$@"; }
+. "$(dirname "$0")/lib-libvirtd.sh"
+libvirtd_start
+libvirtd_hold                           # its state outlives each daemon
+export SESSIOND_URI="$LV_URI"
 
 # A daemon leaves a running VM (a) and a stopped session (b) behind.
 start_daemon
@@ -32,17 +33,18 @@ stop_daemon || fail "the first daemon did not exit cleanly"
 
 # The next one starts while libvirtd cannot answer.
 notify_listen
-kill -STOP "$PRIVATE_LIBVIRTD_PID"
+libvirtd_freeze
 NOTIFY_SOCKET="$T/notify" WATCHDOG_USEC=1000000 ${SESSIOND_WRAP:-} "$SESSIOND" \
 	--socket "$SESSIOND_SOCKET" --state-dir "$T/state" --uri "$SESSIOND_URI" \
 	--config "$T/sessiond.conf" >>"$DAEMON_LOG" 2>&1 &
 DAEMON_PID=$!
+track_daemon "$DAEMON_PID"
 if ! wait_until 60 notified '^STATUS=starting'; then
-	kill -CONT "$PRIVATE_LIBVIRTD_PID"
+	libvirtd_thaw
 	fail "no STATUS=starting: $(cat "$T/notify.out")"
 fi
 notify_mark "libvirtd continues"
-kill -CONT "$PRIVATE_LIBVIRTD_PID"
+libvirtd_thaw
 wait_until 60 notified '^READY=1$' || fail "no READY=1 after libvirtd continued: $(cat "$T/notify.out")"
 
 # What READY=1 promises, at once.
@@ -77,11 +79,7 @@ wait_until 5 pings_since 7 ||
 	fail "$(($(notify_count '^WATCHDOG=1$') - n0)) WATCHDOG=1 in 5 s; at half of 1 s there are 10"
 
 # SIGTERM.
-kill -TERM "$DAEMON_PID"
-wait "$DAEMON_PID"
-rc=$?
-DAEMON_PID=""
-[ "$rc" = 0 ] || fail "exit status $rc after SIGTERM"
+stop_daemon || fail "exit status $DAEMON_STATUS after SIGTERM"
 notified '^STOPPING=1$' || fail "no STOPPING=1: $(tail -n 5 "$T/notify.out")"
 [ "$(notify_line '^STOPPING=1$')" -gt "$(notify_line '^STATUS=sessions 2: running 2; holds 1$')" ] ||
 	fail "STOPPING=1 came before the end"
