@@ -42,7 +42,7 @@ wait_until 30 host_up b || fail "b does not come back: $(ctl hosts)"
 [ "$(field pb .instance.id)" = "$inst" ] || fail "pb has a new instance"
 [ "$(field pb .start_count)" = "$starts" ] || fail "pb was started again"
 for ev in stopping stopped crashed starting; do
-	[ "$(events "$T/events" pb $ev)" = 0 ] || fail "pb had a '$ev' event"
+	[ "$(host_events "$T/events" pb $ev)" = 0 ] || fail "pb had a '$ev' event"
 done
 [ "$(log_calls b "$from" virDomainLookupByUUID "uuid=$inst")" = 0 ] || fail "pb's domain was looked up (a teardown?)"
 [ "$(log_calls b "$from" virStorageVolLookupByName "$pool-$inst-scratch")" = 0 ] ||

@@ -60,7 +60,7 @@ lvh_start b --log
 wait_until 30 host_up b || fail "b does not come back: $(ctl hosts)"
 for s in pb1 pb2; do
 	wait_until 10 state_is $s failed || fail "$s is $(field $s .state) after b came back"
-	[ "$(events "$T/events" $s crashed)" = 1 ] || fail "$s crashed $(events "$T/events" $s crashed) times"
+	[ "$(host_events "$T/events" $s crashed)" = 1 ] || fail "$s crashed $(host_events "$T/events" $s crashed) times"
 done
 for id in $ids; do
 	n=$(log_calls b "$from" virDomainLookupByUUID "uuid=$id")
@@ -69,6 +69,6 @@ for id in $ids; do
 	[ "$n" = 1 ] || fail "instance $id: its scratch volume was looked up $n times on the new b"
 done
 [ "$(field pc .instance.id)" = "$pc_inst" ] || fail "pc got a new instance"
-[ "$(events "$T/events" pc stopping)" = 0 ] || fail "pc was touched"
+[ "$(host_events "$T/events" pc stopping)" = 0 ] || fail "pc was touched"
 grep -q '(bug)' "$DAEMON_LOG" && fail "the daemon logged a bug"
 exit 0

@@ -48,8 +48,8 @@
 #   lvh_where DOM H...  the hosts among H whose libvirtd runs domain DOM
 #   lvh_count H...      the daemon's running domains on those hosts
 #   host_up H / host_down H   daemon.info's view of host H
-#   watch_all FILE      every session.event into FILE; events FILE NAME EV
-#                       counts session NAME's EV events
+#   watch_all FILE      every session.event into FILE; host_events FILE NAME
+#                       EV counts session NAME's EV events
 #   log_calls H FROM CALL KEY  calls CALL naming KEY in H's API log (after
 #                       line FROM; log_lines H is where it ends now)
 #
@@ -165,8 +165,9 @@ watch_all() {
 	wait_until 5 grep -q '"id":"w","result"' "$1" || fail "session.watch not answered: $(cat "$1")"
 }
 
-# events FILE NAME EVENT — how many EVENT events session NAME had.
-events() {
+# host_events FILE NAME EVENT — how many EVENT events session NAME had
+# (lib.sh's "events" reads watch_events' file).
+host_events() {
 	jq -r --arg n "$2" --arg e "$3" 'select(.method == "session.event" and .params.name == $n
 		and .params.event == $e) | .params.event' "$1" | wc -l
 }

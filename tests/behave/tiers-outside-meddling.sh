@@ -52,8 +52,8 @@ vsh domstate "$dom" | grep -qx running || fail "the outside restore did not run 
 [ "$(field b .state)" = suspended ] || fail "b is $(field b .state) after the outside restore"
 tok=$(acquire b)
 [ -n "$tok" ] || fail "no VM for b: $(cat "$T/acq-b")"
-case "$(jq -r '.result.session.warning // empty' "$T/acq-b")" in *restore*) ;; *)
-	fail "no restore warning: $(cat "$T/acq-b")" ;; esac
+case "$(field b .warning)" in *restore*) ;; *)
+	fail "no restore warning: $(ctl status b --json)" ;; esac
 [ "$(field b .instance.id)" != "$inst" ] || fail "b kept the instance"
 wait_until 10 sh -c "! virsh -q -c '$LV_URI' list --all --name | grep -qx '$dom'" ||
 	fail "the outside-restored domain $dom is still there"

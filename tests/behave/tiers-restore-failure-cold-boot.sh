@@ -23,12 +23,12 @@ printf 'not a saved domain\n' >"$img" || fail "cannot corrupt $img"
 "$TOOLS/rpcpipe" -t 60 '{"jsonrpc":"2.0","id":1,"method":"token.acquire","params":{"name":"t","detach":true,"ttl_s":60}}' \
 	>"$T/start" || fail "token.acquire not answered"
 [ "$(jq -r .result.session.state "$T/start")" = running ] || fail "no VM for the caller: $(cat "$T/start")"
-w=$(jq -r '.result.session.warning // empty' "$T/start")
+# The reply's summary has no texts (protocol 2); session.get has the warning.
+w=$(field t .warning)
 echo "warning: $w"
-case "$w" in *restore*) ;; *) fail "the reply has no restore warning: $(cat "$T/start")" ;; esac
+case "$w" in *restore*) ;; *) fail "session.get has no restore warning: $(ctl status t --json)" ;; esac
 inst2=$(jq -r .result.session.instance.id "$T/start")
 [ "$inst2" != "$inst" ] || fail "the same instance after a failed restore"
-[ "$(field t .warning)" = "$w" ] || fail "session.get's warning is '$(field t .warning)'"
 ctl status t | grep -q "^Warning: .*restore" || fail "status shows no warning: $(ctl status t)"
 [ "$(field t .start_count)/$(field t .restore_count)" = 2/0 ] || fail "counts $(field t .start_count)/$(field t .restore_count)"
 [ "$(field t .last_stop_reason)" = restore-failed ] || fail "last stop $(field t .last_stop_reason)"
