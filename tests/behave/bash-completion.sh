@@ -12,6 +12,11 @@
 
 command -v bash >/dev/null 2>&1 || skip "needs bash"
 COMPLETION="$(cd "$(dirname "$0")/../.." && pwd)/contrib/bash-completion/sessionctl"
+# Copies nobody can read and run: the tree may be under a directory only
+# root may enter (a clone in mktemp -d).
+cp "$COMPLETION" "$T/completion" && chmod 644 "$T/completion" || fail "cannot copy $COMPLETION"
+install -m 0755 "$SESSIONCTL" "$T/sessionctl" || fail "cannot copy $SESSIONCTL"
+COMPLETION="$T/completion" SESSIONCTL="$T/sessionctl"
 
 # complete_words WORD... — what the registered function offers for the last
 # word of "sessionctl WORD...", sorted, on one line (as the user $AS runs

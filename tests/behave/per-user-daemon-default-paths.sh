@@ -44,6 +44,13 @@ TMPSOCK="/tmp/sessiond-$UID_U/sessiond.sock"
 [ ! -e "$(dirname "$TMPSOCK")" ] || fail "$(dirname "$TMPSOCK") exists before the test; remove it"
 install -d -o "$U" -g "$U" -m 0700 "$UHOME" "$URUN" "$T/xdg-state" "$T/xdg-config"
 
+# The programs as copies the user may run: the tree may be under a
+# directory only root may enter (a clone in mktemp -d).
+for p in "$SESSIOND" "$SESSIONCTL"; do
+	install -m 0755 "$p" "$T/${p##*/}" || fail "cannot copy $p"
+done
+SESSIOND="$T/sessiond" SESSIONCTL="$T/sessionctl"
+
 # as_user ENV... CMD... — as the user, with only the given XDG variables.
 AS_USER="setpriv --reuid=$U --regid=$U --clear-groups env -u XDG_RUNTIME_DIR -u XDG_STATE_HOME
 	-u XDG_CONFIG_HOME -u SESSIOND_SOCKET HOME=$UHOME"
