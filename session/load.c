@@ -237,6 +237,21 @@ static void reconcile_one(struct load_job *lj, struct session *s)
 	}
 }
 
+/* The image directory is the daemon's, not the host's: the images of the
+ * other hosts' sessions, and any a save in flight writes, are kept too. */
+static void keep_others_images(struct load_job *lj)
+{
+	struct list_node *pos;
+
+	list_foreach(pos, &lj->h->core->sessions) {
+		struct session *s = list_entry(pos, struct session, node);
+		if (s->host != lj->h && s->saved != NULL)
+			json_array_append_new(lj->live_images, json_string(s->saved->path));
+		if (s->saving != NULL)
+			json_array_append_new(lj->live_images, json_string(s->saving));
+	}
+}
+
 static void load_list_done(struct job *j)
 {
 	struct load_job *lj = (struct load_job *)j;
@@ -257,6 +272,7 @@ static void load_list_done(struct job *j)
 		if (s->host == h)
 			reconcile_one(lj, s);
 	}
+	keep_others_images(lj);
 	lj->orphans = json_array();
 	json_array_foreach(lj->domains, i, v) {
 		const char *uuid = json_string_value(json_object_get(v, "uuid"));

@@ -80,6 +80,7 @@ void session_unref(struct session *s)
 	free(s->exit_detail);
 	free(s->stop_detail);
 	free(s->next_warning);
+	free(s->saving);
 	tiers_forget(s);
 	free(s->start_err);
 	free(s);

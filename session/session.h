@@ -428,6 +428,7 @@ struct session {
 	char *exit_detail;                      /* of the spontaneous exit under way */
 	char *stop_detail;                      /* of the expected stop under way (a failed save) */
 	char *next_warning;                     /* for the next instance (a failed restore) */
+	char *saving;                           /* the image a save in flight writes (tiers.c) */
 	struct event *stop_timer;               /* stop_timeout after shutdown */
 	struct event *aux_timer;                /* restart back-off, readiness poll */
 	struct readiness *ready;                /* while waiting for ready_pattern */

@@ -259,6 +259,8 @@ static void save_done(struct job *j)
 	struct tier_job *tj = (struct tier_job *)j;
 	struct session *s = tj->s;
 
+	text_set(&s->saving, NULL);
+
 	if (tj->rc < 0) {
 		/* A normal stop: shut the guest down as today. */
 		s->core->stats.save_failures++;
@@ -289,6 +291,7 @@ void tiers_save(struct session *s)
 			       s->restore_count, IMAGE_SUFFIX);
 	struct tier_job *tj = tier_job_new(s, path);
 
+	text_set(&s->saving, path);         /* no host's sweep takes it meanwhile */
 	free(path);
 	log_info("session %s: idle for %gs, saving the VM's memory", s->key, s->set.grace);
 	session_submit(s, &tj->job, save_run, save_done, "save");
