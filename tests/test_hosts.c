@@ -479,6 +479,47 @@ static void test_host_away_and_back(void **state)
 	harness_free(h);
 }
 
+static bool is_suspended(struct harness *h, void *arg)
+{
+	(void)h;
+	return ((struct session *)arg)->state == SESSION_SUSPENDED;
+}
+
+/* The image directory is the daemon's: a host that comes back sweeps the
+ * images no session keeps, and keeps those of the other hosts' sessions
+ * (it deleted them once: a suspended session on h1 lost its memory when
+ * h0 returned). */
+static void test_return_keeps_other_hosts_images(void **state)
+{
+	struct harness *h = hosts_harness(2, 2048, 0.5);
+	struct session_lease l;
+	struct cause c;
+	char path[4096];
+
+	(void)state;
+	struct session *t = make(h, "t", "{\"memory_mib\": 256, \"host\": \"h1\", "
+				 "\"idle_action\": \"save\", \"grace_s\": 0.05}");
+	start_on(h, t, &l);
+	holds_lease_release(&l);
+	assert_true(harness_wait(h, 20, is_suspended, t));
+	snprintf(path, sizeof path, "%s", t->saved->path);
+	assert_int_equal(access(path, F_OK), 0);
+
+	struct driver *h0 = harness_host_drv(h, "h0");
+	fault_driver_host_down(h0, "test: h0 unplugged");
+	wait_host(h, "h0", false);
+	fault_driver_host_up(h0);
+	wait_host(h, "h0", true);
+	assert_true(harness_wait(h, 20, harness_quiet, NULL));
+	if (access(path, F_OK) != 0)
+		fail_msg("h0's return deleted %s, the image of a session on h1", path);
+	assert_int_equal(t->state, SESSION_SUSPENDED);
+	assert_int_equal(harness_lease(h, t, &l, 20, &c), 0);
+	assert_int_equal(t->restore_count, 1);              /* restored, not booted */
+	holds_lease_release(&l);
+	harness_free(h);
+}
+
 /* Stop and delete wait for the host too; force lets the VM go. */
 static void test_stop_waits_for_the_host(void **state)
 {
@@ -518,6 +559,7 @@ int main(void)
 		cmocka_unit_test(test_persistent_stays_on_its_host),
 		cmocka_unit_test(test_host_away_and_back),
 		cmocka_unit_test(test_stop_waits_for_the_host),
+		cmocka_unit_test(test_return_keeps_other_hosts_images),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
