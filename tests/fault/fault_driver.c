@@ -219,8 +219,12 @@ static int f_open(struct driver *d, struct cause *c)
 {
 	struct fault *f = F(d);
 
-	f->inner->events = &f->relay;
-	f->inner->events_arg = f;
+	/* Once, before the first connection: a reopen must not write what
+	 * libvirt's event thread reads for the connection before it. */
+	if (f->inner->events != &f->relay) {
+		f->inner->events = &f->relay;
+		f->inner->events_arg = f;
+	}
 	if (atomic_load(&f->down)) {
 		cause_set(c, CAUSE_INTERNAL, "libvirt: cannot connect (the host is away)");
 		return -1;
