@@ -111,7 +111,7 @@ struct load_job {
 	void *arg;
 };
 
-static bool json_array_has_string(json_t *a, const char *str)
+bool json_array_has_string(json_t *a, const char *str)
 {
 	size_t i;
 	json_t *v;

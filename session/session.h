@@ -465,6 +465,9 @@ void session_timer_cancel(struct event *ev);
 /* Queues done(s, err, arg) on list; session_waiters_done answers them all. */
 void session_waiter_add(struct list_node *list, session_done_cb cb, void *arg);
 void session_waiters_done(struct session *s, struct list_node *list, const struct cause *err);
+/* load.c: whether the JSON array a holds the string str. */
+bool json_array_has_string(json_t *a, const char *str);
+
 /* A job for s: run on a worker of its host, done on the loop; s is
  * referenced meanwhile (done drops it with session_unref).  It is the
  * owner's job: the pool takes turns between owners (common/worker.h). */

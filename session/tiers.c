@@ -418,18 +418,6 @@ void tiers_load_saved(struct session *s, const char *instance_id, bool found, js
 	persist_write(s, NULL, NULL);
 }
 
-static bool live_has_path(json_t *live, const char *path)
-{
-	size_t i;
-	json_t *v;
-
-	json_array_foreach(live, i, v) {
-		if (strcmp(json_string_value(v), path) == 0)
-			return true;
-	}
-	return false;
-}
-
 int tiers_sweep(struct host *h, json_t *live, struct cause *c)
 {
 	struct core *core = h->core;
@@ -446,7 +434,7 @@ int tiers_sweep(struct host *h, json_t *live, struct cause *c)
 		const char *name = json_string_value(v);
 		size_t n = strlen(name), k = strlen(IMAGE_SUFFIX);
 		snprintf(path, sizeof path, "%s/%s", core->save_dir, name);
-		if (n <= k || strcmp(name + n - k, IMAGE_SUFFIX) != 0 || live_has_path(live, path))
+		if (n <= k || strcmp(name + n - k, IMAGE_SUFFIX) != 0 || json_array_has_string(live, path))
 			continue;
 		struct cause e;
 		if (drv->ops->image_delete(drv, path, &e) == 0) {
