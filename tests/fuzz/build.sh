@@ -20,7 +20,7 @@ CC=${CC:-clang}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 command -v "$CC" >/dev/null 2>&1 || { echo "build.sh: $CC not found (apt-get install clang)" >&2; exit 1; }
-PKGS="libevent libevent_pthreads libvirt jansson uuid libxml-2.0 inih"
+PKGS="libevent libevent_pthreads libvirt jansson uuid libxml-2.0 inih libsystemd"
 pkg_cflags=$(pkg-config --cflags $PKGS)
 pkg_libs=$(pkg-config --libs $PKGS)
 
@@ -30,13 +30,14 @@ CFLAGS="-std=c11 -D_GNU_SOURCE -DSESSIOND_VERSION=\"0.1.0-fuzz\" -O1 -g $SAN \
 
 cd "$top"
 srcs="tests/fault/fault_driver.c"
-for f in common/*.c settings/*.c lease/*.c idle/*.c virt/*.c session/*.c daemon/*.c rpc/*.c; do
+for f in common/*.c settings/*.c lease/*.c idle/*.c virt/*.c session/*.c daemon/*.c rpc/*.c \
+	metrics/*.c; do
 	case "$f" in daemon/main.c|rpc/client.c) ;; *) srcs="$srcs $f" ;; esac
 done
 
 mkdir -p "$out/obj"
 newest_h=$(ls -t common/*.h settings/*.h lease/*.h idle/*.h virt/*.h session/*.h daemon/*.h \
-	rpc/*.h tests/fault/*.h | head -n 1)
+	rpc/*.h metrics/*.h tests/fault/*.h | head -n 1)
 
 # One object per source, in parallel; fuzzer-no-link: coverage without a main.
 todo=""

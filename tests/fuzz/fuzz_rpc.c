@@ -110,7 +110,8 @@
 
 static struct {
 	struct daemon d;                    /* what the method table sees */
-	struct driver *virt;                /* the libvirt driver under d.drv */
+	struct driver *virt;                /* the libvirt driver under drv */
+	struct driver *drv;                 /* the fault seam: d.drvs[0], the one host */
 	virConnectPtr outside;              /* keeps test-driver state per world */
 	char dir[256];                      /* state dir + socket, removed on reset */
 	struct event *tick;
@@ -223,7 +224,7 @@ static void check_teardowns(void)
 	if (W.d.core != NULL && W.d.core->stats.double_teardowns != 0)
 		die("%ld instance(s) torn down twice (the core's count)",
 		    W.d.core->stats.double_teardowns);
-	if (fault_driver_repeats(W.d.drv, why, sizeof why) > 0)
+	if (fault_driver_repeats(W.drv, why, sizeof why) > 0)
 		die("an instance was torn down twice (the fault seam's ledger): %s", why);
 }
 
@@ -249,7 +250,7 @@ static void daemon_up(void)
 	struct cause c;
 	bool done = false;
 
-	W.d.core = core_new(W.d.base, &W.d.cfg.core, W.d.drv, &c);
+	W.d.core = core_new(W.d.base, &W.d.cfg.core, W.d.drvs, &c);
 	if (W.d.core == NULL)
 		die("core_new: %s", c.msg);
 	core_set_hooks(W.d.core, &dispatch_core_hooks, &W.d);
@@ -290,7 +291,7 @@ static void world_up(void)
 	W.outside = virConnectOpen("test:///default");
 	if (W.outside == NULL)
 		die("cannot open test:///default");
-	fault_driver_ledger_clear(W.d.drv);        /* a new test driver state */
+	fault_driver_ledger_clear(W.drv);        /* a new test driver state */
 	config_init(&W.d.cfg);
 	snprintf(path, sizeof path, "%s/state", W.dir);
 	cfg_set("state_dir", path);
@@ -336,7 +337,7 @@ static void at_exit(void)
 	free(W.huge);
 	if (W.tick != NULL)
 		event_free(W.tick);
-	fault_driver_free(W.d.drv);
+	fault_driver_free(W.drv);
 	virt_driver_free(W.virt);
 	event_base_free(W.d.base);
 	xmlCleanupParser();
@@ -358,7 +359,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		die("event_base_new");
 	W.tick = evtimer_new(W.d.base, tick_cb, NULL);
 	W.virt = virt_driver_new("test:///default");
-	W.d.drv = fault_driver_new(W.virt, &no_faults);
+	W.drv = fault_driver_new(W.virt, &no_faults);
+	W.d.drvs = &W.drv;
 	world_up();
 	atexit(at_exit);
 	return 0;
@@ -575,7 +577,7 @@ static void crash_all(void)
 		if (s->inst == NULL)
 			continue;
 		snprintf(uuid, sizeof uuid, "%s", s->inst->id);
-		fault_driver_crash(W.d.drv, uuid);
+		fault_driver_crash(W.drv, uuid);
 	}
 	run_for(5);                         /* the STOPPED events come through */
 }
@@ -632,10 +634,10 @@ static void run_directive(struct client *cl, const char *p, size_t len)
 	if (directive(cl, p, len, "!crash")) {
 		crash_all();
 	} else if (directive(cl, p, len, "!failstart")) {
-		fault_driver_fail_starts(W.d.drv, 1);
+		fault_driver_fail_starts(W.drv, 1);
 	} else if (directive(cl, p, len, "!slowevents")) {
 		struct fault_cfg slow = { .seed = 1, .max_event_delay_us = SLOW_EVENTS_US };
-		fault_driver_set(W.d.drv, &slow);
+		fault_driver_set(W.drv, &slow);
 	} else if (directive(cl, p, len, "!wait")) {
 		run_for(LINGER_MS);
 	} else if (directive(cl, p, len, "!restart")) {
@@ -693,7 +695,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	client_close(&cl);
 	check_teardowns();
-	fault_driver_set(W.d.drv, &no_faults);
-	fault_driver_fail_starts(W.d.drv, 0);
+	fault_driver_set(W.drv, &no_faults);
+	fault_driver_fail_starts(W.drv, 0);
 	return 0;
 }
