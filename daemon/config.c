@@ -39,7 +39,7 @@ const struct field config_table[] = {
 	{ "pool_path", "pool_path", NULL, "DIR", FT_STRING, C(core.pool_path), 0, 4096, 0, NULL, 0,
 	  "the pool's directory" },
 	{ "save_dir", "save_dir", NULL, "DIR", FT_STRING, C(core.save_dir), 0, 4096, 0, NULL, 0,
-	  "where saved memory images go (default: the pool's directory/saved)" },
+	  "where saved memory images go (default: STATE/saved)" },
 	{ "scratch_gib", "scratch_gib", NULL, "N", FT_NUMBER, C(core.scratch_gib), 0, 65536, 8,
 	  NULL, 0, "size of each instance's scratch disk in GiB; 0: none" },
 	{ "workers", "workers", NULL, "N", FT_INT, C(core.workers), 1, 64, 4, NULL, 0,

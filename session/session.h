@@ -170,7 +170,7 @@ struct core_config {
 	char *state_dir;
 	char *pool;                             /* storage pool name; NULL: the daemon's own */
 	char *pool_path;                        /* its directory; NULL: <state_dir>/pool */
-	char *save_dir;                         /* memory images; NULL: <pool dir>/saved */
+	char *save_dir;                         /* memory images; NULL: <state_dir>/saved */
 	double scratch_gib;                     /* 0: no scratch disks */
 	int workers;
 	int max_sessions_per_user;              /* 0: no limit; root is exempt */

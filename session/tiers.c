@@ -9,8 +9,10 @@
  * scratch disk kept (the image is valid only with the disks exactly as
  * they were), s->inst non-null, its disposition SUSPENDED (lease.h).  The
  * image is a file we name, written by virDomainSaveFlags (virt.c says why
- * not managed save), in core->save_dir beside the session's disks: the
- * pool's directory "saved/" (0700) or sessiond.conf's save_dir.  Its name
+ * not managed save), in core->save_dir: the state directory's "saved/"
+ * (0700) or sessiond.conf's save_dir.  Not inside the pool's directory: a
+ * directory pool would list it as a volume, and a pool with it could not
+ * be deleted.  Its name
  * carries the daemon prefix and the instance id,
  * "<prefix>-<instance id>-<restores>.save", so a sweep at start finds the
  * images no session records, as it finds stale scratch volumes.
@@ -59,14 +61,11 @@ int tiers_init(struct core *core, struct cause *c)
 
 	if (cfg->save_dir != NULL)
 		str_copy(core->save_dir, sizeof core->save_dir, cfg->save_dir);
-	else if (cfg->pool_path != NULL)
-		snprintf(core->save_dir, sizeof core->save_dir, "%s/saved", cfg->pool_path);
 	else
-		snprintf(core->save_dir, sizeof core->save_dir, "%s/pool/saved", cfg->state_dir);
+		snprintf(core->save_dir, sizeof core->save_dir, "%s/saved", cfg->state_dir);
 	/* 0700: a guest's memory is its owner's; nobody else lists or reads
-	 * the images (each is 0600 too, virt.c).  The directories above it
-	 * (the pool's, by default) are 0711 as the storage makes them: QEMU
-	 * must reach the disks beside it. */
+	 * the images (each is 0600 too, virt.c).  A missing parent is made
+	 * 0711, as the storage makes its directories. */
 	char parent[sizeof core->save_dir];
 	str_copy(parent, sizeof parent, core->save_dir);
 	char *slash = strrchr(parent, '/');

@@ -15,7 +15,7 @@ ctl start t >/dev/null || fail "start"
 img=$(suspend_idle t)
 stop_daemon || fail "the daemon did not exit cleanly on SIGTERM"
 
-D="$T/state/pool/saved"
+D="$T/state/saved"
 orphan="$D/$P-0b7c3c8e-55d4-4d7e-9d7f-0a1b2c3d4e5f-0.save"
 foreign="$D/sd-ffffffff-0b7c3c8e-55d4-4d7e-9d7f-0a1b2c3d4e5f-0.save"
 : >"$orphan"

@@ -19,7 +19,7 @@
 libvirtd_start
 SESSIOND_URI=$LV_URI start_daemon
 POOL=$(daemon_pool "$SESSIOND_SOCKET")
-D="$T/state/pool/saved"
+D="$T/state/saved"
 gone_vol() { ! lv_volumes "$POOL" | grep -qx "$1"; }
 acquire() {
 	"$TOOLS/rpcpipe" -t 60 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"token.acquire\",\"params\":{\"name\":\"$1\",\"detach\":true,\"ttl_s\":60}}" \

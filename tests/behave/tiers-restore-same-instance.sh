@@ -42,7 +42,7 @@ img2=$(suspend_idle t)
 [ -f "$img2" ] || fail "no second image"
 ctl delete t >/dev/null || fail "delete"
 [ ! -e "$img2" ] || fail "delete left the image $img2"
-[ -z "$(ls -A "$T/state/pool/saved")" ] || fail "left in the save directory: $(ls "$T/state/pool/saved")"
+[ -z "$(ls -A "$T/state/saved")" ] || fail "left in the save directory: $(ls "$T/state/saved")"
 [ -z "$(lv_instance_volumes "$POOL")" ] || fail "volumes left: $(lv_instance_volumes "$POOL")"
 [ -z "$(lv_domains)" ] || fail "domains left: $(lv_domains)"
 daemon_alive || fail "the daemon died"

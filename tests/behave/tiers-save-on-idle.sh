@@ -3,7 +3,7 @@
 # the VM's memory instead of stopping it.  The session is suspended: its
 # domain is gone from libvirt (the outside observer, virsh, sees none),
 # while the instance, its scratch volume and a memory image stay; the
-# image is a file beside the pool (STATE/pool/saved, mode 0700) of mode
+# image is a file in the state directory (STATE/saved, mode 0700) of mode
 # 0600, as large as session.get says.  status shows the tier, list shows
 # suspended; the events are stopping (reason idle, action save) and
 # suspended (with the instance and saved_state), and no stopped.
@@ -30,10 +30,10 @@ echo "image: $img"
 [ "$(field t .instance.domain)" = "$dom" ] || fail "the domain name changed"
 vsh list --all --name | grep -qx "$dom" && fail "domain $dom is still in libvirt while suspended"
 lv_volumes "$POOL" | grep -qx "$scratch" || fail "scratch volume $scratch is gone: $(lv_volumes "$POOL")"
-case "$img" in "$T/state/pool/saved/"*) ;; *) fail "the image is not beside the pool: $img" ;; esac
+case "$img" in "$T/state/saved/"*) ;; *) fail "the image is not in STATE/saved: $img" ;; esac
 [ -f "$img" ] || fail "no image file $img"
 [ "$(stat -c %a "$img")" = 600 ] || fail "image mode $(stat -c %a "$img")"
-[ "$(stat -c %a "$T/state/pool/saved")" = 700 ] || fail "save directory mode $(stat -c %a "$T/state/pool/saved")"
+[ "$(stat -c %a "$T/state/saved")" = 700 ] || fail "save directory mode $(stat -c %a "$T/state/saved")"
 [ "$(field t .saved_state.bytes)" = "$(stat -c %s "$img")" ] ||
 	fail "saved_state.bytes $(field t .saved_state.bytes), the file has $(stat -c %s "$img")"
 [ "$(field t .start_count)" = 1 ] && [ "$(field t .restore_count)" = 0 ] || fail "counts"

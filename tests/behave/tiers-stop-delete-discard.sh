@@ -42,7 +42,7 @@ img=$(suspend_idle t)
 [ -f "$img" ] || fail "no second image"
 ctl delete t >/dev/null || fail "delete"
 [ ! -e "$img" ] || fail "delete left the image $img"
-[ -z "$(ls -A "$T/state/pool/saved")" ] || fail "left in the save directory: $(ls "$T/state/pool/saved")"
+[ -z "$(ls -A "$T/state/saved")" ] || fail "left in the save directory: $(ls "$T/state/saved")"
 [ -z "$(lv_instance_volumes "$POOL")" ] || fail "volumes left: $(lv_instance_volumes "$POOL")"
 daemon_alive || fail "the daemon died"
 stop_daemon || fail "the daemon did not exit cleanly on SIGTERM"
