@@ -8,17 +8,6 @@
 # QEMU process and scratch volume gone.
 . "$(dirname "$0")/lib.sh"
 
-# beat NAME — the last heartbeat on the console: "BOOT_ID UPTIME".
-beat() {
-	ctl console "$1" | tr -d '\r' |
-		sed -n 's/^E2E heartbeat boot_id=\([0-9a-f-]*\) uptime=\([0-9.]*\)$/\1 \2/p' | tail -n 1
-}
-has_beat() { [ -n "$(beat "$1")" ]; }
-# beat_after NAME UPTIME — a heartbeat later than UPTIME.
-beat_after() {
-	b=$(beat "$1")
-	[ -n "$b" ] && awk -v a="${b#* }" -v u="$2" 'BEGIN { exit !(a > u) }'
-}
 count() { ctl console "$1" | tr -d '\r' | grep -c "$2"; }
 
 e2e_start

@@ -20,9 +20,19 @@
 #   - unless e2e.acpi=off, powers off when the ACPI power button is pressed
 #     (virDomainShutdown), so the graceful stop path can be exercised too;
 #   - prints the ready line "SESSIOND-GUEST-READY uptime=<s>" on ttyS0;
+#   - loads virtio_balloon, so QEMU's balloon (statistics, free page
+#     reporting) has a driver in the guest;
+#   - keeps a marker only in memory: a random id drawn after boot, in a
+#     shell variable and in a file of its tmpfs root (/mark);
 #   - with e2e.heartbeat=SECS, then prints "E2E heartbeat boot_id=<id>
-#     uptime=<s>" every SECS seconds, so a test can tell this boot going on
-#     from a new one (tests/e2e/08-daemon-sigterm-adopt.sh).
+#     uptime=<s> mark=<marker> file=<what /mark holds>" every SECS seconds, so a test can tell this
+#     boot going on (same boot id and marker, a greater uptime: adopted,
+#     or restored from a memory image) from a new one
+#     (tests/e2e/08-daemon-sigterm-adopt.sh, 10-tiers-save-restore.sh);
+#   - with e2e.churn=MIB, 10 s after the ready line, fills that much of
+#     its tmpfs root, prints "E2E churn filled", waits 5 s, deletes it
+#     and prints "E2E churn freed": free page reporting gives those pages
+#     back to the host (tests/e2e/11-free-page-reporting.sh).
 #
 # Needs root only for apt-get download's cache dir; uses apt-get download,
 # dpkg-deb, cpio, gzip and the busybox-static binary.
@@ -129,14 +139,27 @@ if [ "$FILL" -gt 0 ]; then
 	echo "FILL ${FILL}MiB"
 fi
 
+MARK=$(cat /proc/sys/kernel/random/uuid)
+echo "$MARK" >/mark
 read up idle </proc/uptime
 echo "SESSIOND-GUEST-READY uptime=$up"
+CHURN=$(arg e2e.churn 0)
+if [ "$CHURN" -gt 0 ]; then
+	(
+		sleep 10
+		dd if=/dev/zero of=/churn bs=1M count="$CHURN" 2>/dev/null
+		echo "E2E churn filled ${CHURN}MiB"
+		sleep 5
+		rm -f /churn
+		echo "E2E churn freed ${CHURN}MiB"
+	) &
+fi
 BEAT=$(arg e2e.heartbeat 0)
 BOOT=$(cat /proc/sys/kernel/random/boot_id)
 while :; do
 	if [ "$BEAT" -gt 0 ]; then
 		read up idle </proc/uptime
-		echo "E2E heartbeat boot_id=$BOOT uptime=$up"
+		echo "E2E heartbeat boot_id=$BOOT uptime=$up mark=$MARK file=$(cat /mark)"
 		sleep "$BEAT"
 	else
 		sleep 3600
@@ -198,7 +221,7 @@ build() {
 		[ "$a" = busybox ] || ln -s busybox "$root/bin/$a"
 	done
 	RESOLVED=""
-	for m in virtio_blk virtio_pci button evdev; do
+	for m in virtio_blk virtio_pci virtio_balloon button evdev; do
 		mod_resolve "$moddir" "$m" || exit 1
 	done
 	: >"$root/etc/modules.load"

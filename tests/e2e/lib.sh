@@ -81,10 +81,12 @@ e2e_prefix() {
 # session deleted (which stops its VM and deletes its disks).
 e2e_teardown() {
 	daemon_alive || return 0
-	for tok in $(timeout 30 "$SESSIONCTL" list --json | jq -r '.sessions[].holds[]? | select(.kind == "token") | .id'); do
-		timeout 30 "$SESSIONCTL" release "$tok" >/dev/null || echo "e2e: cleanup: release $tok failed"
-	done
+	# A list's summaries carry no holds: each session's status has them.
 	for n in $(timeout 30 "$SESSIONCTL" list --json | jq -r '.sessions[].name'); do
+		for tok in $(timeout 30 "$SESSIONCTL" status "$n" --json |
+			jq -r '.holds[]? | select(.kind == "token") | .id'); do
+			timeout 30 "$SESSIONCTL" release "$tok" >/dev/null || echo "e2e: cleanup: release $tok failed"
+		done
 		timeout 120 "$SESSIONCTL" delete "$n" >/dev/null || echo "e2e: cleanup: delete $n failed"
 	done
 }
@@ -159,6 +161,20 @@ vol_path() { vsh vol-path --pool "$POOL" "$1"; }
 vol_listed() { vsh vol-list "$POOL" | awk '{print $1}' | grep -qx "$1"; }
 
 console_has() { ctl console "$1" 2>/dev/null | grep -q "$2"; }
+
+# beat NAME — the last heartbeat on the console (guest.sh, e2e.heartbeat):
+# "BOOT_ID UPTIME MARK FILE", FILE being what the guest's /mark held.
+beat() {
+	ctl console "$1" | tr -d '\r' |
+		sed -n 's/^E2E heartbeat boot_id=\([0-9a-f-]*\) uptime=\([0-9.]*\) mark=\([0-9a-f-]*\) file=\([0-9a-f-]*\)$/\1 \2 \3 \4/p' |
+		tail -n 1
+}
+has_beat() { [ -n "$(beat "$1")" ]; }
+# beat_after NAME UPTIME — a heartbeat later than UPTIME.
+beat_after() {
+	set -- "$2" $(beat "$1")
+	[ $# -ge 3 ] && awk -v a="$3" -v u="$1" 'BEGIN { exit !(a > u) }'
+}
 
 # daemon_connected — daemon.info says the libvirt connection is up.
 daemon_info() {
