@@ -68,7 +68,7 @@ lvh_start() {
 	command -v libvirtd >/dev/null 2>&1 || fail "needs libvirtd (libvirt-daemon; scripts/deps.sh check)"
 	command -v virsh >/dev/null 2>&1 || fail "needs virsh (libvirt-clients; scripts/deps.sh check)"
 	d=$(lvh_dir "$1")
-	mkdir -p "$d/drivers" "$d/sock" "$d/home"
+	mkdir -p "$d/drivers" "$d/sock" "$d/sock-new" "$d/home"
 	{
 		echo "unix_sock_dir = \"$d/sock\""
 		echo "listen_tls = 0"
@@ -80,13 +80,19 @@ lvh_start() {
 			echo 'log_outputs = "3:stderr"'
 		fi
 	} >"$d/libvirtd.conf"
+	sed "s|^unix_sock_dir = .*|unix_sock_dir = \"$d/sock-new\"|" "$d/libvirtd.conf" >"$d/libvirtd-hidden.conf"
 	# DIR/start.sh starts it again as it was (sessiond-stress --host-kill
 	# uses it too); the libvirtd is never this shell's child, so a kill is
-	# waited for the same way whoever started it.
+	# waited for the same way whoever started it.  "start.sh hidden" puts
+	# its sockets in DIR/sock-new instead, where only the caller looks: it
+	# connects there first, then moves sock-new/libvirt-sock over
+	# sock/libvirt-sock, and the daemon finds the new libvirtd.
 	cat >"$d/start.sh" <<-EOF
-	rm -f "$d/sock/libvirt-sock"
+	conf="$d/libvirtd.conf"
+	[ "\${1:-}" = hidden ] && conf="$d/libvirtd-hidden.conf"
+	rm -f "$d/sock/libvirt-sock" "$d/sock-new/libvirt-sock"
 	HOME="$d/home" XDG_RUNTIME_DIR="$d/home" LIBVIRT_DRIVER_DIR="$d/drivers" \\
-		libvirtd --config "$d/libvirtd.conf" --pid-file "$d/pid" >>"$d/log" 2>&1 </dev/null &
+		libvirtd --config "\$conf" --pid-file "$d/pid" >>"$d/log" 2>&1 </dev/null &
 	echo \$! >"$d/shell-pid"
 	EOF
 	sh "$d/start.sh"

@@ -34,6 +34,7 @@ struct img {
 struct observer {
 	char *pools[POOLS_MAX + 1];         /* copies: the caller's may go first */
 	int poll_ms;
+	bool pool_may_be_missing;
 	char prefix[40];                    /* "<daemon prefix>-" */
 	virConnectPtr conn;
 	int callback;                       /* lifecycle callback id, -1 none */
@@ -166,6 +167,8 @@ static int pool_volumes(struct observer *ob, const char *name, json_t *names)
 	virStorageVolPtr *vols = NULL;
 
 	if (pool == NULL) {
+		if (ob->pool_may_be_missing && virGetLastErrorCode() == VIR_ERR_NO_STORAGE_POOL)
+			return 0;
 		set_error(ob, "look up the pool");
 		return -1;
 	}
@@ -362,6 +365,7 @@ struct observer *observer_new(const struct observer_opts *o, char *err, size_t e
 		if ((ob->pools[i] = strdup(o->pools ? o->pools[i] : o->pool)) == NULL)
 			break;
 	ob->poll_ms = o->poll_ms;
+	ob->pool_may_be_missing = o->pool_may_be_missing;
 	ob->callback = -1;
 	snprintf(ob->prefix, sizeof ob->prefix, "%s-", o->prefix);
 	pthread_mutex_init(&ob->lock, NULL);

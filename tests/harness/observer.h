@@ -50,6 +50,9 @@ struct observer_opts {
 	bool event_thread;                  /* run libvirt's event loop here */
 	const char *image_dir;              /* memory images (tiers); NULL: none */
 	int poll_ms;                        /* pause between two listings */
+	bool pool_may_be_missing;           /* no such pool lists as empty (a
+					     * host that is back, before the
+					     * daemon made its pool there) */
 };
 
 /* What the observer saw of one instance. */
