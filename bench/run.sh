@@ -12,8 +12,10 @@
 #                   (default test+unix:///default; "none" skips it)
 #   BENCH_E2E=0     skip the QEMU figures (bench/e2e.sh: root and QEMU
 #                   needed; its own variables are described there)
-#   BENCH_ONLY      the sections to run, of: lease scale rpc metrics e2e
-#                   (default: all of them)
+#   BENCH_ONLY      the sections to run, of: lease scale hosts bigstate rpc
+#                   metrics abuse e2e (default: all of them)
+#   BENCH_BIG_N     sessions on disk for bigstate (default 100000; 5000
+#                   with BENCH_QUICK=1); BENCH_BIG_RUNS its repeats (3)
 #   BENCH_METRICS_PAIRS  rounds of the metrics cost comparison (default 7)
 #   BENCH_BASELINE_SESSIOND  a sessiond built without metrics (an older
 #                   commit) to compare with as well; unset: not compared
@@ -38,6 +40,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	HOSTS_RUNS=1
 	METRICS_PAIRS=${BENCH_METRICS_PAIRS:-2}
 	METRICS_SECONDS=0.5
+	BENCH_BIG_N=${BENCH_BIG_N:-5000}
 else
 	LEASE_ARGS="--runs 5 --seconds 1"
 	SCALE_N=10000
@@ -178,6 +181,14 @@ run_hosts() {
 	[ -d /dev/shm ] && dir=/dev/shm
 	"$B/hosts_bench" --sessions "$SCALE_N" --runs "$HOSTS_RUNS" --dir "$dir" >"$OUT/hosts.txt" 2>&1
 	grep -v '^RESULT' "$OUT/hosts.txt"
+}
+
+# ---- 2c. many sessions on disk: start-up, list, reply size -------------------
+
+run_bigstate() {
+	section "bigstate: ${BENCH_BIG_N:-100000} sessions on disk (start to serving, list, reply size)"
+	BENCH_BIG_N=${BENCH_BIG_N:-100000} sh "$(dirname "$0")/bigstate.sh" "$BUILD" 2>&1 |
+		tee "$OUT/bigstate.txt" | grep -v '^RESULT'
 }
 
 # ---- 3. rpc_bench -----------------------------------------------------------
@@ -565,12 +576,13 @@ run_e2e() {
 	sh "$(dirname "$0")/e2e.sh" "$BUILD" 2>&1 | tee "$OUT/e2e.txt"
 }
 
-wanted() { case " ${BENCH_ONLY:-lease scale hosts rpc metrics abuse e2e} " in *" $1 "*) return 0 ;; esac; return 1; }
+wanted() { case " ${BENCH_ONLY:-lease scale hosts bigstate rpc metrics abuse e2e} " in *" $1 "*) return 0 ;; esac; return 1; }
 
 machine
 wanted lease && run_lease
 wanted scale && run_scale
 wanted hosts && run_hosts
+wanted bigstate && run_bigstate
 wanted rpc && run_rpc
 wanted metrics && run_metrics_cost
 wanted abuse && run_abuse
