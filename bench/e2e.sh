@@ -17,13 +17,23 @@
 #     does not blur as much;
 #  1. host memory returned by an idle stop: a 1 GiB guest that fills
 #     BENCH_E2E_FILL_MIB (default 600) of its memory; QEMU's VmRSS while it
-#     runs, MemAvailable before the start, while running, after the stop.
+#     runs, MemAvailable before the start, while running, after the stop;
+#  4. memory tiers (idle_action save): the same guest saved instead of
+#     stopped: MemAvailable after the save next to after the stop (1.),
+#     the image's size next to the memory in use; then time to a usable
+#     VM (`sessionctl run NAME -- true`) after an idle save (a restore) vs
+#     after a stop (a cold boot to the ready line), alternating, median of
+#     BENCH_E2E_REPS each;
+#  5. free page reporting: a 1 GiB guest fills and frees 600 MiB of its
+#     tmpfs while a token holds it (guest.sh e2e.churn); QEMU's VmRSS
+#     before, filled, and every 0.5 s after the free, for 15 s.
 #
 # Needs root, QEMU and a system libvirtd (started via tests/e2e/libvirtd.sh
 # if none answers, and stopped again only then).  The guest is
 # tests/e2e/guest.sh's.  Data goes to a temporary directory under
 # BENCH_E2E_DIR (default /var/tmp): the 16 GiB template and its copy need
 # ~33 GiB free there; BENCH_E2E_SIZES="1 16" picks the template sizes.
+# BENCH_E2E_PARTS (default "1 2 3 4 5") picks the parts.
 # Page cache is warm (the template was just written), so copies are at
 # memory speed plus the writes; that favours the full copy.
 set -u
@@ -253,16 +263,123 @@ bench_memory() {
 	echo "  MemAvailable after idle stop   $a2 MiB  (+$((a2 - a1)) MiB returned)"
 }
 
+# ---- 4. memory tiers ---------------------------------------------------------
+
+bench_tiers_memory() {
+	mk saver --grace 3s --stop-timeout 0 --memory 1024 --idle-action save \
+		--cmdline "$GUEST_CMDLINE e2e.fill=$FILL"
+	sync
+	a0=$(mem_avail)
+	ctl start saver >/dev/null || { echo "start saver failed"; return 1; }
+	console_has saver "FILL ${FILL}MiB" || { echo "the guest did not fill its memory"; return 1; }
+	pid=$(qemu_pid "$(dom_of saver)") || { echo "no QEMU process"; return 1; }
+	rss=$(awk '/^VmRSS:/ {print int($2 / 1024)}' "/proc/$pid/status")
+	a1=$(mem_avail)
+	wait_until 120 state_is saver suspended || { echo "saver was not saved ($(field saver .state))"; return 1; }
+	wait_until 30 sh -c "! kill -0 $pid 2>/dev/null" || { echo "QEMU $pid still there"; return 1; }
+	img=$(field saver .saved_state.path)
+	# The image was just written: drop its clean page cache, as the
+	# kernel would under pressure, so MemAvailable compares with the stop.
+	sync
+	echo 1 >/proc/sys/vm/drop_caches
+	a2=$(mem_avail)
+	bytes=$(field saver .saved_state.bytes)
+	echo "  guest: 1024 MiB, ${FILL} MiB of it filled; grace 3 s, idle_action save"
+	echo "  QEMU VmRSS while running       $rss MiB"
+	echo "  MemAvailable before the start  $a0 MiB"
+	echo "  MemAvailable while running     $a1 MiB  (-$((a0 - a1)) MiB)"
+	echo "  MemAvailable after idle save   $a2 MiB  (+$((a2 - a1)) MiB returned; page cache dropped)"
+	echo "  memory image                   $((bytes / 1048576)) MiB for $rss MiB resident ($img)"
+	ctl delete saver >/dev/null
+}
+
+# One use after an idle save or a stop; prints the ms to a usable VM.
+use_ms() {
+	t0=$(now_ms)
+	ctl run tier -- true || return 1
+	echo $(( $(now_ms) - t0 ))
+}
+
+bench_tiers_wake() {
+	mk tier --grace 2s --stop-timeout 0 --idle-action save
+	ctl run tier -- true || { echo "first run failed"; return 1; }
+	: >"$T/wake.boot"; : >"$T/wake.restore"
+	for r in $(seq 1 "$REPS"); do
+		ctl stop tier >/dev/null || { echo "stop failed"; return 1; }
+		wait_until 60 state_is tier stopped || return 1
+		use_ms >>"$T/wake.boot" || { echo "cold run failed"; return 1; }
+		wait_until 120 state_is tier suspended || { echo "not saved: $(field tier .state)"; return 1; }
+		use_ms >>"$T/wake.restore" || { echo "restore run failed"; return 1; }
+		[ "$(field tier .restore_count)" = "$r" ] || { echo "run $r did not restore"; return 1; }
+	done
+	b=$(median <"$T/wake.boot"); s=$(median <"$T/wake.restore")
+	printf '  after a stop (cold boot)    median %6s ms (%s)\n' "$b" "$(minmax <"$T/wake.boot")"
+	printf '  after an idle save (restore) median %5s ms (%s)\n' "$s" "$(minmax <"$T/wake.restore")"
+	printf '  restore / cold boot         %s (goal <= 0.2), n=%s each, alternating; 512 MiB guest\n' \
+		"$(ratio "$s" "$b")" "$REPS"
+	echo "  runs (ms): boot $(tr '\n' ' ' <"$T/wake.boot")| restore $(tr '\n' ' ' <"$T/wake.restore")"
+	ctl delete tier >/dev/null
+}
+
+# ---- 5. free page reporting -------------------------------------------------
+
+bench_fpr() {
+	mk churn --grace 60s --memory 1024 --cmdline "$GUEST_CMDLINE e2e.churn=600"
+	tok=$(hold_detached churn) || { echo "hold failed"; return 1; }
+	pid=$(qemu_pid "$(dom_of churn)") || { echo "no QEMU process"; return 1; }
+	kib() { awk '/^VmRSS:/ {print $2}' "/proc/$pid/status"; }
+	base=$(kib)
+	wait_until 60 console_has churn "E2E churn filled" || { echo "no fill"; return 1; }
+	filled=$(kib)
+	wait_until 30 console_has churn "E2E churn freed" || { echo "no free"; return 1; }
+	t0=$(now_ms)
+	line=""
+	at10=""
+	t80=""
+	while [ $(( $(now_ms) - t0 )) -lt 15000 ]; do
+		now=$(kib)
+		el=$(( $(now_ms) - t0 ))
+		line="$line $((el / 100))/$((now / 1024))"
+		[ -z "$at10" ] && [ $el -ge 10000 ] && at10=$now
+		[ -z "$t80" ] && [ $((filled - now)) -ge $(( (filled - base) * 8 / 10 )) ] && t80=$el
+		sleep 0.5
+	done
+	echo "  QEMU VmRSS: $((base / 1024)) MiB at ready, $((filled / 1024)) MiB filled (+$(((filled - base) / 1024)))"
+	echo "  at 10 s after the free: $((at10 / 1024)) MiB: $(( (filled - at10) * 100 / (filled - base) ))% of the fill back (goal >= 80%)"
+	echo "  80% back after: ${t80:-more than 15000} ms"
+	echo "  samples (0.1 s/MiB):$line"
+	ctl release "$tok" >/dev/null
+	ctl delete churn >/dev/null
+}
+
 load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+part() { case " ${BENCH_E2E_PARTS:-1 2 3 4 5} " in *" $1 "*) return 0 ;; esac; return 1; }
 
 e2e_start
 echo "bench/e2e: $(uname -r), $(nproc) CPUs, QEMU $(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p'), domain type qemu (TCG)"
-echo "1. host memory returned by an idle stop (load average $(load))"
-bench_memory
-echo "2. time to running (cold start to ready line, 256 MiB guest; load average $(load))"
-bench_ttr
-echo "3. scratch disk creation (warm page cache, dir pool in ${BENCH_E2E_DIR:-/var/tmp}; load average $(load))"
-bench_scratch
-bench_storage_cleanup
+if part 1; then
+	echo "1. host memory returned by an idle stop (load average $(load))"
+	bench_memory
+fi
+if part 2; then
+	echo "2. time to running (cold start to ready line, 256 MiB guest; load average $(load))"
+	bench_ttr
+fi
+if part 3; then
+	echo "3. scratch disk creation (warm page cache, dir pool in ${BENCH_E2E_DIR:-/var/tmp}; load average $(load))"
+	bench_scratch
+	bench_storage_cleanup
+fi
+if part 4; then
+	echo "4. memory tiers: idle save (load average $(load))"
+	bench_tiers_memory
+	echo "   time to a usable VM after an idle save vs after a stop"
+	bench_tiers_wake
+fi
+if part 5; then
+	echo "5. free page reporting while running (load average $(load))"
+	bench_fpr
+fi
 echo "   (load average at the end $(load))"
 exit 0
