@@ -114,16 +114,19 @@ $(BUILD)/libsessiond-client.so: $(CLIENT_OBJ)
 	$(CC) -shared -Wl,-soname,$(LIB_SONAME) -o $@ $^ $(LDFLAGS_ALL) \
 		$(shell pkg-config --libs jansson) -lm
 
-# Rebuilt every time: PREFIX may differ from the last build's.
+# The .pc and the services name installed paths.  Rebuilt every time
+# (PREFIX may differ from the last build's); "make install" writes its own
+# copies straight into DESTDIR, so two installs with different PREFIXes
+# at once (the behaviour scripts) never read each other's.
+SUBST_PC   = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	     -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|'
+SUBST_UNIT = sed -e 's|@SBINDIR@|$(SBINDIR)|g'
 $(BUILD)/sessiond-client.pc: rpc/sessiond-client.pc.in FORCE
 	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
-
-# The services name the installed daemon: rebuilt every time, like the .pc.
+	$(SUBST_PC) $< > $@
 $(BUILD)/systemd/%.service: contrib/systemd/%.service.in FORCE
 	@mkdir -p $(dir $@)
-	sed -e 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
+	$(SUBST_UNIT) $< > $@
 
 $(BUILD)/sessionctl: $(CTL_OBJ) $(BUILD)/libsessiond-client.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs jansson) -lm
@@ -288,7 +291,8 @@ install: all install-config
 	ln -sf $(LIB_REALNAME) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
 	ln -sf $(LIB_REALNAME) $(DESTDIR)$(LIBDIR)/libsessiond-client.so
 	install -m 0644 rpc/sessiond-client.h rpc/sessiond-protocol.h $(DESTDIR)$(INCDIR)/
-	install -m 0644 $(BUILD)/sessiond-client.pc $(DESTDIR)$(PCDIR)/
+	$(SUBST_PC) rpc/sessiond-client.pc.in > $(DESTDIR)$(PCDIR)/sessiond-client.pc
+	chmod 0644 $(DESTDIR)$(PCDIR)/sessiond-client.pc
 	install -m 0644 man/sessionctl.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/sessiond.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/sessiond.8 $(DESTDIR)$(MANDIR)/man8/
@@ -296,10 +300,10 @@ install: all install-config
 	install -m 0644 man/sessiond-protocol.7 $(DESTDIR)$(MANDIR)/man7/
 	install -d $(DESTDIR)$(SYSTEMDSYSTEMUNITDIR) $(DESTDIR)$(SYSTEMDUSERUNITDIR) \
 		$(DESTDIR)$(BASHCOMPDIR)
-	install -m 0644 $(BUILD)/systemd/sessiond.service contrib/systemd/sessiond.socket \
-		$(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/
-	install -m 0644 $(BUILD)/systemd/sessiond-user.service \
-		$(DESTDIR)$(SYSTEMDUSERUNITDIR)/sessiond.service
+	$(SUBST_UNIT) contrib/systemd/sessiond.service.in > $(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/sessiond.service
+	$(SUBST_UNIT) contrib/systemd/sessiond-user.service.in > $(DESTDIR)$(SYSTEMDUSERUNITDIR)/sessiond.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/sessiond.service $(DESTDIR)$(SYSTEMDUSERUNITDIR)/sessiond.service
+	install -m 0644 contrib/systemd/sessiond.socket $(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/
 	install -m 0644 contrib/systemd/sessiond-user.socket \
 		$(DESTDIR)$(SYSTEMDUSERUNITDIR)/sessiond.socket
 	install -m 0644 contrib/bash-completion/sessionctl $(DESTDIR)$(BASHCOMPDIR)/sessionctl

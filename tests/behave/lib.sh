@@ -204,7 +204,9 @@ reap_daemon() {
 start_daemon_activated() {
 	command -v systemd-socket-activate >/dev/null 2>&1 ||
 		fail "needs systemd-socket-activate (systemd; scripts/deps.sh check)"
-	systemd-socket-activate -l "$SESSIOND_SOCKET" "$@" ${SESSIOND_WRAP:-} "$SESSIOND" \
+	# A wrapper (valgrind) names its log after SESSIOND_SANLOG: pass it on.
+	systemd-socket-activate -l "$SESSIOND_SOCKET" ${SESSIOND_WRAP:+-E SESSIOND_SANLOG} "$@" \
+		${SESSIOND_WRAP:-} "$SESSIOND" \
 		--foreground --socket "$SESSIOND_SOCKET" --state-dir "$T/state" \
 		--uri "${SESSIOND_URI:-test:///default}" --config "$T/sessiond.conf" \
 		>>"$DAEMON_LOG" 2>&1 &
