@@ -175,6 +175,9 @@
 #ifndef REACH
 #define REACH 0
 #endif
+#ifndef TIERS
+#define TIERS 0
+#endif
 
 /* what a caller is (struct token, or struct session_lease of methods.c) */
 #define K_TOKEN 1
@@ -261,6 +264,7 @@ c_decl { int probe_hit[16]; }
 #define D_ACTIVE         0
 #define D_STOP_REQUESTED 1
 #define D_EXIT_CLAIMED   2
+#define D_SUSPENDED      3   /* tiers: saved to a memory image, no domain */
 
 /* enum session_state (session/session.h) */
 #define S_STOPPED  0
@@ -268,6 +272,7 @@ c_decl { int probe_hit[16]; }
 #define S_RUNNING  2
 #define S_STOPPING 3
 #define S_FAILED   4
+#define S_SUSPENDED 5   /* tiers: memory saved to an image; no domain */
 
 /* enum lease_state (lease/lease.h) */
 #define L_FREE   0
@@ -289,6 +294,7 @@ c_decl { int probe_hit[16]; }
 #define R_IDLE         1
 #define R_REQUESTED    2
 #define R_START_FAILED 3
+#define R_RESTORE_FAILED 4   /* tiers: restore_failed() */
 
 /* what s->aux_timer is armed for (session_timer() re-arms the one slot) */
 #define AUX_NONE    0
@@ -312,12 +318,22 @@ c_decl { int probe_hit[16]; }
 #define C_WAITING 1   /* token.acquire sent, answer not yet seen */
 
 mtype = { ACQ, REL, DISC, STOP, STOPF };          /* RPC requests */
-mtype = { J_START, J_SHUTDOWN, J_CLEANUP, J_RECON }; /* worker jobs */
+mtype = { J_START, J_SHUTDOWN, J_CLEANUP, J_RECON, J_SAVE, J_RESTORE }; /* worker jobs */
 
 /* ---- channels: the transports between threads ----------------------- */
 chan rpc[NCLIENT] = [2] of { mtype, byte };        /* one connection each: request, kind */
 chan adminq = [1] of { mtype };                    /* session.stop */
+#if TIERS
+/* session jobs, with the memory image the job deletes or reads (a cleanup:
+ * tj->image = tiers_image_path(), taken at submit; a restore: its path) */
+chan jobs = [1] of { mtype, byte, bool };          /* workers_submit(): session jobs */
+#define JOB(kind, i) jobs!kind,i,saved
+#define JOBIMG ,wimg
+#else
 chan jobs = [1] of { mtype, byte };                /* workers_submit(): session jobs */
+#define JOB(kind, i) jobs!kind,i
+#define JOBIMG
+#endif
 chan rjobs = [1] of { byte };                      /* workers_submit(): the reconcile job */
 chan results = [2] of { mtype, byte, bool, bool }; /* worker results mailbox: job, inst, rc>=0, gone */
 chan vmmail = [NINST] of { byte, bool };           /* core->vm_events mailbox: inst, won */
@@ -338,6 +354,11 @@ byte teardowns[NINST];    /* _Atomic int teardowns: must end at 1 */
 /* ---- libvirt (the world the workers and QEMU change) ---------------- */
 byte vm[NINST];           /* VM_NONE until start_run creates the domain */
 bool ev_pending[NINST];   /* a STOPPED lifecycle event not yet delivered */
+#if TIERS
+byte ev_saved[NINST];     /* STOPPED/SAVED events of our saves not yet delivered */
+byte own_saves[NINST];    /* _Atomic int own_saves: our saves whose event is due */
+byte img[NINST];          /* ghost: memory images of the instance on disk (0 or 1) */
+#endif
 bool shut_req[NINST];     /* virDomainShutdown was sent: the guest may power off */
 byte crashes = 0;
 byte fails = 0;
@@ -361,6 +382,12 @@ byte stop_waiters = 0;
 byte ncrash = 0;          /* record_crash() window, unbounded time: a count */
 bool policy_restart;      /* s->set.crash_policy, chosen at init */
 bool ready_cfg;           /* s->set.ready_pattern != NULL, chosen at init */
+#if TIERS
+bool save_cfg;            /* s->set.idle_action == IDLE_SAVE (TIERS 1: yes; 2: chosen at init) */
+bool saved = false;       /* s->saved != NULL: the image of the current instance */
+bool saving = false;      /* PHASE_SAVING: the save job runs */
+bool restoring = false;   /* PHASE_RESTORING: the restore job runs */
+#endif
 
 /* ---- struct idle (loop thread only) ---------------------------------- */
 bool id_enabled = false;
@@ -387,6 +414,9 @@ bool busy_since_arm = false; /* a hold was counted since the grace timer was arm
 bool crash_closed = false;   /* the current instance's crash closed the gate */
 byte booted = NONE;       /* the last instance whose start succeeded and ready pattern matched */
 byte ready_for = NONE;    /* the instance whose console the readiness poll reads */
+#if TIERS && REACH
+bool cold_after_restore = false; /* the last teardown was a failed restore's (probe 15 only) */
+#endif
 
 #define any_parked (lst[0] == L_PARKED || (NCLIENT > 1 && lst[NCLIENT-1] == L_PARKED))
 
@@ -478,6 +508,36 @@ inline claim(i, to, won) {
 		fi
 	}
 #endif
+}
+
+/* instance_claim_expected_stop(): the claim from ACTIVE, then (tiers) the
+ * same claim from SUSPENDED: a suspended instance has no domain and no
+ * exit to race with, only the loop moves it (its discard). */
+inline claim_expected(i, won) {
+	claim(i, D_STOP_REQUESTED, won);
+#if TIERS && !defined(BUG_SUSPCLAIM)
+	if
+	:: !won ->
+		d_step {
+			if
+			:: disp[i] == D_SUSPENDED -> disp[i] = D_STOP_REQUESTED; won = true
+			:: else -> skip
+			fi
+		}
+	:: else -> skip
+	fi
+#endif
+}
+
+/* instance_suspend() (STOP_REQUESTED -> SUSPENDED) and instance_resume()
+ * (SUSPENDED -> ACTIVE): compare-exchanges of the loop, the owner. */
+inline move(i, from, to, won) {
+	d_step {
+		if
+		:: disp[i] == from -> disp[i] = to; won = true
+		:: else -> won = false
+		fi
+	}
 }
 
 /* ==== idle/idle.c (loop thread) ====================================== */
@@ -728,7 +788,12 @@ inline set_state(to) {
 	   (state == S_STARTING && (to == S_RUNNING || to == S_STOPPING)) ||
 	   (state == S_RUNNING && to == S_STOPPING) ||
 	   (state == S_STOPPING && (to == S_STOPPED || to == S_FAILED)) ||
-	   (state == S_FAILED && to == S_STOPPED));
+	   (state == S_FAILED && to == S_STOPPED)
+#if TIERS
+	   || (state == S_STOPPING && to == S_SUSPENDED)      /* saved */
+	   || (state == S_SUSPENDED && (to == S_STARTING || to == S_STOPPING))  /* restore, discard */
+#endif
+	   );
 	state = to;
 #ifndef BUG_NOCHECK
 	if
@@ -777,7 +842,11 @@ inline start_instance() {
 		indexed[cur] = true;                     /* instance_index_add() */
 		set_state(S_STARTING);
 		job_busy = true;
-		jobs!J_START,cur
+#if TIERS && REACH
+		PROBE(15, reach_restore_failed_boot, cold_after_restore);
+		cold_after_restore = false;
+#endif
+		JOB(J_START, cur)
 	fi
 }
 
@@ -786,6 +855,9 @@ inline kick() {
 	if
 	:: state == S_FAILED -> lease_point_fail()
 	:: state == S_STOPPED && any_parked && !restart_pending -> start_instance()
+#if TIERS
+	:: state == S_SUSPENDED && any_parked -> tiers_restore()   /* request_next() */
+#endif
 	:: else -> skip
 	fi
 }
@@ -794,9 +866,29 @@ inline kick() {
 inline submit_phase(kind) {
 	A1(!job_busy && cur != NONE);
 	job_busy = true;
-	jobs!kind,cur
+	JOB(kind, cur)
 }
 
+#if TIERS
+/* first_phase() + run_phase(): a save for an idle stop that saves (sv:
+ * tiers_wants_save(), evaluated by claimed() before the state moves to
+ * stopping); graceful (shutdown first) for an expected stop (stop_timeout
+ * > 0) unless no guest runs (a failed start or restore; ng: the instance
+ * is suspended); destroy at once otherwise.  A teardown deferred by the
+ * start or restore job (teardown_after_start) runs first_phase() in
+ * stopping: never a save, never "suspended". */
+inline submit_first(sv, ng) {
+	if
+	:: teardown == TD_EXPECTED && sv -> saving = true; submit_phase(J_SAVE)
+	:: teardown == TD_EXPECTED && !sv && !ng && stop_reason != R_START_FAILED &&
+	   stop_reason != R_RESTORE_FAILED -> submit_phase(J_SHUTDOWN)
+	:: else -> submit_phase(J_CLEANUP)
+	fi
+}
+inline submit_teardown() {
+	submit_first(false, false)
+}
+#else
 /* submit_teardown(): graceful (shutdown first) for an expected stop that
  * is not a failed start (stop_timeout > 0); destroy at once otherwise. */
 inline submit_teardown() {
@@ -805,6 +897,7 @@ inline submit_teardown() {
 	:: else -> submit_phase(J_CLEANUP)
 	fi
 }
+#endif
 
 /* expected_stop_claimed(): after a won claim.  The gate is closed by the
  * loop itself first, so idle_enable()'s load is stable (only the loop
@@ -818,6 +911,12 @@ inline expected_stop_claimed(reason, forced) {
 	 * forced: the lease survives and its call sees the VM go). */
 	A4(STOP_OK(reason, forced));
 	A1(teardown == TD_NONE);              /* property 1: one owner per instance */
+#if TIERS
+	/* claimed() -> first_phase(), before state_set(stopping) */
+	t_save = (save_cfg && reason == R_IDLE && state == S_RUNNING);   /* tiers_wants_save() */
+	t_susp = (state == S_SUSPENDED);
+	PROBE(18, reach_stop_suspended, t_susp);
+#endif
 	stop_reason = reason; teardown = TD_EXPECTED; td_forced = forced;
 	PROBE(8, reach_lease_survives, forced && nheld > ntok);
 #if REACH
@@ -825,19 +924,23 @@ inline expected_stop_claimed(reason, forced) {
 #endif
 	set_state(S_STOPPING);
 	if
+#if TIERS
+	:: !job_busy -> submit_first(t_save, t_susp)
+#else
 	:: !job_busy -> submit_teardown()
+#endif
 	:: else -> skip                       /* deferred: start_done runs it */
 	fi
 }
 
-/* begin_expected_stop(): close, then claim ACTIVE -> STOP_REQUESTED.
- * N: the claim. */
+/* begin_expected_stop(): teardown_begin_expected(): close, then claim
+ * ACTIVE (or SUSPENDED) -> STOP_REQUESTED.  N: the claim. */
 inline begin_expected_stop(reason, forced) {
 	gate_close();
 	if
 	:: cur == NONE -> skip
 	:: else ->
-		claim(cur, D_STOP_REQUESTED, t_won);
+		claim_expected(cur, t_won);
 		if
 		:: t_won -> expected_stop_claimed(reason, forced)
 		:: else -> skip                  /* the exit path owns it */
@@ -886,7 +989,7 @@ inline start_not_ready() {
 		/* mutant: no claim; the VM is taken as ours to stop */
 		expected_stop_claimed(R_START_FAILED, false)
 #else
-		claim(cur, D_STOP_REQUESTED, t_won);
+		claim_expected(cur, t_won);
 		if
 		:: t_won ->
 			PROBE(2, reach_not_ready_won, true);
@@ -930,7 +1033,7 @@ inline start_done_rest(i, ok) {
 	if
 	:: t_disp == D_ACTIVE && !ok ->
 		atomic {
-			claim(i, D_STOP_REQUESTED, t_won);
+			claim_expected(i, t_won);
 			if
 			:: t_won -> expected_stop_claimed(R_START_FAILED, false)
 			:: else ->
