@@ -34,6 +34,7 @@
 
 #include "../common/fileio.h"
 #include "../common/log.h"
+#include "../common/timeutil.h"
 #include "../common/xalloc.h"
 
 
@@ -104,6 +105,7 @@ struct load_job {
 	json_t *orphans;
 	json_t *images;                     /* {"path": found} of h's sessions' images */
 	json_t *live_images;                /* paths of the images kept */
+	double live_taken;                  /* wall clock when live_images was */
 	int rc;
 	unsigned epoch;                     /* of the connection it reconciles */
 	struct cause err;
@@ -191,7 +193,7 @@ static void load_cleanup_run(struct job *j)
 	}
 	if (storage_sweep(lj->h->storage, lj->known, &c) < 0)
 		log_warn("host %s: storage sweep failed: %s", lj->h->name, c.msg);
-	if (tiers_sweep(lj->h, lj->live_images, &c) < 0)
+	if (tiers_sweep(lj->h, lj->live_images, lj->live_taken, &c) < 0)
 		log_warn("host %s: sweep of %s failed: %s", lj->h->name, lj->h->core->save_dir,
 			 c.msg);
 }
@@ -273,6 +275,7 @@ static void load_list_done(struct job *j)
 			reconcile_one(lj, s);
 	}
 	keep_others_images(lj);
+	lj->live_taken = wall_now();
 	lj->orphans = json_array();
 	json_array_foreach(lj->domains, i, v) {
 		const char *uuid = json_string_value(json_object_get(v, "uuid"));

@@ -675,8 +675,10 @@ void tiers_adopt_suspended(struct session *s, const char *instance_id);
  * stopped, reason lost (or settings-changed). */
 void tiers_load_saved(struct session *s, const char *instance_id, bool found, json_t *live);
 /* Worker, at load: deletes this daemon's images whose path is not in
- * live; returns how many. */
-int tiers_sweep(struct host *h, json_t *live, struct cause *c);
+ * live and that were last written before since (wall clock, when live
+ * was taken: a save that began after that writes a newer file, and the
+ * directory is every host's); returns how many. */
+int tiers_sweep(struct host *h, json_t *live, double since, struct cause *c);
 
 /* ---- the guest (readiness.c, console.c, hostpaths.c) ------------------ */
 

@@ -417,7 +417,18 @@ void tiers_load_saved(struct session *s, const char *instance_id, bool found, js
 	persist_write(s, NULL, NULL);
 }
 
-int tiers_sweep(struct host *h, json_t *live, struct cause *c)
+/* Last written at or after since (wall clock)?  Unknown: yes (kept).
+ * 50 ms of margin: file times come from the kernel's coarse clock, which
+ * lags by up to a tick. */
+static bool written_since(const char *path, double since)
+{
+	struct stat sb;
+
+	return stat(path, &sb) != 0 ||
+	       (double)sb.st_mtim.tv_sec + (double)sb.st_mtim.tv_nsec / 1e9 >= since - 0.05;
+}
+
+int tiers_sweep(struct host *h, json_t *live, double since, struct cause *c)
 {
 	struct core *core = h->core;
 	struct driver *drv = h->drv;
@@ -433,7 +444,8 @@ int tiers_sweep(struct host *h, json_t *live, struct cause *c)
 		const char *name = json_string_value(v);
 		size_t n = strlen(name), k = strlen(IMAGE_SUFFIX);
 		snprintf(path, sizeof path, "%s/%s", core->save_dir, name);
-		if (n <= k || strcmp(name + n - k, IMAGE_SUFFIX) != 0 || json_array_has_string(live, path))
+		if (n <= k || strcmp(name + n - k, IMAGE_SUFFIX) != 0 ||
+		    json_array_has_string(live, path) || written_since(path, since))
 			continue;
 		struct cause e;
 		if (drv->ops->image_delete(drv, path, &e) == 0) {

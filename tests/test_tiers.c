@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/fileio.h"
@@ -516,6 +517,15 @@ static void touch(const char *path)
 	close(fd);
 }
 
+/* An image left by an earlier run: written an hour ago. */
+static void touch_old(const char *path)
+{
+	struct timespec t[2] = { { .tv_sec = time(NULL) - 3600 }, { .tv_sec = time(NULL) - 3600 } };
+
+	touch(path);
+	assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
 /* Images of this daemon that no session records are swept at start;
  * another daemon's, and the suspended session's own, stay. */
 static void test_orphan_images_swept(void **state)
@@ -533,8 +543,8 @@ static void test_orphan_images_swept(void **state)
 		 h->core->save_dir);
 	core_free(h->core);
 	h->core = NULL;
-	touch(orphan);
-	touch(foreign);
+	touch_old(orphan);
+	touch_old(foreign);
 	assert_int_equal(harness_start(h, &c), 0);
 	assert_false(file_exists(orphan));
 	assert_true(file_exists(foreign));
@@ -545,6 +555,27 @@ static void test_orphan_images_swept(void **state)
 	assert_int_equal(s->state, SESSION_SUSPENDED);
 	assert_int_equal(harness_delete(h, s, NULL), 0);
 	assert_int_equal(unlink(foreign), 0);
+	assert_clean(h);
+}
+
+/* The sweep runs as a job after the listing that decided what to keep: an
+ * image written since (another host's session saved meanwhile; the image
+ * directory is the daemon's) is kept, an older one nobody keeps goes. */
+static void test_sweep_keeps_images_newer_than_listing(void **state)
+{
+	struct harness *h = *state;
+	char img[4400];
+	struct cause c;
+	json_t *none = json_array();
+
+	snprintf(img, sizeof img, "%s/%s-00000000-0000-4000-8000-000000000003-0.save",
+		 h->core->save_dir, h->core->prefix);
+	touch(img);
+	assert_int_equal(tiers_sweep(&h->core->hosts[0], none, wall_now() - 60, &c), 0);
+	assert_true(file_exists(img));
+	assert_int_equal(tiers_sweep(&h->core->hosts[0], none, wall_now() + 60, &c), 1);
+	assert_false(file_exists(img));
+	json_decref(none);
 	assert_clean(h);
 }
 
@@ -562,6 +593,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_settings_change_discards, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_keeps_suspended, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_orphan_images_swept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sweep_keeps_images_newer_than_listing, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

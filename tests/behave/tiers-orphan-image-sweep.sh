@@ -20,6 +20,8 @@ orphan="$D/$P-0b7c3c8e-55d4-4d7e-9d7f-0a1b2c3d4e5f-0.save"
 foreign="$D/sd-ffffffff-0b7c3c8e-55d4-4d7e-9d7f-0a1b2c3d4e5f-0.save"
 : >"$orphan"
 : >"$foreign"
+# Left by an earlier run: the sweep keeps what was written since it listed.
+touch -d '1 hour ago' "$orphan" "$foreign"
 : >"$D/notes.txt"
 
 SESSIOND_URI=$LV_URI start_daemon
