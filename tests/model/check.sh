@@ -11,14 +11,27 @@
 #        safety-2clients  a token beside a vm.info lease (-DCOLLAPSE)
 #        safety-2rounds   one caller, two rounds, a ready pattern: a new
 #                         instance after a stop during readiness
-#        (MODEL_QUICK=1 skips the last two)
+#        safety-tiers     memory tiers (-DTIERS=1: every idle expiry saves):
+#                         one token caller, two rounds:
+#                         save (or a failed save, a crash during it, a stop
+#                         during it), suspended, restore (or a failed one
+#                         and a cold boot, a crash during it), a stop of a
+#                         suspended session; each image deleted once
+#        safety-tiers-reconnect  tiers with the reconnect (SAVED events
+#                         lost, a reconcile of a suspended session); no
+#                         crash, no failed start
+#        (MODEL_QUICK=1 skips safety-2clients, safety-2rounds and
+#        safety-tiers-reconnect)
 #   2. liveness (LTL p3: a parked caller is always answered), weak fairness
-#        liveness-1client    every feature but the reconnect
+#        liveness-1client    every feature but the reconnect and the tiers
 #        liveness-reconnect  the reconnect, with readiness, a token
+#        liveness-tiers      tiers, a token, two rounds, no crash, no failed
+#                            start (MODEL_QUICK=1 skips it)
 #   3. mutations: each BUG_* variant re-introduces one known mistake and
 #      is checked with only the property it is meant to break compiled in
 #      (-DPROP=n); spin's report must name that property (p1_once ...
-#      p7_legal), otherwise the check fails
+#      p7_legal), otherwise the check fails; BUG_RESTOREDEL, BUG_SUSPCLAIM
+#      and BUG_OWNSAVE are mistakes of the tiers path (-DTIERS=1)
 #
 # The jobs run on MODEL_JOBS workers (default 2).  Exits 1 on any
 # failure.  Needs spin and a C compiler.  MODEL_KEEP=1 keeps the work
@@ -141,6 +154,10 @@ ALL_PROBES="reach_ready_running reach_not_ready_won reach_not_ready_lost
 	reach_lease_survives reach_survivor_released reach_start_in_grant
 	reach_restart reach_crash_loop"
 TWO="-DNCLIENT=2 -DC1_KINDS=K_INFO -DREADY=0 -DRECONNECT=0 -DMAXCRASH=1"
+# memory tiers: one caller, two rounds (the second restores), no readiness
+TIERS="-DTIERS=1 -DNCLIENT=1 -DROUNDS=2 -DREADY=0"
+TIERS_PROBES="reach_saved reach_restored reach_restore_failed_boot reach_crash_saving
+	reach_crash_restoring reach_stop_suspended reach_save_failed reach_stop_while_saving"
 
 # The jobs, longest first.  Safety: -c0 goes on past the probe reports,
 # -e writes a trail for each.
@@ -156,6 +173,21 @@ safety_2rounds() {
 	expect_clean safety-2rounds "reach_ready_running reach_not_ready_won reach_not_ready_lost reach_restart" \
 		"-DNCLIENT=1 -DROUNDS=2 -DC0_KINDS=K_TOKEN -DREADY=1 -DRECONNECT=0 -DMAXCRASH=1 -DREACH=1" \
 		"-O2 -DSAFETY $MEM" "-c0 -e -m100000"
+}
+safety_tiers() {
+	expect_clean safety-tiers "$TIERS_PROBES reach_restart" \
+		"$TIERS -DC0_KINDS=K_TOKEN -DRECONNECT=0 -DMAXCRASH=1 -DREACH=1" \
+		"-O2 -DSAFETY -DCOLLAPSE $MEM" "-c0 -e -m100000"
+}
+safety_tiers_reconnect() {
+	expect_clean safety-tiers-reconnect "reach_saved reach_restored reach_stop_suspended reach_reconcile_gone" \
+		"$TIERS -DC0_KINDS=K_TOKEN -DRECONNECT=1 -DMAXCRASH=0 -DMAXFAIL=0 -DREACH=1" \
+		"-O2 -DSAFETY -DCOLLAPSE $MEM" "-c0 -e -m100000"
+}
+liveness_tiers() {
+	expect_clean liveness-tiers "" \
+		"$TIERS -DLIVENESS -DC0_KINDS=K_TOKEN -DRECONNECT=0 -DMAXCRASH=0 -DMAXFAIL=0" \
+		"-O2 -DNFAIR=10 -DCOLLAPSE $MEM" "-a -f -m100000"
 }
 liveness_1client() {
 	expect_clean liveness-1client "" \
@@ -181,9 +213,16 @@ mutations_b() {
 	expect_caught BUG_NOREVOKE 4 "-DNCLIENT=1 -DC0_KINDS=K_TOKEN -DREADY=0 -DRECONNECT=0"
 	expect_caught BUG_DROPHOLDS 6 "-DNCLIENT=1 -DC0_KINDS=K_INFO -DREADY=0 -DRECONNECT=0"
 }
-JOBS="safety_1client liveness_1client liveness_reconnect mutations_a mutations_b"
-[ "${MODEL_QUICK:-0}" = 1 ] || JOBS="safety_1client safety_2clients liveness_1client
-	liveness_reconnect safety_2rounds mutations_a mutations_b"
+mutations_c() {
+	expect_caught BUG_RESTOREDEL 1 "$TIERS -DRECONNECT=0 -DMAXCRASH=1"
+	expect_caught BUG_SUSPCLAIM 2 "$TIERS -DRECONNECT=0 -DMAXCRASH=1"
+	expect_caught BUG_OWNSAVE 4 "$TIERS -DRECONNECT=0 -DMAXCRASH=1"
+}
+JOBS="safety_1client safety_tiers liveness_1client liveness_reconnect mutations_a mutations_b
+	mutations_c"
+[ "${MODEL_QUICK:-0}" = 1 ] || JOBS="safety_1client safety_2clients safety_tiers liveness_1client
+	liveness_reconnect liveness_tiers safety_2rounds safety_tiers_reconnect mutations_a
+	mutations_b mutations_c"
 
 # MODEL_JOBS (default 2, the machine's CPUs) workers take the jobs in
 # order: the first to create claim.JOB runs it; each job's lines are

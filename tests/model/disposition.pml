@@ -2,7 +2,8 @@
  * disposition.pml — a Promela model of sessiond's VM lifecycle protocol:
  * the hold gate (lease/lease.c), the instance disposition CAS
  * (lease/instance.c), the idle tracker (idle/idle.c), readiness
- * (session/readiness.c) and the actors of session/start.c, teardown.c, requests.c.  Checked
+ * (session/readiness.c), memory tiers (session/tiers.c: save and restore,
+ * with TIERS) and the actors of session/start.c, teardown.c, requests.c.  Checked
  * with spin by tests/model/check.sh; the README next to this file maps
  * every model element to its C function.
  *
@@ -22,9 +23,11 @@
  *               (acquire_lost / lease_call_lost / tokens_conn_close).
  *   Admin       one session.stop request, forced or not.
  *   Worker      the worker thread running start_run, shutdown_run and
- *               cleanup_run (it is what makes the libvirt domain exist and
- *               go away).  One thread is enough: s->job_busy never lets two
- *               of one session's jobs run at once.
+ *               cleanup_run, and with TIERS save_run and restore_run (it
+ *               is what makes the libvirt domain exist and go away, and
+ *               writes and deletes the memory images).  One thread is
+ *               enough: s->job_busy (state_job_busy()) never lets two of
+ *               one session's jobs run at once.
  *   Reconciler  another worker thread, running reconcile_run (it does not
  *               count as a session job: it may run beside one).  Its load
  *               of the domain state and its post are one step: a "not
@@ -33,8 +36,10 @@
  *   Qemu        the environment: a VM dies on its own (crash, killed QEMU)
  *               at any moment it is up, and a guest asked to shut down may
  *               power off at any later moment (or never).
- *   EventThread the libvirt event thread: session_vm_event() for every
- *               STOPPED lifecycle event, delivered at any later moment.
+ *   EventThread the libvirt event thread: reconcile_vm_event() for every
+ *               STOPPED lifecycle event, delivered at any later moment
+ *               (with TIERS: a STOPPED/SAVED event of our own save is
+ *               swallowed, instance_own_save_event()).
  *               While the libvirt connection is down (before the one
  *               reconnect of a run, RECONNECT) an event may be lost.
  *   Quiescence  fires only when nothing else can move (spin's timeout) and
@@ -54,7 +59,10 @@
  * generation: leases are taken and dropped on the loop) commutes with every
  * other thread's step.  Two loads are stable and count as loop-only: the
  * gate's CLOSED bit once the loop has closed it (only the loop opens it)
- * and a disposition that is no longer ACTIVE (it never changes again).  A
+ * and a disposition that is no longer ACTIVE (only the loop changes it
+ * again: with TIERS, STOP_REQUESTED -> SUSPENDED -> ACTIVE or
+ * STOP_REQUESTED; the other threads' only write, the exit claim, fails
+ * on each of those; the resume to ACTIVE is an N step).  A
  * caller's own steps are invisible to the loop (the hold is the loop's
  * bookkeeping), so a caller's answer and its release are one step.
  *
@@ -81,6 +89,17 @@
  *   RECONNECT  1  0: the libvirt connection never drops; 1: it drops once
  *                 and comes back at some moment (open_done ->
  *                 load_host); events before that may be lost.
+ *   TIERS      0  0: no memory tiers (the model as before); 1: idle_action
+ *                 save: every idle expiry saves the VM (virDomainSaveFlags)
+ *                 instead of stopping it; 2: save or stop, chosen at init.
+ *                 The save may fail (libvirt refuses, or the domain died
+ *                 before or during it), the restore may fail (refused, or
+ *                 the domain started and died: a STOPPED event), QEMU may
+ *                 die during either, and the admin's stop may come while
+ *                 saving, suspended or restoring.  Not modelled: delete,
+ *                 a settings change that discards the image, adoption of a
+ *                 suspended session at load, the sweep of stray images,
+ *                 somebody else's virsh save.
  *   Timing is abstracted: every timer (grace, stop timeout, restart
  *   backoff, readiness poll) may fire at any moment while it is armed
  *   (idle_timer_cb re-adding itself when it fires before the announced
@@ -92,8 +111,14 @@
  * names its property (p1_once ... p7_legal): spin's report says which
  * property failed, and check.sh relies on that.
  *   1  every instance is torn down exactly once, by one owner (the
- *      winner of its claim: s->teardown is set once per instance)
- *   2  no deadlock: every run ends quiescent (no VM up, no job, no waiter)
+ *      winner of its claim: s->teardown is set once per instance); with
+ *      TIERS, a suspended instance lives on (at the end, the suspended
+ *      session's, not torn down) and every memory image written is
+ *      deleted exactly once (by the restore job that read it, or by the
+ *      cleanup of its instance), never before a restore read it, and
+ *      none is left at the end but the suspended session's own
+ *   2  no deadlock: every run ends quiescent (no VM up, no job, no waiter;
+ *      with TIERS a suspended session keeps its instance and its image)
  *   3  no lost wake-up: no caller stays parked (plus the LTL claim p3)
  *   4  a VM is never stopped while a token is held, nor while a lease is
  *      held unless the stop is forced (a failed start stops a VM that was
@@ -125,6 +150,20 @@
  *                             by its callback) inside lease_point_grant()
  *  11 reach_restart           restart_cb started a new instance
  *  12 reach_crash_loop        record_crash() saw a crash loop
+ *  With TIERS:
+ *  13 reach_saved             save_done() -> suspended()
+ *  14 reach_restored          restore_done(): restored, unclaimed ->
+ *                             start_running()
+ *  15 reach_restore_failed_boot  a new instance booted after a failed
+ *                             restore's teardown (image and scratch)
+ *  16 reach_crash_saving      QEMU died while the save job ran
+ *  17 reach_crash_restoring   QEMU died after the restore, before
+ *                             restore_done()
+ *  18 reach_stop_suspended    a stop claimed a suspended instance (from
+ *                             SUSPENDED)
+ *  19 reach_save_failed       save_done(): failed, the guest is shut down
+ *  20 reach_stop_while_saving save_done(): saved, but a stop came during
+ *                             the save: cleanup with the image
  *
  * Variants (each breaks one property; check.sh says which and checks it):
  *   BUG_GRANT     lease_point_grant() without the may_grant() re-check (the
@@ -141,6 +180,15 @@
  *   BUG_NOREVOKE  a forced request_stop() does not revoke tokens.
  *   BUG_DROPHOLDS session_revoke_tokens() also drops the gate hold of every
  *                 held lease, which stays held by its call.
+ *   BUG_RESTOREDEL (TIERS) restore_run() deletes the image whatever the
+ *                 outcome: a failed restore's teardown deletes it again.
+ *   BUG_SUSPCLAIM (TIERS) instance_claim_expected_stop() only from ACTIVE:
+ *                 a stop of a suspended session claims nothing, its
+ *                 caller waits forever.
+ *   BUG_OWNSAVE   (TIERS) the event thread does not swallow our own
+ *                 save's STOPPED/SAVED event: delivered after the
+ *                 restore, it claims the restored VM's exit and a held VM
+ *                 is destroyed.
  *   BUG_NOCHECK   start_running() without the disposition check and
  *                 state_set() without the gate close (the code
  *                 before commit 8aac116).
@@ -194,6 +242,7 @@
 #define C1_KINDS (K_INFO | K_START)
 #endif
 #define KINDS(c) (c == 0 -> C0_KINDS : C1_KINDS)
+#define K_TOKEN_OR_START (K_TOKEN | K_START)   /* for check.sh's -D (no shell metacharacters) */
 
 /* ---- property switches ------------------------------------------------
  * The tags are never written; they put the property's name into spin's
@@ -248,7 +297,7 @@ hidden byte p7_legal = 1;
  * vector, so each probe reports once per search.  Only inside an atomic
  * or d_step block (there it adds no state).  Without REACH: nothing. */
 #if REACH
-c_decl { int probe_hit[16]; }
+c_decl { int probe_hit[32]; }
 #define PROBE(n, tag, cond) \
 	if \
 	:: (cond) -> c_code { if (!probe_hit[n]) { probe_hit[n] = 1; uerror("probe " #tag " reached"); } } \
@@ -850,6 +899,25 @@ inline start_instance() {
 	fi
 }
 
+#if TIERS
+/* tiers_restore() (session/tiers.c): the suspended instance, made ACTIVE
+ * again (instance_resume(), the loop's CAS: only the loop moves a
+ * suspended instance; "not suspended" is fatal in C), state starting
+ * (restoring), the restore job with its image.  N: the resume (from then
+ * on the event thread may claim the instance's exit).  The image always
+ * fits the settings here (settings changes are not modelled). */
+inline tiers_restore() {
+	move(cur, D_SUSPENDED, D_ACTIVE, t_won);
+	A1(t_won);                            /* fatal(): "is not suspended (bug)" */
+	A1(saved);                            /* s->saved->path: the image it reads */
+	inst_gone = false; awaiting_gone = false; crash_closed = false;
+	set_state(S_STARTING);
+	restoring = true;
+	job_busy = true;
+	JOB(J_RESTORE, cur)
+}
+#endif
+
 /* kick(): after every teardown and whenever a caller parks (need_vm). */
 inline kick() {
 	if
@@ -1093,10 +1161,16 @@ inline finish_teardown(i) {
 	indexed[cur] = false;                 /* instance_index_remove() */
 	A1(teardowns[cur] == 0);              /* property 1: never twice */
 	teardowns[cur]++;
+#if TIERS && REACH
+	cold_after_restore = (teardown == TD_EXPECTED && stop_reason == R_RESTORE_FAILED);
+#endif
 	if
 	:: teardown == TD_EXIT -> after_crash()
 	:: else -> after_expected_stop()
 	fi;
+#if TIERS
+	saved = false;                        /* tiers_forget(): the image went with the cleanup */
+#endif
 	cur = NONE; teardown = TD_NONE; reached_running = false; inst_gone = false;
 	td_forced = false;
 	if                                    /* complete_waiters(stop_waiters) */
@@ -1143,7 +1217,12 @@ inline load_host() {
  * stable). */
 inline reconcile_listed(i, gone) {
 	if
+#if TIERS
+	/* a suspended session has no domain to list: its restore finds out */
+	:: gone && cur == i && !job_busy && state != S_SUSPENDED ->
+#else
 	:: gone && cur == i && !job_busy ->
+#endif
 #ifdef BUG_RECONCILE
 		/* mutant: gone means ours to tear down, no claim */
 		g_closed = true; crash_closed = true;
@@ -1169,6 +1248,79 @@ inline reconcile_listed(i, gone) {
 	fi
 }
 
+#if TIERS
+/* ==== session/tiers.c (loop thread) ================================== */
+
+/* suspended(): saved, the instance parked (instance_suspend(), the
+ * owner's CAS STOP_REQUESTED -> SUSPENDED; "not ours" is fatal in C),
+ * the session suspended; this teardown ends without a finish.  Then
+ * request_next(): callers that came during the save restore at once.
+ * The suspend commutes with every other thread (their only write, the
+ * exit claim, fails on STOP_REQUESTED and on SUSPENDED alike); the
+ * resume in kick() is the step's one N. */
+inline suspended() {
+	move(cur, D_STOP_REQUESTED, D_SUSPENDED, t_won);
+	A1(t_won);
+	teardown = TD_NONE; td_forced = false; inst_gone = false; awaiting_gone = false;
+	set_state(S_SUSPENDED);
+	PROBE(13, reach_saved, true);
+	kick()
+}
+
+/* save_done(): one step (a receive, then loop-only work, then at most
+ * the resume of suspended() -> request_next()). */
+inline save_done(i, ok) {
+	job_busy = false; saving = false;
+	A1(i == cur);
+	if
+	:: !ok ->                             /* a normal stop: shut the guest down */
+		PROBE(19, reach_save_failed, true);
+		submit_phase(J_SHUTDOWN)          /* teardown_continue(SHUTDOWN): stop_timeout > 0 */
+	:: ok && stop_waiters > 0 ->          /* a stop came during the save: the image goes too */
+		saved = true;                     /* keep_image() */
+		stop_reason = R_REQUESTED;
+		PROBE(20, reach_stop_while_saving, true);
+		submit_phase(J_CLEANUP)
+	:: ok && stop_waiters == 0 ->
+		saved = true;                     /* keep_image() */
+		suspended()
+	fi
+}
+
+/* restore_done(), first step: the job's end (N: the disposition load). */
+inline restore_done(i, ok) {
+	job_busy = false; restoring = false;
+	A1(i == cur);
+	if
+	:: ok -> saved = false                /* tiers_forget(): deleted by the job */
+	:: else -> skip
+	fi;
+	t_disp = disp[i];
+	if
+	:: t_disp != D_ACTIVE ->
+		/* claimed while restoring (a crash, a stop): as after a start */
+		if
+		:: state == S_STOPPING -> submit_teardown()   /* teardown_after_start() */
+		:: else -> skip                   /* PHASE_BOOTED: the exit mail tears down */
+		fi
+	:: else -> PROBE(14, reach_restored, ok)
+	fi
+}
+
+/* restore_done(), the rest: a failed restore tears the instance down like
+ * a failed start (restore_failed() -> teardown_begin_expected(), N: the
+ * claim), the callers stay parked and get a new instance; a restore that
+ * worked goes start_running(). */
+inline restore_done_rest(i, ok) {
+	if
+	:: t_disp == D_ACTIVE && !ok ->
+		atomic { begin_expected_stop(R_RESTORE_FAILED, false) }
+	:: t_disp == D_ACTIVE && ok -> start_running()
+	:: else -> skip
+	fi
+}
+#endif
+
 /* ---- the loop thread --------------------------------------------------
  * One "::" per event the loop handles.  Each atomic block is one step: a
  * run of loop-only statements with at most one access that another
@@ -1178,6 +1330,9 @@ proctype Loop()
 {
 	byte c, cc, i, t_holds, t_gen, t_rc, t_disp, t_kind;
 	bool t_closed, t_edge, t_first, t_won, t_h, ok, gone, won, t_ok, again;
+#if TIERS
+	bool t_save, t_susp;
+#endif
 	mtype k;
 
 	xr adminq; xr vmmail; xs jobs; xs rjobs;
@@ -1200,7 +1355,11 @@ end_loop:
 		if
 		:: state == S_STOPPED || state == S_FAILED -> stop_ans = ANS_DONE
 		:: state == S_STOPPING -> stop_waiters++
+#if TIERS
+		:: state == S_STARTING || state == S_RUNNING || state == S_SUSPENDED ->
+#else
 		:: state == S_STARTING || state == S_RUNNING ->
+#endif
 			has_holds(t_h);
 			if
 			:: k == STOP && t_h -> stop_ans = ANS_CONFLICT
@@ -1240,6 +1399,11 @@ end_loop:
 		skip
 #endif
 	:: atomic { results?J_RECON,i,t_ok,gone -> reconcile_listed(i, gone) }
+#if TIERS
+	:: atomic { results?J_SAVE,i,t_ok,gone -> save_done(i, t_ok) }
+	:: atomic { results?J_RESTORE,i,t_ok,gone -> restore_done(i, t_ok) };
+		restore_done_rest(i, t_ok)
+#endif
 	/* ---- VM event mailbox -> session_vm_event_mail() ---- */
 	:: atomic { vmmail?i,won ->
 		if
@@ -1400,18 +1564,21 @@ proctype Worker()
 {
 	byte i;
 	bool ok, gone;
+#if TIERS
+	bool wimg;
+#endif
 
 	xr jobs;
 end_worker:
 	do
-	:: atomic { jobs?J_START,i ->                  /* start_run() */
+	:: atomic { jobs?J_START,i JOBIMG ->           /* start_run() */
 		if
 		:: fails < MAXFAIL -> fails++; ok = false   /* disks/XML/domain_start failed: no domain */
 		:: vm[i] = VM_UP; ok = true                 /* domain_start() */
 		fi;
 		results!J_START,i,ok,false                 /* mailbox_post(results) */
 	   }
-	:: atomic { jobs?J_SHUTDOWN,i ->               /* shutdown_run() */
+	:: atomic { jobs?J_SHUTDOWN,i JOBIMG ->        /* shutdown_run() */
 		if
 		:: vm[i] == VM_UP ->
 			/* property 4: we stop a VM only when nothing holds it */
@@ -1427,15 +1594,75 @@ end_worker:
 			fi;
 			results!J_SHUTDOWN,i,true,gone
 		}
-	:: atomic { jobs?J_CLEANUP,i ->                /* cleanup_run(): destroy */
+	:: atomic { jobs?J_CLEANUP,i JOBIMG ->         /* cleanup_run(): destroy */
 		if
 		:: vm[i] == VM_UP ->
 			A4(STOP_OK(stop_reason, td_forced));
 			vm_stopped(i)                       /* STOPPED/DESTROYED */
 		:: else -> skip
 		fi;
+#if TIERS
+		if
+		:: wimg ->                          /* image_delete(tj->image) */
+			/* property 1: each image written is deleted once */
+			A1(img[i] == 1);
+			img[i] = 0
+		:: else -> skip
+		fi;
+#endif
 		results!J_CLEANUP,i,true,false
 	   }
+#if TIERS
+	/* save_run(): instance_own_save_begin(), then virDomainSaveFlags: the
+	 * domain goes (its STOPPED/SAVED event follows, or is lost while the
+	 * connection is down) and the image is written; or the save fails
+	 * (libvirt refuses: the guest runs on; the domain died before or
+	 * during the save: a crash, an outside destroy), own_save_cancel()
+	 * and the partial file deleted by the job itself (nobody's image:
+	 * not modelled).  One step: the counter is raised before the event
+	 * can exist, and nothing else touches it meanwhile. */
+	:: atomic { jobs?J_SAVE,i JOBIMG ->
+		if
+		:: vm[i] == VM_UP ->
+			/* property 1: no image of this instance is left behind */
+			A1(img[i] == 0);
+			img[i] = 1;
+			own_saves[i]++;
+			vm[i] = VM_GONE;
+			if
+			:: ev_saved[i]++
+			:: reconn_left > 0 -> skip         /* the event is lost */
+			fi;
+			ok = true
+		:: vm[i] == VM_UP -> ok = false        /* refused: the guest runs on */
+		:: else -> ok = false                   /* the domain is gone */
+		fi;
+		results!J_SAVE,i,ok,false
+	   }
+	/* restore_run(): virDomainRestore from the image; once the domain is
+	 * back the job deletes the image.  Or the restore fails: refused (no
+	 * domain), or the domain started and died at once (a STOPPED event,
+	 * one of the MAXCRASH exits). */
+	:: atomic { jobs?J_RESTORE,i JOBIMG ->
+		/* property 1: the image a restore reads was never deleted */
+		A1(wimg && img[i] == 1);
+		if
+		:: vm[i] = VM_UP; shut_req[i] = false; ok = true
+		:: ok = false
+		:: crashes < MAXCRASH -> crashes++; ok = false; vm_stopped(i)
+		fi;
+#ifndef BUG_RESTOREDEL
+		if
+		:: ok -> img[i] = 0                    /* image_delete() */
+		:: else -> skip
+		fi;
+#else
+		/* mutant: the image has been read: delete it whatever the outcome */
+		img[i] = 0;
+#endif
+		results!J_RESTORE,i,ok,false
+	   }
+#endif
 	od
 }
 
@@ -1456,19 +1683,38 @@ end_reconciler:
 	od
 }
 
-/* ---- QEMU and the guest: a VM dies on its own, or obeys a shutdown ---- */
+/* ---- QEMU and the guest: a VM dies on its own, or obeys a shutdown ----
+ * (a crash and an outside virsh destroy are the same here: the domain
+ * goes, a STOPPED event follows) */
+#if TIERS
+#define QEMU_PROBES(n) \
+	PROBE(16, reach_crash_saving, saving && cur == n); \
+	PROBE(17, reach_crash_restoring, restoring && cur == n)
+#else
+#define QEMU_PROBES(n) skip
+#endif
 proctype Qemu()
 {
 end_qemu:
 	do
-	:: atomic { crashes < MAXCRASH && vm[0] == VM_UP -> vm_stopped(0); crashes++ }
-	:: atomic { crashes < MAXCRASH && vm[1] == VM_UP -> vm_stopped(1); crashes++ }
+	:: atomic { crashes < MAXCRASH && vm[0] == VM_UP -> vm_stopped(0); crashes++; QEMU_PROBES(0) }
+	:: atomic { crashes < MAXCRASH && vm[1] == VM_UP -> vm_stopped(1); crashes++; QEMU_PROBES(1) }
 	:: atomic { shut_req[0] && vm[0] == VM_UP -> vm_stopped(0) }
 	:: atomic { shut_req[1] && vm[1] == VM_UP -> vm_stopped(1) }
 	od
 }
 
 /* ---- the libvirt event thread: session_vm_event() -------------------- */
+#ifndef BUG_OWNSAVE
+#define OWN_SAVE(n) \
+	if \
+	:: got && own_saves[n] > 0 -> own_saves[n]--; got = false \
+	:: else -> skip \
+	fi
+#else
+/* mutant: our own save's event is taken for an exit like any other */
+#define OWN_SAVE(n) skip
+#endif
 proctype EventThread()
 {
 	byte i;
@@ -1479,6 +1725,13 @@ end_events:
 	do
 	:: atomic { ev_pending[0] -> ev_pending[0] = false; i = 0; got = indexed[0] } -> goto deliver
 	:: atomic { ev_pending[1] -> ev_pending[1] = false; i = 1; got = indexed[1] } -> goto deliver
+#if TIERS
+	/* a STOPPED/SAVED event: instance_own_save_event() swallows ours (the
+	 * index lookup and the count-down are one step: every SAVED event is
+	 * one of our saves, counted before it exists) */
+	:: atomic { ev_saved[0] > 0 -> ev_saved[0]--; i = 0; got = indexed[0]; OWN_SAVE(0) } -> goto deliver
+	:: atomic { ev_saved[1] > 0 -> ev_saved[1]--; i = 1; got = indexed[1]; OWN_SAVE(1) } -> goto deliver
+#endif
 	od;
 	/* the event picked up with instance_index_get() (mutex), then: */
 deliver:
@@ -1503,6 +1756,23 @@ active proctype Quiescence()
 {
 	timeout ->
 	d_step {
+#if TIERS
+		/* 1: every instance started was torn down, once, but a
+		 * suspended one (it lives on in its image); every image
+		 * written was deleted, but the suspended instance's, which
+		 * the session records */
+		A1(next_inst < 1 || teardowns[0] == 1 || (cur == 0 && state == S_SUSPENDED && teardowns[0] == 0));
+		A1(next_inst < 2 || teardowns[1] == 1 || (cur == 1 && state == S_SUSPENDED && teardowns[1] == 0));
+		A1(img[0] == 0 || (cur == 0 && state == S_SUSPENDED && saved));
+		A1(img[1] == 0 || (cur == 1 && state == S_SUSPENDED && saved));
+		A1(state != S_SUSPENDED || (saved && disp[cur] == D_SUSPENDED && img[cur] == 1));
+		/* 2: nothing left running or pending (a suspended session
+		 * keeps its instance, indexed, and no domain) */
+		A2((cur == NONE || state == S_SUSPENDED) && !job_busy && stop_waiters == 0 && !admin_waiting);
+		A2(vm[0] != VM_UP && vm[1] != VM_UP);
+		A2(g_closed || state == S_RUNNING);     /* the gate is open only while running */
+		A2((!indexed[0] || (cur == 0 && state == S_SUSPENDED)) && (!indexed[1] || (cur == 1 && state == S_SUSPENDED)));
+#else
 		/* 1: every instance started was torn down, once */
 		A1(next_inst < 1 || teardowns[0] == 1);
 		A1(next_inst < 2 || teardowns[1] == 1);
@@ -1511,6 +1781,7 @@ active proctype Quiescence()
 		A2(vm[0] != VM_UP && vm[1] != VM_UP);
 		A2(g_closed || state == S_RUNNING);     /* the gate is open only while running */
 		A2(!indexed[0] && !indexed[1]);
+#endif
 		A2(aux == AUX_NONE && !ready_on);
 		/* 3: no caller left parked or unanswered */
 		A3(!any_parked);
@@ -1533,6 +1804,14 @@ init {
 		fi;
 #else
 		ready_cfg = (READY == 1);
+#endif
+#if TIERS == 2
+		if
+		:: save_cfg = true
+		:: save_cfg = false
+		fi;
+#elif TIERS
+		save_cfg = true;
 #endif
 		run Loop();
 		run Worker();
