@@ -211,11 +211,12 @@ static void write_node_xml(const char *path)
  * with room for every session. */
 static void setup(int n)
 {
+	static int setups;                  /* each run on a state directory of its own */
 	struct cause c;
 	char state[600], uri[700], name[16];
 
 	nhosts = n;
-	snprintf(state, sizeof state, "%s/state-%d", tmpdir, n);
+	snprintf(state, sizeof state, "%s/state-%d-%d", tmpdir, n, setups++);
 	snprintf(uri, sizeof uri, "test://%s/node.xml", tmpdir);
 	config_init(&cfg);
 	if (config_set(&cfg, "state_dir", state, &c) < 0 ||
