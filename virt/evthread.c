@@ -60,10 +60,20 @@ struct barrier {
 	bool done;
 };
 
+/* Held while a barrier's timeout is added, taken by its callback before
+ * it touches the barrier: the barrier (on the waiter's stack, initialised
+ * just before) is handed over through a lock of ours.  libvirt's own
+ * hand-over goes through GLib's main loop, whose futex-based mutexes
+ * ThreadSanitizer does not see, so without this it reported the callback's
+ * first lock as racing with the initialisation (tsan-unit, test_prng). */
+static pthread_mutex_t barrier_handoff = PTHREAD_MUTEX_INITIALIZER;
+
 static void barrier_cb(int timer, void *opaque)
 {
 	struct barrier *b = opaque;
 
+	pthread_mutex_lock(&barrier_handoff);
+	pthread_mutex_unlock(&barrier_handoff);
 	virEventRemoveTimeout(timer);
 	pthread_mutex_lock(&b->lock);
 	b->done = true;
@@ -78,7 +88,12 @@ void evthread_barrier(void)
 	pthread_mutex_lock(&evthread_lock);
 	bool running = evthread_users > 0 && !pthread_equal(pthread_self(), evthread);
 	pthread_mutex_unlock(&evthread_lock);
-	if (!running || virEventAddTimeout(0, barrier_cb, &b, NULL) < 0)
+	if (!running)
+		return;
+	pthread_mutex_lock(&barrier_handoff);
+	int added = virEventAddTimeout(0, barrier_cb, &b, NULL);
+	pthread_mutex_unlock(&barrier_handoff);
+	if (added < 0)
 		return;
 	pthread_mutex_lock(&b.lock);
 	while (!b.done)
