@@ -152,18 +152,31 @@ run_scale() {
 		return
 	fi
 	: >"$OUT/scale.txt"
-	# Default shape: persistent disks, no scratch, state on the real disk.
-	# The default shape three times (lateness varies from run to run),
-	# then one run each of: no persistent disk, scratch disks, state on tmpfs.
-	for cfg in "persistent 0 /tmp 1" "persistent 0 /tmp 2" "persistent 0 /tmp 3" \
-		"ephemeral 0 /tmp 1" "persistent 1 /tmp 1" "persistent 0 /dev/shm 1"; do
-		set -- $cfg
+	# The hypervisor's objects live in libvirtd wherever sessiond is
+	# deployed (qemu:///system); with the embedded test:///default they
+	# would live in the bench's own process and count as its memory.  So
+	# every shape runs through the private libvirtd's test driver when one
+	# answers, and the default shape once more in-process, for comparison.
+	# Default shape: persistent disks, no scratch, state on the real disk,
+	# three times (lateness varies from run to run); then one run each of:
+	# no persistent disk, scratch disks, state on tmpfs.
+	uri=test:///default
+	ensure_libvirtd && uri=$VIRT_URI
+	cfgs="persistent,0,/tmp,1,$uri persistent,0,/tmp,2,$uri persistent,0,/tmp,3,$uri"
+	cfgs="$cfgs ephemeral,0,/tmp,1,$uri persistent,1,/tmp,1,$uri persistent,0,/dev/shm,1,$uri"
+	[ "$uri" = test:///default ] || cfgs="$cfgs persistent,0,/tmp,1,test:///default"
+	for cfg in $cfgs; do
+		# shellcheck disable=SC2086
+		set -- $(echo "$cfg" | tr , ' ')
 		[ -d "$3" ] || continue
 		echo
+		[ "$5" = "$uri" ] ||
+			echo "(the default shape in-process, the test driver's objects included, for comparison)"
 		"$B/scale_bench" --sessions "$SCALE_N" --grace 1 --storage "$1" --scratch "$2" \
-			--dir "$3" >"$OUT/scale.one" 2>&1
+			--dir "$3" --uri "$5" >"$OUT/scale.one" 2>&1
 		grep -v '^RESULT' "$OUT/scale.one"
 		label="$1,scratch=$2,$3,run$4"
+		[ "$5" = test:///default ] && label="$label,in-process"
 		grep '^RESULT' "$OUT/scale.one" | sed "s|^RESULT scale |RESULT scale cfg=$label |; s|^RESULT scale_mem |RESULT scale_mem cfg=$label |" >>"$OUT/scale.txt"
 	done
 }
@@ -486,17 +499,18 @@ summary() {
 			c=${cfg#cfg=}
 			lm=$(grep "RESULT scale $cfg " "$S" | tr ' ' '\n' | sed -n 's/^late_max_ms=//p')
 			l99=$(grep "RESULT scale $cfg " "$S" | tr ' ' '\n' | sed -n 's/^late_p99_ms=//p')
-			met=$(echo "$lm" | awk '{print ($1 <= 50) ? "met" : "NOT met"}')
-			printf "%-50s %-32s %s\n" "idle-stop late max, $c" "$lm ms (p99 $l99 ms)" "<= 50 ms: $met"
+			met=$(echo "$lm $l99" | awk '{print ($1 <= 50 && $2 <= 10) ? "met" : "NOT met"}')
+			printf "%-50s %-32s %s\n" "idle-stop late max, $c" "$lm ms (p99 $l99 ms)" \
+				"<= 50 ms, p99 <= 10: $met"
 		done
 		grep '^RESULT scale_mem' "$S" | while read -r line; do
 			c=$(echo "$line" | tr ' ' '\n' | sed -n 's/^cfg=//p')
 			r=$(echo "$line" | tr ' ' '\n' | sed -n 's/^rss_idle_B=//p')
 			rt=$(echo "$line" | tr ' ' '\n' | sed -n 's/^rss_trim_B=//p')
 			h=$(echo "$line" | tr ' ' '\n' | sed -n 's/^heap_idle_B=//p')
-			met=$(echo "$r" | awk '{print ($1 <= 4096) ? "met" : "NOT met"}')
+			met=$(echo "$r" | awk '{print ($1 <= 3072) ? "met" : "NOT met"}')
 			printf "%-50s %-32s %s\n" "RSS/idle session, $c" \
-				"$r B (trim $rt, heap $h)" "<= 4096 B: $met"
+				"$r B (trim $rt, heap $h)" "<= 3072 B: $met"
 		done
 	fi
 	if [ -s "$OUT/abuse.txt" ]; then

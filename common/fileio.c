@@ -135,23 +135,45 @@ int file_remove_durable_timed(const char *dir, const char *name, double *fsync_s
 	return fsync_dir(dir, fsync_s, cause);
 }
 
+/*
+ * The buffer starts at the file's size (fstat) plus one, so reading many
+ * small files (start-up reads every session's state file) costs a small
+ * allocation each rather than one of max bytes (which, above malloc's mmap
+ * threshold, cost a fresh mapping and its page faults per file).  It
+ * doubles, up to max + 1, if the file grew meanwhile.
+ */
+static char *read_grow(char *buf, size_t *cap, size_t max)
+{
+	size_t want = *cap > max / 2 ? max + 1 : *cap * 2;
+	char *p = realloc(buf, want);
+
+	if (p != NULL)
+		*cap = want;
+	return p;
+}
+
 char *file_read_all(const char *path, size_t max, size_t *len, struct cause *cause)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char *buf = NULL;
-	size_t n = 0;
+	struct stat st;
+	char *buf = NULL, *grown;
+	size_t n = 0, cap;
 
 	if (fd < 0) {
 		cause_set(cause, CAUSE_INTERNAL, "open %s: %s", path, strerror(errno));
 		return NULL;
 	}
-	buf = malloc(max + 1);
-	if (buf == NULL) {
-		cause_set(cause, CAUSE_INTERNAL, "out of memory reading %s", path);
-		goto fail;
-	}
+	cap = fstat(fd, &st) == 0 && st.st_size >= 0 && (size_t)st.st_size < max ?
+		(size_t)st.st_size + 1 : max + 1;
+	if ((buf = malloc(cap)) == NULL)
+		goto oom;
 	for (;;) {
-		ssize_t r = read(fd, buf + n, max + 1 - n);
+		if (n == cap) {         /* n <= max here: it grew, not past max */
+			if ((grown = read_grow(buf, &cap, max)) == NULL)
+				goto oom;
+			buf = grown;
+		}
+		ssize_t r = read(fd, buf + n, cap - n);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -167,10 +189,12 @@ char *file_read_all(const char *path, size_t max, size_t *len, struct cause *cau
 		}
 	}
 	close(fd);
-	buf[n] = '\0';
+	buf[n] = '\0';           /* n < cap: the read that returned 0 had room */
 	if (len)
 		*len = n;
 	return buf;
+oom:
+	cause_set(cause, CAUSE_INTERNAL, "out of memory reading %s", path);
 fail:
 	free(buf);
 	close(fd);
