@@ -140,7 +140,9 @@ int file_remove_durable_timed(const char *dir, const char *name, double *fsync_s
  * small files (start-up reads every session's state file) costs a small
  * allocation each rather than one of max bytes (which, above malloc's mmap
  * threshold, cost a fresh mapping and its page faults per file).  It
- * doubles, up to max + 1, if the file grew meanwhile.
+ * doubles, up to max + 1, if the file grew meanwhile.  A regular file is
+ * read up to the size fstat gave (no second read to see its end): the
+ * files read here are replaced by rename, never written in place.
  */
 static char *read_grow(char *buf, size_t *cap, size_t max)
 {
@@ -163,8 +165,9 @@ char *file_read_all(const char *path, size_t max, size_t *len, struct cause *cau
 		cause_set(cause, CAUSE_INTERNAL, "open %s: %s", path, strerror(errno));
 		return NULL;
 	}
-	cap = fstat(fd, &st) == 0 && st.st_size >= 0 && (size_t)st.st_size < max ?
-		(size_t)st.st_size + 1 : max + 1;
+	bool sized = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
+		     (size_t)st.st_size < max;
+	cap = sized ? (size_t)st.st_size + 1 : max + 1;
 	if ((buf = malloc(cap)) == NULL)
 		goto oom;
 	for (;;) {
@@ -187,6 +190,8 @@ char *file_read_all(const char *path, size_t max, size_t *len, struct cause *cau
 			cause_set(cause, CAUSE_INTERNAL, "%s is larger than %zu bytes", path, max);
 			goto fail;
 		}
+		if (sized && n == (size_t)st.st_size && n < cap)
+			break;              /* all fstat saw, and a short read: its end */
 	}
 	close(fd);
 	buf[n] = '\0';           /* n < cap: the read that returned 0 had room */

@@ -28,7 +28,9 @@ int file_write_atomic_timed(const char *dir, const char *name, const void *data,
 			    mode_t mode, double *fsync_s, struct cause *cause);
 int file_remove_durable_timed(const char *dir, const char *name, double *fsync_s,
 			      struct cause *cause);
-/* Reads a whole file of at most max bytes into a NUL-terminated buffer. */
+/* Reads a whole file of at most max bytes into a NUL-terminated buffer.
+ * A regular file is read up to the size it had when opened: for files
+ * replaced whole (rename), not ones appended to while being read. */
 char *file_read_all(const char *path, size_t max, size_t *len, struct cause *cause);
 /* mkdir -p with the given mode for the directories it creates (less the
  * umask: the daemon runs with 022); existing directories keep theirs. */

@@ -131,8 +131,13 @@ static int stream(struct ctx *x, struct sdc_iter *it, const char *wrap, void (*h
 
 	if (it == NULL)
 		return ctl_usage_error("out of memory");
-	while ((item = sdc_iter_next(it, &e)) != NULL)
+	/* Printed as it comes, flushed once per page (not per item: 100,000
+	 * sessions would be 100,000 writes). */
+	while ((item = sdc_iter_next(it, &e)) != NULL) {
 		out_stream_item(&st, item);
+		if (sdc_iter_buffered(it) == 0)
+			fflush(stdout);
+	}
 	bool failed = sdc_iter_failed(it);
 	sdc_iter_free(it);
 	/* A failure after some pages still closes what was printed. */

@@ -117,7 +117,6 @@ void out_stream_item(struct out_stream *st, json_t *item)
 		st->row(item);
 	}
 	st->n++;
-	fflush(stdout);
 }
 
 void out_stream_end(struct out_stream *st)

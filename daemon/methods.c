@@ -183,7 +183,9 @@ static void m_session_list(struct request *rq)
 		return;
 	}
 	json_t *a = json_array();
-	list_foreach(pos, &rq->d->core->sessions) {
+	struct list_node *head = &rq->d->core->sessions;
+	struct session *first = core_after(rq->d->core, after);
+	for (pos = first ? &first->node : head; pos != head; pos = pos->next) {
 		struct session *s = list_entry(pos, struct session, node);
 		if (s->seq <= after || !listed(rq, s, state, host))
 			continue;

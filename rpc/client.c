@@ -351,8 +351,8 @@ int sdc_session_create(struct sdc *c, const char *name, json_t *settings,
 	return sdc_call(c, RPC_SESSION_CREATE, owned(c, p), session, err);
 }
 
-int sdc_session_list_page(struct sdc *c, const struct sdc_list_opts *o, const char *after,
-			  json_t **page, struct sdc_error *err)
+/* The parameters of one page of session.list or of session.holds. */
+static json_t *list_params(struct sdc *c, const struct sdc_list_opts *o, const char *after)
 {
 	json_t *p = json_object();
 
@@ -364,11 +364,10 @@ int sdc_session_list_page(struct sdc *c, const struct sdc_list_opts *o, const ch
 		json_object_set_new(p, "limit", json_integer((json_int_t)o->limit));
 	if (after != NULL)
 		json_object_set_new(p, "after", json_string(after));
-	return sdc_call(c, RPC_SESSION_LIST, owned(c, p), page, err);
+	return owned(c, p);
 }
 
-int sdc_session_holds(struct sdc *c, const char *name, const char *after, size_t limit,
-		      json_t **page, struct sdc_error *err)
+static json_t *holds_params(struct sdc *c, const char *name, const char *after, size_t limit)
 {
 	json_t *p = named(name);
 
@@ -376,7 +375,19 @@ int sdc_session_holds(struct sdc *c, const char *name, const char *after, size_t
 		json_object_set_new(p, "limit", json_integer((json_int_t)limit));
 	if (after != NULL)
 		json_object_set_new(p, "after", json_string(after));
-	return sdc_call(c, RPC_SESSION_HOLDS, owned(c, p), page, err);
+	return owned(c, p);
+}
+
+int sdc_session_list_page(struct sdc *c, const struct sdc_list_opts *o, const char *after,
+			  json_t **page, struct sdc_error *err)
+{
+	return sdc_call(c, RPC_SESSION_LIST, list_params(c, o, after), page, err);
+}
+
+int sdc_session_holds(struct sdc *c, const char *name, const char *after, size_t limit,
+		      json_t **page, struct sdc_error *err)
+{
+	return sdc_call(c, RPC_SESSION_HOLDS, holds_params(c, name, after, limit), page, err);
 }
 
 /* ---- iterators ---------------------------------------------------------- */
@@ -390,6 +401,8 @@ struct sdc_iter {
 	json_t *page;                       /* the current page */
 	size_t next_item;                   /* in the page's array */
 	char *after;                        /* the next page's cursor; NULL: none */
+	long asked;                         /* the next page's request id; 0: none, < 0: failed */
+	struct sdc_error ask_err;           /* why it failed */
 	bool started, failed;
 };
 
@@ -428,19 +441,36 @@ struct sdc_iter *sdc_holds_iter(struct sdc *c, const char *name, size_t limit)
 	return it;
 }
 
-/* The next page; false at the end or on an error. */
+/* Asks for the page after it->after (the first when NULL): the request
+ * goes out before the caller is handed the items of the page before it,
+ * so the daemon builds the next page while the caller prints this one. */
+static void iter_ask(struct sdc_iter *it)
+{
+	json_t *p = it->holds ? holds_params(it->c, it->name, it->after, it->opts.limit) :
+				list_params(it->c, &it->opts, it->after);
+
+	it->asked = sdc_send(it->c, it->holds ? RPC_SESSION_HOLDS : RPC_SESSION_LIST, p,
+			     &it->ask_err);
+}
+
+/* The page asked for; false at the end or on an error. */
 static bool iter_fetch(struct sdc_iter *it, struct sdc_error *err)
 {
 	json_t *page = NULL;
-	int rc;
 
-	if (it->started && it->after == NULL)
-		return false;
-	if (it->holds)
-		rc = sdc_session_holds(it->c, it->name, it->after, it->opts.limit, &page, err);
-	else
-		rc = sdc_session_list_page(it->c, &it->opts, it->after, &page, err);
+	if (!it->started)
+		iter_ask(it);
+	else if (it->asked == 0)
+		return false;               /* the last page was had */
 	it->started = true;
+	if (it->asked < 0) {
+		if (err != NULL)
+			*err = it->ask_err;
+		it->failed = true;
+		return false;
+	}
+	int rc = sdc_wait(it->c, it->asked, -1, &page, err);
+	it->asked = 0;
 	if (rc < 0) {
 		it->failed = true;
 		return false;
@@ -451,6 +481,8 @@ static bool iter_fetch(struct sdc_iter *it, struct sdc_error *err)
 	free(it->after);
 	const char *next = json_string_value(json_object_get(page, "next"));
 	it->after = next ? strdup(next) : NULL;
+	if (it->after != NULL)
+		iter_ask(it);
 	return true;
 }
 
@@ -470,10 +502,19 @@ bool sdc_iter_failed(const struct sdc_iter *it)
 	return it->failed;
 }
 
+size_t sdc_iter_buffered(const struct sdc_iter *it)
+{
+	size_t n = json_array_size(json_object_get(it->page, it->holds ? "holds" : "sessions"));
+
+	return n > it->next_item ? n - it->next_item : 0;
+}
+
 void sdc_iter_free(struct sdc_iter *it)
 {
 	if (it == NULL)
 		return;
+	if (it->asked > 0)                  /* a page asked in advance: not left behind */
+		sdc_wait(it->c, it->asked, -1, NULL, NULL);
 	json_decref(it->page);
 	free(it->after);
 	free(it->name);

@@ -101,12 +101,18 @@ int sdc_session_holds(struct sdc *c, const char *name, const char *after, size_t
  * session (hold) that exists for the whole walk comes exactly once, what
  * comes and goes meanwhile may or may not.  sdc_iter_next() returns the
  * next item (borrowed: valid until the next call), or NULL at the end or on
- * an error (then err is filled and sdc_iter_failed() says so). */
+ * an error (then err is filled and sdc_iter_failed() says so).  The next
+ * page is asked for as soon as a page comes (the daemon builds it while the
+ * caller goes through this one); sdc_iter_free() takes its reply if it is
+ * still due, so the connection serves other calls after. */
 struct sdc_iter;
 struct sdc_iter *sdc_sessions_iter(struct sdc *c, const struct sdc_list_opts *o);
 struct sdc_iter *sdc_holds_iter(struct sdc *c, const char *name, size_t limit);
 json_t *sdc_iter_next(struct sdc_iter *it, struct sdc_error *err);
 bool sdc_iter_failed(const struct sdc_iter *it);
+/* Items of the current page not yet returned: 0 means the next
+ * sdc_iter_next() asks the daemon (a moment to flush what was printed). */
+size_t sdc_iter_buffered(const struct sdc_iter *it);
 void sdc_iter_free(struct sdc_iter *it);
 int sdc_session_get(struct sdc *c, const char *name, json_t **session, struct sdc_error *err);
 int sdc_session_start(struct sdc *c, const char *name, json_t **session, struct sdc_error *err);

@@ -285,10 +285,64 @@ void core_free(struct core *core)
 		event_free(core->trim_ev);
 	hosts_free(core);
 	htab_free(&core->by_key);
+	free(core->by_seq);
 	free(core);
 }
 
 /* ---- the registry ------------------------------------------------------------------- */
+
+/*
+ * Sessions by seq: an array in seq order (seqs only grow, so a new one is
+ * appended), searched by bisection.  A session that leaves leaves a hole
+ * (s NULL); the holes go once they are more than half of it, so the array
+ * stays within twice the sessions and a search skips few holes.
+ */
+static size_t by_seq_index(const struct core *core, uint64_t seq)
+{
+	size_t lo = 0, hi = core->nby_seq;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (core->by_seq[mid].seq <= seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;                          /* the first slot above seq */
+}
+
+static void by_seq_add(struct core *core, struct session *s)
+{
+	if (core->nby_seq == core->by_seq_cap) {
+		core->by_seq_cap = core->by_seq_cap ? core->by_seq_cap * 2 : 64;
+		core->by_seq = xrealloc(core->by_seq, core->by_seq_cap * sizeof *core->by_seq);
+	}
+	core->by_seq[core->nby_seq++] = (struct seq_slot){ s->seq, s };
+}
+
+static void by_seq_remove(struct core *core, struct session *s)
+{
+	size_t i = by_seq_index(core, s->seq - 1), k = 0;
+
+	if (i == core->nby_seq || core->by_seq[i].s != s)
+		abort();                    /* registered sessions are all in it */
+	core->by_seq[i].s = NULL;
+	if (++core->by_seq_holes <= core->nby_seq / 2)
+		return;
+	for (i = 0; i < core->nby_seq; i++)
+		if (core->by_seq[i].s != NULL)
+			core->by_seq[k++] = core->by_seq[i];
+	core->nby_seq = k;
+	core->by_seq_holes = 0;
+}
+
+struct session *core_after(struct core *core, uint64_t seq)
+{
+	for (size_t i = by_seq_index(core, seq); i < core->nby_seq; i++)
+		if (core->by_seq[i].s != NULL)
+			return core->by_seq[i].s;
+	return NULL;
+}
 
 void core_register(struct session *s)
 {
@@ -297,6 +351,7 @@ void core_register(struct session *s)
 	htab_insert(&core->by_key, &s->by_key, s->key);
 	s->seq = ++core->next_seq;
 	list_add_tail(&core->sessions, &s->node);
+	by_seq_add(core, s);
 	core->nsessions++;
 	core->nstate[s->state]++;
 }
@@ -309,6 +364,7 @@ void core_unregister(struct session *s)
 		return;
 	htab_remove(&core->by_key, &s->by_key);
 	list_del(&s->node);
+	by_seq_remove(core, s);
 	core->nsessions--;
 	core->nstate[s->state]--;
 }

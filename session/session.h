@@ -232,6 +232,12 @@ struct host {
 	char why[CAUSE_MSG_MAX];                /* why it is down, "" when up */
 };
 
+/* A registered session and its seq; s is NULL where one left (core.c). */
+struct seq_slot {
+	uint64_t seq;
+	struct session *s;
+};
+
 struct core {
 	struct event_base *base;
 	const struct core_config *cfg;
@@ -247,6 +253,8 @@ struct core {
 	size_t nsessions;
 	size_t nstate[SESSION__COUNT];          /* registered sessions by state */
 	uint64_t next_seq;                      /* of the next registered session */
+	struct seq_slot *by_seq;                /* registered sessions by seq (core_after) */
+	size_t nby_seq, by_seq_cap, by_seq_holes;
 	struct prng ids;                        /* token and lease ids (loop thread) */
 	char daemon_id[UUID_STR_LEN];
 	char prefix[16];                        /* "sd-" + 8 hex of the daemon id */
@@ -278,6 +286,9 @@ struct session *core_find(struct core *core, uid_t owner, const char *name);
 size_t core_count_owned(struct core *core, uid_t owner);
 void core_register(struct session *s);
 void core_unregister(struct session *s);
+/* The first registered session whose seq is above seq (in O(log n): a
+ * list cursor's page starts there), or NULL. */
+struct session *core_after(struct core *core, uint64_t seq);
 /* A blocking job for session s: holds a reference to s until done runs. */
 void core_submit(struct core *core, struct job *j);
 /* True when no worker job, teardown or start is in flight (tests). */
