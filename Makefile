@@ -85,7 +85,7 @@ UNITS := $(BUILD)/systemd/sessiond.service $(BUILD)/systemd/sessiond-user.servic
 
 
 .PHONY: all run check check-all check-unit check-behave check-man check-asan check-tsan \
-	check-model check-fuzz check-e2e check-valgrind check-stress check-deb bench install \
+	check-model check-fuzz check-e2e check-valgrind check-stress check-deb soak bench install \
 	deb clean deps-build deps-run deps-check tests fuzz install-tests install-config FORCE
 
 all: $(PROGS) $(LIBS) $(UNITS)
@@ -184,12 +184,17 @@ check: deps-check
 # failed or did not run (tests/check-summary.sh).
 CHECKS := check-unit check-man check-model check-behave check-stress check-asan check-tsan \
 	check-valgrind check-fuzz check-e2e check-deb
-SUITES := unit man model behave stress asan-unit asan-behave tsan-unit tsan-stress valgrind fuzz e2e deb
+SUITES := unit man model behave stress stress-hosts asan-unit asan-behave tsan-unit tsan-stress \
+	tsan-stress-hosts valgrind fuzz e2e deb
 CHECK_DIR := $(BUILD)/check
 RUN_SUITE = sh tests/check-suite.sh $(CHECK_DIR)
+# The builds inside (build, build-asan, build-tsan) use every CPU.
+CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 check-all:
 	@rm -rf $(CHECK_DIR)
-	@for t in $(CHECKS); do $(MAKE) --no-print-directory $$t || echo "make check: $$t failed"; done; \
+	@CHECK_STARTED=$$(date +%s); export CHECK_STARTED; \
+		for t in $(CHECKS); do $(MAKE) --no-print-directory -j$(CHECK_JOBS) $$t || \
+		echo "make check: $$t failed"; done; \
 		sh tests/check-summary.sh $(CHECK_DIR) $(SUITES)
 
 check-unit: tests
@@ -204,17 +209,23 @@ check-behave: tests
 	@$(RUN_SUITE) behave sh tests/behave/run.sh "$(BUILD)"
 
 # The in-process race stress (tests/tools/race_stress.c): STRESS_OPS
-# randomized operations with injected faults; the full run is 1,000,000.
+# randomized operations with injected faults (100,000: about 50 s).
 # Every kind of fault must have happened by the end: runs much shorter
 # than 30,000 operations may fail for want of chaos.
 # Then a run over three in-process hosts that are taken away and brought
-# back (--host-kill).
-STRESS_OPS ?= 200000
-STRESS_HOST_OPS ?= 100000
+# back (--host-kill).  "make soak" runs both for 1,000,000 operations.
+STRESS_OPS ?= 100000
+STRESS_HOST_OPS ?= 50000
 check-stress: tests
 	@$(RUN_SUITE) stress $(BUILD)/tests/tools/race_stress --ops $(STRESS_OPS) --checkpoint 20000
 	@$(RUN_SUITE) stress-hosts $(BUILD)/tests/tools/race_stress --ops $(STRESS_HOST_OPS) \
 		--checkpoint 25000 --hosts 3 --sessions 6 --host-kill
+
+# The long runs, not part of make check: a million operations each (about
+# 10 minutes together here).
+soak: deps-check
+	@$(MAKE) --no-print-directory check-stress STRESS_OPS=1000000 STRESS_HOST_OPS=1000000 \
+		CHECK_DIR=$(BUILD)/soak
 
 # spin over the Promela model of the disposition protocol (tests/model).
 check-model:

@@ -19,13 +19,16 @@
 # so is each "XFAIL" line (a known failure of a unit test,
 # tests/harness/xfail.h), listed apart: it is neither passed nor skipped.
 #
-# Output goes to the terminal as it comes and to DIR/SUITE.log.  Exits 1
+# Output goes to the terminal as it comes and to DIR/SUITE.log; the
+# suite's seconds (its builds not included) go in its record.  Exits 1
 # if anything failed, else 0.
 DIR=$1 SUITE=$2
 shift 2
 mkdir -p "$DIR"
 LOG="$DIR/$SUITE.log"
+t0=$(date +%s)
 { "$@" 2>&1; echo $? >"$DIR/$SUITE.rc"; } | tee "$LOG"
+secs=$(( $(date +%s) - t0 ))
 rc=$(cat "$DIR/$SUITE.rc")
 line=$(grep -E '^[A-Za-z0-9_-]+: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$LOG" | tail -n 1)
 if [ -n "$line" ]; then
@@ -42,5 +45,5 @@ grep '^SKIP' "$LOG" | sed "s/^SKIP:* */$SUITE: /" >"$DIR/$SUITE.skips"
 [ "$s" -le "$(wc -l <"$DIR/$SUITE.skips")" ] ||
 	echo "$SUITE: $s skipped (no reason printed)" >>"$DIR/$SUITE.skips"
 grep -E '^ *XFAIL ' "$LOG" | sed "s/^ *XFAIL */$SUITE: /" >"$DIR/$SUITE.xfails"
-printf '%s %s %s %s %s\n' "$SUITE" "$p" "$f" "$s" "$rc" >"$DIR/$SUITE.result"
+printf '%s %s %s %s %s %s\n' "$SUITE" "$p" "$f" "$s" "$rc" "$secs" >"$DIR/$SUITE.result"
 [ "$f" = 0 ]
