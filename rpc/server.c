@@ -182,8 +182,13 @@ static void conn_flush(struct rpc_conn *c)
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	if (evbuffer_get_length(out) == 0)
 		return;
-	/* An error is libevent's to find (its write callback reports it). */
+	/* A socket bufferevent keeps the front of its output frozen (only
+	 * its own write callback takes data out): thaw it for this write, as
+	 * that callback does, or nothing is written here at all.  An error is
+	 * libevent's to find (its write callback reports it). */
+	evbuffer_unfreeze(out, 1);
 	evbuffer_write(out, bufferevent_getfd(c->bev));
+	evbuffer_freeze(out, 1);
 	if (evbuffer_get_length(out) > 0)
 		bufferevent_enable(c->bev, EV_WRITE);
 	else if (c->phase != CONN_OPEN)
