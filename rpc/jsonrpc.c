@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/utf8.h"
+
 static json_t *invalid(const char *why)
 {
 	return rpc_make_error(json_null(), RPC_ERR_INVALID_REQUEST, why);
@@ -158,22 +160,180 @@ json_t *rpc_make_request(json_t *id, const char *method, json_t *params)
 	return m;
 }
 
+/* ---- encoding ------------------------------------------------------------
+ *
+ * A message's compact text, byte for byte what json_dumpb(JSON_COMPACT)
+ * writes (tests/test_jsonrpc.c compares the two), for a fraction of its
+ * cost: jansson's dump keeps a hash table of the containers it is inside
+ * (each keyed by its address, printed with snprintf) to refuse a cycle, and
+ * hands its output over a few bytes at a time.  Here a depth bound refuses
+ * a cycle, and text goes out in runs.  Reals are left to jansson (rare in
+ * messages, and its format for them differs between its versions).
+ */
+
+/* Deeper than anything a parse can make (jansson's own bound): a cycle. */
+#define ENCODE_MAX_DEPTH JSON_PARSER_MAX_DEPTH
+
+struct sink {
+	char *buf;
+	size_t size;
+	size_t used;                        /* may pass size: what it takes */
+};
+
+static void put(struct sink *o, const char *s, size_t n)
+{
+	if (n <= o->size && o->used <= o->size - n)
+		memcpy(o->buf + o->used, s, n);
+	o->used += n;
+}
+
+/* A character a JSON string cannot carry as it is (jansson's escapes). */
+static void put_escape(struct sink *o, unsigned char ch)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char u[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
+	const char *two = ch == '"' ? "\\\"" : ch == '\\' ? "\\\\" : ch == '\b' ? "\\b" :
+			  ch == '\f' ? "\\f" : ch == '\n' ? "\\n" : ch == '\r' ? "\\r" :
+			  ch == '\t' ? "\\t" : NULL;
+
+	if (two != NULL)
+		put(o, two, 2);
+	else
+		put(o, u, sizeof u);
+}
+
+/* -1: not valid UTF-8 (as jansson refuses it). */
+static int put_string(struct sink *o, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len, *run = p;
+
+	put(o, "\"", 1);
+	while (p < end) {
+		if (*p >= 0x80) {
+			size_t n = utf8_seq_len(p, (size_t)(end - p));
+			if (n == 0)
+				return -1;
+			p += n;
+		} else if (*p < 0x20 || *p == '"' || *p == '\\') {
+			put(o, (const char *)run, (size_t)(p - run));
+			put_escape(o, *p);
+			run = ++p;
+		} else {
+			p++;
+		}
+	}
+	put(o, (const char *)run, (size_t)(p - run));
+	put(o, "\"", 1);
+	return 0;
+}
+
+static void put_integer(struct sink *o, json_int_t v)
+{
+	char d[24];
+	size_t i = sizeof d;
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+
+	do
+		d[--i] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		d[--i] = '-';
+	put(o, d + i, sizeof d - i);
+}
+
+static int put_real(struct sink *o, const json_t *v)
+{
+	char d[100];
+	size_t n = json_dumpb(v, d, sizeof d, JSON_ENCODE_ANY | JSON_COMPACT);
+
+	if (n == 0 || n > sizeof d)
+		return -1;
+	put(o, d, n);
+	return 0;
+}
+
+static int put_value(struct sink *o, const json_t *v, int depth);
+
+static int put_object(struct sink *o, const json_t *v, int depth)
+{
+	json_t *obj = (json_t *)v;          /* iterating does not change it */
+	size_t comma = 0;
+
+	put(o, "{", 1);
+	for (void *it = json_object_iter(obj); it != NULL; it = json_object_iter_next(obj, it)) {
+		put(o, ",", comma);
+		comma = 1;
+		if (put_string(o, json_object_iter_key(it), json_object_iter_key_len(it)) < 0)
+			return -1;
+		put(o, ":", 1);
+		if (put_value(o, json_object_iter_value(it), depth + 1) < 0)
+			return -1;
+	}
+	put(o, "}", 1);
+	return 0;
+}
+
+static int put_array(struct sink *o, const json_t *v, int depth)
+{
+	put(o, "[", 1);
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		if (i > 0)
+			put(o, ",", 1);
+		if (put_value(o, json_array_get(v, i), depth + 1) < 0)
+			return -1;
+	}
+	put(o, "]", 1);
+	return 0;
+}
+
+static int put_value(struct sink *o, const json_t *v, int depth)
+{
+	if (v == NULL || depth > ENCODE_MAX_DEPTH)
+		return -1;
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return put_object(o, v, depth);
+	case JSON_ARRAY:
+		return put_array(o, v, depth);
+	case JSON_STRING:
+		return put_string(o, json_string_value(v), json_string_length(v));
+	case JSON_INTEGER:
+		put_integer(o, json_integer_value(v));
+		return 0;
+	case JSON_REAL:
+		return put_real(o, v);
+	case JSON_TRUE:
+		put(o, "true", 4);
+		return 0;
+	case JSON_FALSE:
+		put(o, "false", 5);
+		return 0;
+	case JSON_NULL:
+		put(o, "null", 4);
+		return 0;
+	}
+	return -1;
+}
+
+size_t rpc_dumpb(const json_t *msg, char *buf, size_t size)
+{
+	struct sink o = { buf, size, 0 };
+
+	if (!json_is_object(msg) && !json_is_array(msg))
+		return 0;
+	return put_value(&o, msg, 0) < 0 ? 0 : o.used;
+}
+
 char *rpc_encode(json_t *msg, size_t *len)
 {
-	char *s = json_dumps(msg, JSON_COMPACT);
+	size_t n = rpc_dumpb(msg, NULL, 0);
 
-	if (s == NULL)
+	if (n == 0 || n > RPC_MAX_FRAME)
 		return NULL;
-	size_t n = strlen(s);
-	if (n > RPC_MAX_FRAME) {
-		free(s);
+	char *out = malloc(n + 2);
+	if (out == NULL)
 		return NULL;
-	}
-	char *out = realloc(s, n + 2);
-	if (out == NULL) {
-		free(s);
-		return NULL;
-	}
+	rpc_dumpb(msg, out, n);
 	out[n] = '\n';
 	out[n + 1] = '\0';
 	*len = n + 1;

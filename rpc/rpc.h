@@ -51,6 +51,10 @@ json_t *rpc_make_result(json_t *id, json_t *result);          /* steals result *
 json_t *rpc_make_error(json_t *id, int code, const char *message);
 json_t *rpc_make_notification(const char *method, json_t *params); /* borrows */
 json_t *rpc_make_request(json_t *id, const char *method, json_t *params); /* steals params */
+/* A message's compact JSON text, as json_dumpb(msg, buf, size, JSON_COMPACT)
+ * writes it: its length (the text is in buf when that is at most size),
+ * 0 when msg is not an object or array or cannot be encoded. */
+size_t rpc_dumpb(const json_t *msg, char *buf, size_t size);
 /* Compact JSON plus "\n"; NULL if it would exceed RPC_MAX_FRAME. */
 char *rpc_encode(json_t *msg, size_t *len);
 

@@ -107,7 +107,7 @@ void rpc_conn_unref(struct rpc_conn *c)
 
 /*
  * Messages are serialized straight into the connection's output buffer:
- * json_dumpb() writes into space reserved in the evbuffer, so a reply is
+ * rpc_dumpb() writes into space reserved in the evbuffer, so a reply is
  * built once and never copied (a buffer of the right size is reserved
  * again in the rare case the first guess was too small).
  */
@@ -122,7 +122,7 @@ static int encode_into(struct evbuffer *out, json_t *msg)
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (evbuffer_reserve_space(out, (ev_ssize_t)want + 1, &v, 1) < 1)
 			fatal("out of memory writing a reply");
-		size_t n = json_dumpb(msg, v.iov_base, v.iov_len - 1, JSON_COMPACT);
+		size_t n = rpc_dumpb(msg, v.iov_base, v.iov_len - 1);
 		if (n == 0 || n > RPC_MAX_FRAME)
 			return -2;
 		if (n < v.iov_len) {
