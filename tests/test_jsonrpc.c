@@ -226,6 +226,65 @@ static void test_dumpb_as_jansson(void **state)
 	json_decref(loop);
 }
 
+/* Whatever rpc_decode loads, jansson loads the same (values, types, key
+ * order); what it gives up on is jansson's to load or refuse. */
+static bool decodes_alike(const char *buf, size_t len)
+{
+	json_t *d = rpc_decode(buf, len);
+	json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+	char a[4096], b[4096];
+
+	if (d != NULL) {
+		assert_non_null(j);
+		size_t na = json_dumpb(d, a, sizeof a, JSON_ENCODE_ANY);
+		size_t nb = json_dumpb(j, b, sizeof b, JSON_ENCODE_ANY);
+		assert_int_equal(na, nb);
+		assert_memory_equal(a, b, na < sizeof a ? na : sizeof a);
+	}
+	json_decref(d);
+	json_decref(j);
+	return d != NULL;
+}
+
+#define DECODES(s) decodes_alike(s, strlen(s))
+
+static void test_decode_as_jansson(void **state)
+{
+	static const char bytes[] = "{}[],:\"\\ \t\n\r0123456789-+.eEtrufalsn\x01\x7f\x80\xc3\xa9\xed\xff";
+	unsigned seed = 23;
+	int fast = 0, tries = 0;
+
+	(void)state;
+	/* A request is plain. */
+	assert_true(DECODES("{\"jsonrpc\":\"2.0\",\"id\":15207,\"method\":\"token.acquire\","
+			    "\"params\":{\"name\":\"bench\",\"reason\":\"caf\xc3\xa9\"}}"));
+	assert_true(DECODES(" [ 1 , -0, true,false ,null,\"\",{} ,[]]\n"));
+	assert_false(DECODES("{\"a\":1,\"a\":2}"));          /* jansson refuses it */
+	assert_false(DECODES("{\"a\":\"\\n\"}"));            /* an escape: jansson's */
+	assert_false(DECODES("[1.5]"));
+	assert_false(DECODES("[1234567890123456789]"));
+	assert_false(DECODES("[01]"));
+	assert_false(DECODES("[1"));
+	assert_false(decodes_alike("[\"a\0\"]", 6));
+	for (int i = 0; i < 3000; i++) {
+		json_t *v = random_value(&seed, 0);
+		char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | (i % 3 ? 0 : JSON_INDENT(1)));
+		size_t len = strlen(text);
+		fast += decodes_alike(text, len);
+		tries++;
+		for (int m = 0; m < 8 && len > 0; m++) {
+			char *mut = malloc(len);
+			memcpy(mut, text, len);
+			mut[(size_t)rand_r(&seed) % len] = bytes[(size_t)rand_r(&seed) % (sizeof bytes - 1)];
+			decodes_alike(mut, m % 2 ? len : (size_t)rand_r(&seed) % len);
+			free(mut);
+		}
+		free(text);
+		json_decref(v);
+	}
+	assert_true(fast > tries / 4);                      /* the subset is not empty */
+}
+
 /* The method table's rows: what a method takes, needs and refuses. */
 static void test_params_unknown(void **state)
 {
@@ -268,6 +327,7 @@ int main(void)
 		cmocka_unit_test(test_error_keeps_id),
 		cmocka_unit_test(test_encode_and_incoming),
 		cmocka_unit_test(test_dumpb_as_jansson),
+		cmocka_unit_test(test_decode_as_jansson),
 		cmocka_unit_test(test_params_unknown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
