@@ -391,24 +391,32 @@ static void put_escape(struct sink *o, unsigned char ch)
 		put(o, u, sizeof u);
 }
 
+/* ASCII that goes out as it is: one test per byte for most text. */
+static bool plain(unsigned char ch)
+{
+	return (unsigned char)(ch - 0x20) < 0x60 && ch != '"' && ch != '\\';
+}
+
 /* -1: not valid UTF-8 (as jansson refuses it). */
 static int put_string(struct sink *o, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len, *run = p;
 
 	put(o, "\"", 1);
-	while (p < end) {
+	for (;;) {
+		while (p < end && plain(*p))
+			p++;
+		if (p == end)
+			break;
 		if (*p >= 0x80) {
 			size_t n = utf8_seq_len(p, (size_t)(end - p));
 			if (n == 0)
 				return -1;
 			p += n;
-		} else if (*p < 0x20 || *p == '"' || *p == '\\') {
+		} else {
 			put(o, (const char *)run, (size_t)(p - run));
 			put_escape(o, *p);
 			run = ++p;
-		} else {
-			p++;
 		}
 	}
 	put(o, (const char *)run, (size_t)(p - run));
