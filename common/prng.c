@@ -2,7 +2,6 @@
 #include "prng.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -101,7 +100,5 @@ void prng_uuid(struct prng *p, char out[UUID_STR_LEN])
 	prng_bytes(p, u, sizeof u);
 	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);    /* version 4 */
 	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);    /* RFC 4122 variant */
-	snprintf(out, UUID_STR_LEN, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
-		 u[12], u[13], u[14], u[15]);
+	uuid_unparse_lower(u, out);         /* a table, not printf's 16 conversions */
 }

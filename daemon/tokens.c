@@ -66,10 +66,15 @@ static void acquire_lost(struct rpc_call *call, void *arg)
 	acquire_free(a);
 }
 
+/* Member by member, not json_pack (which reads its format every time). */
 static json_t *acquire_result(struct token *t, struct session *s)
 {
-	return json_pack("{s:s, s:o, s:o}", "token", t->id, "expires", time_json(t->expires),
-			 "session", view_summary(s));
+	json_t *r = json_object();
+
+	json_object_set_new_nocheck(r, "token", json_string(t->id));
+	json_object_set_new_nocheck(r, "expires", time_json(t->expires));
+	json_object_set_new_nocheck(r, "session", view_summary(s));
+	return r;
 }
 
 /* The reply acknowledges the VM it holds (its instance, its start count):

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/utf8.h"
+
 static json_t *invalid(const char *why)
 {
 	return rpc_make_error(json_null(), RPC_ERR_INVALID_REQUEST, why);
@@ -13,6 +15,193 @@ static json_t *invalid(const char *why)
 static bool id_valid(json_t *id)
 {
 	return json_is_string(id) || json_is_number(id) || json_is_null(id);
+}
+
+/* ---- decoding ------------------------------------------------------------
+ *
+ * The frames clients send are small and plain: objects of short strings,
+ * integers and literals.  jansson takes some 20,000 instructions to load
+ * one of 100 bytes (a character at a time through its stream, its string
+ * buffer, its error bookkeeping), seven times what building the same
+ * values costs.  rpc_decode loads that plain subset itself and gives up on
+ * anything else: a string with an escape or a control character, a number
+ * that is not a short integer, a duplicate key, deep nesting, any byte out
+ * of place.  jansson then loads the frame as before, so what it accepts and
+ * how it words a parse error stay its own (tests/test_jsonrpc.c checks that
+ * whatever rpc_decode returns, jansson returns the same).
+ */
+
+#define DECODE_MAX_DEPTH 32
+#define DECODE_MAX_DIGITS 18                /* always within json_int_t */
+
+struct src {
+	const char *p, *end;
+	int depth;
+};
+
+static json_t *dec_value(struct src *s);
+
+static int peek(struct src *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+	return s->p < s->end ? (unsigned char)*s->p : -1;
+}
+
+/* A string's bytes, at s->p's quote: valid UTF-8, no escape, no control
+ * character (false: not plain). */
+static bool dec_span(struct src *s, const char **str, size_t *len)
+{
+	const unsigned char *p = (const unsigned char *)s->p + 1, *start = p;
+	const unsigned char *end = (const unsigned char *)s->end;
+
+	while (p < end && *p != '"') {
+		if (*p >= 0x80) {
+			size_t n = utf8_seq_len(p, (size_t)(end - p));
+			if (n == 0)
+				return false;
+			p += n;
+		} else if (*p < 0x20 || *p == '\\') {
+			return false;
+		} else {
+			p++;
+		}
+	}
+	if (p == end)
+		return false;
+	*str = (const char *)start;
+	*len = (size_t)(p - start);
+	s->p = (const char *)p + 1;
+	return true;
+}
+
+static json_t *dec_string(struct src *s)
+{
+	const char *str;
+	size_t len;
+
+	return dec_span(s, &str, &len) ? json_stringn_nocheck(str, len) : NULL;
+}
+
+/* A short integer; a longer one, a fraction or an exponent is jansson's. */
+static json_t *dec_integer(struct src *s)
+{
+	const char *p = s->p + (*s->p == '-'), *digits = p;
+	json_int_t v = 0;
+
+	while (p < s->end && *p >= '0' && *p <= '9' && p - digits < DECODE_MAX_DIGITS)
+		v = v * 10 + (*p++ - '0');
+	if (p == digits || (p - digits > 1 && *digits == '0'))
+		return NULL;
+	if (p < s->end && ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E'))
+		return NULL;
+	json_int_t sign = *s->p == '-' ? -1 : 1;
+	s->p = p;
+	return json_integer(sign * v);
+}
+
+static json_t *dec_word(struct src *s, const char *word, json_t *v)
+{
+	size_t n = strlen(word);
+
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
+		return NULL;
+	s->p += n;
+	return v;
+}
+
+/* Members in order, as jansson inserts them; a duplicate key is its error. */
+static json_t *dec_object(struct src *s)
+{
+	json_t *o = json_object(), *v;
+	const char *key;
+	size_t klen;
+	int c;
+
+	s->p++;
+	if (peek(s) == '}') {
+		s->p++;
+		return o;
+	}
+	do {
+		if (peek(s) != '"' || !dec_span(s, &key, &klen) || json_object_getn(o, key, klen) != NULL ||
+		    peek(s) != ':')
+			goto give_up;
+		s->p++;
+		if ((v = dec_value(s)) == NULL || json_object_setn_new_nocheck(o, key, klen, v) < 0)
+			goto give_up;
+		if ((c = peek(s)) == ',' || c == '}')
+			s->p++;
+	} while (c == ',');
+	if (c == '}')
+		return o;
+give_up:
+	json_decref(o);
+	return NULL;
+}
+
+static json_t *dec_array(struct src *s)
+{
+	json_t *a = json_array(), *v;
+	int c;
+
+	s->p++;
+	if (peek(s) == ']') {
+		s->p++;
+		return a;
+	}
+	do {
+		if ((v = dec_value(s)) == NULL || json_array_append_new(a, v) < 0)
+			goto give_up;
+		if ((c = peek(s)) == ',' || c == ']')
+			s->p++;
+	} while (c == ',');
+	if (c == ']')
+		return a;
+give_up:
+	json_decref(a);
+	return NULL;
+}
+
+static json_t *dec_value(struct src *s)
+{
+	json_t *v = NULL;
+
+	switch (peek(s)) {
+	case '{':
+	case '[':
+		if (s->depth >= DECODE_MAX_DEPTH)
+			return NULL;
+		s->depth++;
+		v = *s->p == '{' ? dec_object(s) : dec_array(s);
+		s->depth--;
+		return v;
+	case '"':
+		return dec_string(s);
+	case 't':
+		return dec_word(s, "true", json_true());
+	case 'f':
+		return dec_word(s, "false", json_false());
+	case 'n':
+		return dec_word(s, "null", json_null());
+	case '-':
+	case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		return dec_integer(s);
+	}
+	return NULL;
+}
+
+json_t *rpc_decode(const char *buf, size_t len)
+{
+	struct src s = { buf, buf + len, 0 };
+	json_t *v = dec_value(&s);
+
+	if (v != NULL && peek(&s) != -1) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
 }
 
 json_t *rpc_parse_frame(const char *buf, size_t len, json_t **reply)
@@ -28,7 +217,9 @@ json_t *rpc_parse_frame(const char *buf, size_t len, json_t **reply)
 		return NULL;
 	}
 	/* jansson rejects invalid UTF-8 and NUL bytes inside strings. */
-	json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
+	json_t *doc = rpc_decode(buf, len);
+	if (doc == NULL)
+		doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
 	if (doc == NULL) {
 		snprintf(msg, sizeof msg, "parse error: %s (at byte %d)", e.text, e.position);
 		*reply = rpc_make_error(json_null(), RPC_ERR_PARSE, msg);
@@ -158,22 +349,188 @@ json_t *rpc_make_request(json_t *id, const char *method, json_t *params)
 	return m;
 }
 
+/* ---- encoding ------------------------------------------------------------
+ *
+ * A message's compact text, byte for byte what json_dumpb(JSON_COMPACT)
+ * writes (tests/test_jsonrpc.c compares the two), for a fraction of its
+ * cost: jansson's dump keeps a hash table of the containers it is inside
+ * (each keyed by its address, printed with snprintf) to refuse a cycle, and
+ * hands its output over a few bytes at a time.  Here a depth bound refuses
+ * a cycle, and text goes out in runs.  Reals are left to jansson (rare in
+ * messages, and its format for them differs between its versions).
+ */
+
+/* Deeper than anything a parse can make (jansson's own bound): a cycle. */
+#define ENCODE_MAX_DEPTH JSON_PARSER_MAX_DEPTH
+
+struct sink {
+	char *buf;
+	size_t size;
+	size_t used;                        /* may pass size: what it takes */
+};
+
+static void put(struct sink *o, const char *s, size_t n)
+{
+	if (n <= o->size && o->used <= o->size - n)
+		memcpy(o->buf + o->used, s, n);
+	o->used += n;
+}
+
+/* A character a JSON string cannot carry as it is (jansson's escapes). */
+static void put_escape(struct sink *o, unsigned char ch)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char u[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
+	const char *two = ch == '"' ? "\\\"" : ch == '\\' ? "\\\\" : ch == '\b' ? "\\b" :
+			  ch == '\f' ? "\\f" : ch == '\n' ? "\\n" : ch == '\r' ? "\\r" :
+			  ch == '\t' ? "\\t" : NULL;
+
+	if (two != NULL)
+		put(o, two, 2);
+	else
+		put(o, u, sizeof u);
+}
+
+/* ASCII that goes out as it is: one test per byte for most text. */
+static bool plain(unsigned char ch)
+{
+	return (unsigned char)(ch - 0x20) < 0x60 && ch != '"' && ch != '\\';
+}
+
+/* -1: not valid UTF-8 (as jansson refuses it). */
+static int put_string(struct sink *o, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len, *run = p;
+
+	put(o, "\"", 1);
+	for (;;) {
+		while (p < end && plain(*p))
+			p++;
+		if (p == end)
+			break;
+		if (*p >= 0x80) {
+			size_t n = utf8_seq_len(p, (size_t)(end - p));
+			if (n == 0)
+				return -1;
+			p += n;
+		} else {
+			put(o, (const char *)run, (size_t)(p - run));
+			put_escape(o, *p);
+			run = ++p;
+		}
+	}
+	put(o, (const char *)run, (size_t)(p - run));
+	put(o, "\"", 1);
+	return 0;
+}
+
+static void put_integer(struct sink *o, json_int_t v)
+{
+	char d[24];
+	size_t i = sizeof d;
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+
+	do
+		d[--i] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		d[--i] = '-';
+	put(o, d + i, sizeof d - i);
+}
+
+static int put_real(struct sink *o, const json_t *v)
+{
+	char d[100];
+	size_t n = json_dumpb(v, d, sizeof d, JSON_ENCODE_ANY | JSON_COMPACT);
+
+	if (n == 0 || n > sizeof d)
+		return -1;
+	put(o, d, n);
+	return 0;
+}
+
+static int put_value(struct sink *o, const json_t *v, int depth);
+
+static int put_object(struct sink *o, const json_t *v, int depth)
+{
+	json_t *obj = (json_t *)v;          /* iterating does not change it */
+	size_t comma = 0;
+
+	put(o, "{", 1);
+	for (void *it = json_object_iter(obj); it != NULL; it = json_object_iter_next(obj, it)) {
+		put(o, ",", comma);
+		comma = 1;
+		if (put_string(o, json_object_iter_key(it), json_object_iter_key_len(it)) < 0)
+			return -1;
+		put(o, ":", 1);
+		if (put_value(o, json_object_iter_value(it), depth + 1) < 0)
+			return -1;
+	}
+	put(o, "}", 1);
+	return 0;
+}
+
+static int put_array(struct sink *o, const json_t *v, int depth)
+{
+	put(o, "[", 1);
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		if (i > 0)
+			put(o, ",", 1);
+		if (put_value(o, json_array_get(v, i), depth + 1) < 0)
+			return -1;
+	}
+	put(o, "]", 1);
+	return 0;
+}
+
+static int put_value(struct sink *o, const json_t *v, int depth)
+{
+	if (v == NULL || depth > ENCODE_MAX_DEPTH)
+		return -1;
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return put_object(o, v, depth);
+	case JSON_ARRAY:
+		return put_array(o, v, depth);
+	case JSON_STRING:
+		return put_string(o, json_string_value(v), json_string_length(v));
+	case JSON_INTEGER:
+		put_integer(o, json_integer_value(v));
+		return 0;
+	case JSON_REAL:
+		return put_real(o, v);
+	case JSON_TRUE:
+		put(o, "true", 4);
+		return 0;
+	case JSON_FALSE:
+		put(o, "false", 5);
+		return 0;
+	case JSON_NULL:
+		put(o, "null", 4);
+		return 0;
+	}
+	return -1;
+}
+
+size_t rpc_dumpb(const json_t *msg, char *buf, size_t size)
+{
+	struct sink o = { buf, size, 0 };
+
+	if (!json_is_object(msg) && !json_is_array(msg))
+		return 0;
+	return put_value(&o, msg, 0) < 0 ? 0 : o.used;
+}
+
 char *rpc_encode(json_t *msg, size_t *len)
 {
-	char *s = json_dumps(msg, JSON_COMPACT);
+	size_t n = rpc_dumpb(msg, NULL, 0);
 
-	if (s == NULL)
+	if (n == 0 || n > RPC_MAX_FRAME)
 		return NULL;
-	size_t n = strlen(s);
-	if (n > RPC_MAX_FRAME) {
-		free(s);
+	char *out = malloc(n + 2);
+	if (out == NULL)
 		return NULL;
-	}
-	char *out = realloc(s, n + 2);
-	if (out == NULL) {
-		free(s);
-		return NULL;
-	}
+	rpc_dumpb(msg, out, n);
 	out[n] = '\n';
 	out[n + 1] = '\0';
 	*len = n + 1;

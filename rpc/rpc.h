@@ -39,6 +39,10 @@ struct rpc_request {
  * JSON-RPC 2.0 section 6).  NULL: *reply is the error reply to send (parse
  * error, an empty batch, a frame over the limit). */
 json_t *rpc_parse_frame(const char *buf, size_t len, json_t **reply);
+/* A frame in the plain subset of JSON most frames are in (no escapes, no
+ * reals, no long integers, no duplicate keys, shallow), as jansson would
+ * load it; NULL for anything else (then jansson decides: rpc_parse_frame). */
+json_t *rpc_decode(const char *buf, size_t len);
 /* One request object (a frame's, or a batch member).  0: req filled
  * (holds its own reference; release with rpc_request_clear).  -1: *reply
  * is the error reply to send. */
@@ -51,6 +55,10 @@ json_t *rpc_make_result(json_t *id, json_t *result);          /* steals result *
 json_t *rpc_make_error(json_t *id, int code, const char *message);
 json_t *rpc_make_notification(const char *method, json_t *params); /* borrows */
 json_t *rpc_make_request(json_t *id, const char *method, json_t *params); /* steals params */
+/* A message's compact JSON text, as json_dumpb(msg, buf, size, JSON_COMPACT)
+ * writes it: its length (the text is in buf when that is at most size),
+ * 0 when msg is not an object or array or cannot be encoded. */
+size_t rpc_dumpb(const json_t *msg, char *buf, size_t size);
 /* Compact JSON plus "\n"; NULL if it would exceed RPC_MAX_FRAME. */
 char *rpc_encode(json_t *msg, size_t *len);
 

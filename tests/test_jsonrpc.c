@@ -143,6 +143,148 @@ static void test_encode_and_incoming(void **state)
 	json_decref(id);
 }
 
+/* rpc_dumpb writes what json_dumpb(JSON_COMPACT) writes, whatever the
+ * buffer, and fails where it fails. */
+static void assert_dumps_alike(const json_t *v)
+{
+	char a[2048], b[2048];
+	size_t na = rpc_dumpb(v, a, sizeof a), nb = json_dumpb(v, b, sizeof b, JSON_COMPACT);
+
+	assert_int_equal(na, nb);
+	assert_memory_equal(a, b, na < sizeof a ? na : sizeof a);
+	assert_int_equal(rpc_dumpb(v, NULL, 0), nb);
+	for (size_t cut = 0; cut < nb && cut < sizeof a; cut += 7) {
+		memset(a, '#', sizeof a);
+		assert_int_equal(rpc_dumpb(v, a, cut), nb);
+		assert_int_equal(a[cut], '#');              /* nothing past the buffer */
+	}
+}
+
+/* A random value: every type, strings of every kind of character. */
+static json_t *random_value(unsigned *seed, int depth)
+{
+	static const char *const texts[] = {
+		"", "plain", "q\"uote", "back\\slash", "tab\tnl\ncr\rbs\bff\f", "\x01\x1f\x7f",
+		"sl/ash", "caf\xc3\xa9", "\xe2\x82\xac\xf0\x9f\x98\x80", "\xef\xbf\xbf",
+	};
+	int kind = depth > 3 ? rand_r(seed) % 6 : rand_r(seed) % 8;
+	json_t *v;
+
+	switch (kind) {
+	case 0: return json_null();
+	case 1: return json_boolean(rand_r(seed) & 1);
+	case 2: return json_integer((json_int_t)rand_r(seed) * (rand_r(seed) & 1 ? 1 : -1000003));
+	case 3: return json_real((double)rand_r(seed) / (rand_r(seed) | 1) * (rand_r(seed) & 1 ? 1e-9 : 1e12));
+	case 4: return json_string(texts[rand_r(seed) % (sizeof texts / sizeof texts[0])]);
+	case 5: return json_stringn("nul\0inside", 11);
+	case 6:
+		v = json_array();
+		for (int i = rand_r(seed) % 5; i > 0; i--)
+			json_array_append_new(v, random_value(seed, depth + 1));
+		return v;
+	default:
+		v = json_object();
+		for (int i = rand_r(seed) % 5; i > 0; i--)
+			json_object_set_new(v, texts[rand_r(seed) % (sizeof texts / sizeof texts[0])],
+					    random_value(seed, depth + 1));
+		return v;
+	}
+}
+
+static void test_dumpb_as_jansson(void **state)
+{
+	unsigned seed = 17;
+
+	(void)state;
+	json_t *edge = json_pack("{s:I, s:I, s:I, s:f, s:f, s:f, s:[], s:{}, s:[n,b,b]}",
+				 "min", (json_int_t)INT64_MIN, "max", (json_int_t)INT64_MAX, "zero",
+				 (json_int_t)0, "r1", 1.0, "r2", -0.5, "r3", 1e300, "a", "o", "l", 1, 0);
+	json_object_setn_new(edge, "k\0ey", 4, json_integer(1));
+	assert_dumps_alike(edge);
+	json_decref(edge);
+	for (int i = 0; i < 2000; i++) {
+		json_t *v = json_array();
+		json_array_append_new(v, random_value(&seed, 0));
+		assert_dumps_alike(v);
+		json_decref(v);
+	}
+	/* Not text: both refuse it. */
+	json_t *bad = json_pack("{s:o}", "s", json_stringn_nocheck("\xc0\x80", 2));
+	assert_int_equal(rpc_dumpb(bad, NULL, 0), 0);
+	assert_int_equal(json_dumpb(bad, NULL, 0, JSON_COMPACT), 0);
+	json_decref(bad);
+	/* A message is an object or an array. */
+	json_t *one = json_integer(1);
+	assert_int_equal(rpc_dumpb(one, NULL, 0), 0);
+	json_decref(one);
+	/* A cycle is refused, not followed for ever. */
+	json_t *loop = json_array(), *inner = json_array();
+	json_array_append(inner, loop);
+	json_array_append_new(loop, inner);
+	assert_int_equal(rpc_dumpb(loop, NULL, 0), 0);
+	json_array_clear(inner);
+	json_decref(loop);
+}
+
+/* Whatever rpc_decode loads, jansson loads the same (values, types, key
+ * order); what it gives up on is jansson's to load or refuse. */
+static bool decodes_alike(const char *buf, size_t len)
+{
+	json_t *d = rpc_decode(buf, len);
+	json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+	char a[4096], b[4096];
+
+	if (d != NULL) {
+		assert_non_null(j);
+		size_t na = json_dumpb(d, a, sizeof a, JSON_ENCODE_ANY);
+		size_t nb = json_dumpb(j, b, sizeof b, JSON_ENCODE_ANY);
+		assert_int_equal(na, nb);
+		assert_memory_equal(a, b, na < sizeof a ? na : sizeof a);
+	}
+	json_decref(d);
+	json_decref(j);
+	return d != NULL;
+}
+
+#define DECODES(s) decodes_alike(s, strlen(s))
+
+static void test_decode_as_jansson(void **state)
+{
+	static const char bytes[] = "{}[],:\"\\ \t\n\r0123456789-+.eEtrufalsn\x01\x7f\x80\xc3\xa9\xed\xff";
+	unsigned seed = 23;
+	int fast = 0, tries = 0;
+
+	(void)state;
+	/* A request is plain. */
+	assert_true(DECODES("{\"jsonrpc\":\"2.0\",\"id\":15207,\"method\":\"token.acquire\","
+			    "\"params\":{\"name\":\"bench\",\"reason\":\"caf\xc3\xa9\"}}"));
+	assert_true(DECODES(" [ 1 , -0, true,false ,null,\"\",{} ,[]]\n"));
+	assert_false(DECODES("{\"a\":1,\"a\":2}"));          /* jansson refuses it */
+	assert_false(DECODES("{\"a\":\"\\n\"}"));            /* an escape: jansson's */
+	assert_false(DECODES("[1.5]"));
+	assert_false(DECODES("[1234567890123456789]"));
+	assert_false(DECODES("[01]"));
+	assert_false(DECODES("[1"));
+	assert_false(decodes_alike("[\"a\0\"]", 6));
+	for (int i = 0; i < 3000; i++) {
+		json_t *v = random_value(&seed, 0);
+		char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | (i % 3 ? 0 : JSON_INDENT(1)));
+		size_t len = strlen(text);
+		fast += decodes_alike(text, len);
+		tries++;
+		for (int m = 0; m < 8 && len > 0; m++) {
+			char *mut = malloc(len);
+			memcpy(mut, text, len);
+			mut[(size_t)rand_r(&seed) % len] = bytes[(size_t)rand_r(&seed) % (sizeof bytes - 1)];
+			decodes_alike(mut, m % 2 ? len : (size_t)rand_r(&seed) % len);
+			free(mut);
+		}
+		free(text);
+		json_decref(v);
+	}
+	assert_true(fast > tries / 4);                      /* the subset is not empty */
+}
+
 /* The method table's rows: what a method takes, needs and refuses. */
 static void test_params_unknown(void **state)
 {
@@ -184,6 +326,8 @@ int main(void)
 		cmocka_unit_test(test_oversized),
 		cmocka_unit_test(test_error_keeps_id),
 		cmocka_unit_test(test_encode_and_incoming),
+		cmocka_unit_test(test_dumpb_as_jansson),
+		cmocka_unit_test(test_decode_as_jansson),
 		cmocka_unit_test(test_params_unknown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
