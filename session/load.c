@@ -28,8 +28,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,96 +38,34 @@
 #include "../common/xalloc.h"
 
 
-/* ---- state files: read and parsed on threads, loaded on the loop ------------------ */
-
-/*
- * Reading and parsing a state file is most of what start-up costs per
- * session (open, read and JSON parse: about two thirds of it with 100,000
- * files), and it needs nothing of the core.  So one thread per CPU reads
- * and parses batches of files, each taking the next batch not yet taken
- * (at most LOAD_AHEAD ahead of the loading), while the loop thread turns
- * the parsed batches into sessions in the directory's order, each batch as
- * soon as it is ready; the threads are joined before load_files returns,
- * as when it read them itself.
- */
-#define LOAD_BATCH 128
-/* Batches parsed ahead of the loading: parsed documents wait in memory
- * (up to this many batches of them), and memory a thread frees again is
- * memory it reuses, where unbounded it would take fresh pages. */
-#define LOAD_AHEAD 8
-
-struct load_file {
-	char *name;
-	json_t *doc;                        /* parsed; NULL: err says why */
-	char *err;
-};
-
-struct load_par {
-	const char *dir;
-	struct load_file *files;
-	size_t n, nbatches;
-	atomic_size_t next;                 /* the next batch to take */
-	bool *ready;                        /* per batch, under lock */
-	size_t loaded;                      /* batches loaded, under lock */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-};
-
-static void load_parse(const char *dir, struct load_file *f)
+static void load_one(struct core *core, const char *file)
 {
 	char path[4400];
 	struct cause c;
 	json_error_t e;
 
-	snprintf(path, sizeof path, "%s/%s", dir, f->name);
+	snprintf(path, sizeof path, "%s/%s", core->sessions_dir, file);
 	char *text = file_read_all(path, 4 << 20, NULL, &c);
 	if (text == NULL) {
-		f->err = xstrdup(c.msg);
+		log_err("state file %s: %s; skipped", path, c.msg);
 		return;
 	}
-	f->doc = json_loads(text, 0, &e);
+	json_t *doc = json_loads(text, 0, &e);
 	free(text);
-	if (f->doc == NULL)
-		f->err = xasprintf("not valid JSON (line %d: %s)", e.line, e.text);
-}
-
-static void *load_parse_thread(void *arg)
-{
-	struct load_par *lp = arg;
-	size_t b;
-
-	while ((b = atomic_fetch_add(&lp->next, 1)) < lp->nbatches) {
-		pthread_mutex_lock(&lp->lock);
-		while (b >= lp->loaded + LOAD_AHEAD)
-			pthread_cond_wait(&lp->cond, &lp->lock);
-		pthread_mutex_unlock(&lp->lock);
-		size_t end = (b + 1) * LOAD_BATCH < lp->n ? (b + 1) * LOAD_BATCH : lp->n;
-		for (size_t i = b * LOAD_BATCH; i < end; i++)
-			load_parse(lp->dir, &lp->files[i]);
-		pthread_mutex_lock(&lp->lock);
-		lp->ready[b] = true;
-		pthread_cond_broadcast(&lp->cond);
-		pthread_mutex_unlock(&lp->lock);
+	if (doc == NULL) {
+		log_err("state file %s: not valid JSON (line %d: %s); skipped", path, e.line, e.text);
+		return;
 	}
-	return NULL;
-}
-
-/* One parsed state file becomes a registered session. */
-static void load_doc(struct core *core, struct load_file *f)
-{
-	struct cause c;
-	struct session *s = f->doc ? persist_load(core, f->doc, &c) : NULL;
-
+	struct session *s = persist_load(core, doc, &c);
+	json_decref(doc);
 	if (s == NULL) {
-		log_err("state file %s/%s: %s; skipped", core->sessions_dir, f->name,
-			f->doc ? c.msg : f->err);
+		log_err("state file %s: %s; skipped", path, c.msg);
 		return;
 	}
 	char want[64];
 	snprintf(want, sizeof want, "%s.json", s->id);
-	if (strcmp(want, f->name) != 0 || core_find(core, s->owner, s->name) != NULL) {
-		log_err("state file %s/%s: name or id clash (%s); skipped",
-			core->sessions_dir, f->name, s->key);
+	if (strcmp(want, file) != 0 || core_find(core, s->owner, s->name) != NULL) {
+		log_err("state file %s: name or id clash (%s); skipped", path, s->key);
 		session_unref(s);
 		return;
 	}
@@ -137,60 +73,9 @@ static void load_doc(struct core *core, struct load_file *f)
 	core_register(s);
 }
 
-static int online_cpus(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n < 1 ? 1 : n > 8 ? 8 : (int)n;
-}
-
-/* Parses files[0..n) on threads and loads them here, batch by batch. */
-static void load_parallel(struct core *core, struct load_file *files, size_t n)
-{
-	struct load_par lp = { .dir = core->sessions_dir, .files = files, .n = n,
-			       .nbatches = (n + LOAD_BATCH - 1) / LOAD_BATCH };
-	pthread_t threads[8];
-	int nt = 0, want = online_cpus();
-
-	atomic_init(&lp.next, 0);
-	lp.ready = xcalloc(lp.nbatches + 1, sizeof *lp.ready);
-	pthread_mutex_init(&lp.lock, NULL);
-	pthread_cond_init(&lp.cond, NULL);
-	while (nt < want && pthread_create(&threads[nt], NULL, load_parse_thread, &lp) == 0)
-		nt++;
-	if (nt == 0)                        /* no thread to be had: parse here */
-		load_parse_thread(&lp);
-	for (size_t b = 0; b < lp.nbatches; b++) {
-		pthread_mutex_lock(&lp.lock);
-		while (!lp.ready[b])
-			pthread_cond_wait(&lp.cond, &lp.lock);
-		pthread_mutex_unlock(&lp.lock);
-		size_t end = (b + 1) * LOAD_BATCH < n ? (b + 1) * LOAD_BATCH : n;
-		for (size_t i = b * LOAD_BATCH; i < end; i++) {
-			load_doc(core, &files[i]);
-			json_decref(files[i].doc);
-			free(files[i].err);
-			free(files[i].name);
-		}
-		pthread_mutex_lock(&lp.lock);
-		lp.loaded = b + 1;
-		pthread_cond_broadcast(&lp.cond);
-		pthread_mutex_unlock(&lp.lock);
-	}
-	while (nt > 0)
-		pthread_join(threads[--nt], NULL);
-	pthread_cond_destroy(&lp.cond);
-	pthread_mutex_destroy(&lp.lock);
-	free(lp.ready);
-}
-
-/* Lists the state directory (removing what a crash left half-written)
- * and loads its *.json files. */
 static void load_files(struct core *core)
 {
 	DIR *d = opendir(core->sessions_dir);
-	struct load_file *files = NULL;
-	size_t n = 0, cap = 0;
 	struct dirent *de;
 
 	if (d == NULL) {
@@ -198,24 +83,17 @@ static void load_files(struct core *core)
 		return;
 	}
 	while ((de = readdir(d)) != NULL) {
-		size_t len = strlen(de->d_name);
+		size_t n = strlen(de->d_name);
 		if (de->d_name[0] == '.') {
 			/* A write that a crash interrupted: the old file stands. */
-			if (len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0)
+			if (n > 4 && strcmp(de->d_name + n - 4, ".tmp") == 0)
 				unlinkat(dirfd(d), de->d_name, 0);
 			continue;
 		}
-		if (len <= 5 || strcmp(de->d_name + len - 5, ".json") != 0)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 1024;
-			files = xrealloc(files, cap * sizeof *files);
-		}
-		files[n++] = (struct load_file){ .name = xstrdup(de->d_name) };
+		if (n > 5 && strcmp(de->d_name + n - 5, ".json") == 0)
+			load_one(core, de->d_name);
 	}
 	closedir(d);
-	load_parallel(core, files, n);
-	free(files);
 	log_info("sessiond: %zu session(s) loaded", core->nsessions);
 }
 

@@ -1,15 +1,13 @@
 /*
- * test_load.c — start-up at scale (issue 17) and the list cursor's seek
+ * test_load.c — loading many state files (issue 17) and the list cursor's seek
  * (issue 20):
  *
- *  - session/load.c reads and parses the state files on one thread per
- *    CPU, in batches, and loads them on the loop: 700 sessions (five whole
- *    batches and a partial one) come back after a restart with their
- *    names, ids, owners and settings.  Among them, a file that is not
- *    JSON, one whose name is not the id inside it, and one that repeats a
- *    session are skipped (the others load, the core carries on); a
- *    ".tmp" left by a crash is removed and a file of another name is left
- *    alone.
+ *  - session/load.c loads every state file at start: 700 sessions come
+ *    back after a restart with their names, ids, owners and settings.
+ *    Among them, a file that is not JSON, one whose name is not the id
+ *    inside it, and one that repeats a session are skipped (the others
+ *    load, the core carries on); a ".tmp" left by a crash is removed and
+ *    a file of another name is left alone.
  *  - core_after(seq) (session/core.c) is the first registered session
  *    above seq, whatever was deleted before it, through the holes and
  *    the compaction of its index: checked against the test's own record
