@@ -237,6 +237,7 @@ static void suspended(struct session *s)
 	if (!instance_suspend(s->inst))
 		fatal("session %s: instance %s saved but not ours (bug)", s->key, s->inst->id);
 	s->core->stats.saves++;
+	s->measure_rss = false;             /* the save counted what it gave back */
 	if (s->running_since > 0) {
 		s->uptime_total += mono_now() - s->running_since;
 		s->running_since = 0;

@@ -215,6 +215,23 @@ static void test_save_on_idle_then_restore(void **state)
 	assert_clean(h);
 }
 
+/* An idle stop measures what the VM gave back (teardown.c: the flag
+ * measure_rss, taken by the stop's first job).  A save measures it itself,
+ * so the flag goes with the save: a later end of the restored instance
+ * that claims no stop (a crash) must not count as given back by
+ * idleness. */
+static void test_save_clears_idle_measure(void **state)
+{
+	struct harness *h = *state;
+	struct session *s = make(h, "tier", SAVER);
+	char id[UUID_STR_LEN];
+
+	run_until_suspended(h, s, id);
+	assert_false(s->measure_rss);
+	assert_int_equal(harness_delete(h, s, NULL), 0);
+	assert_clean(h);
+}
+
 /* ---- failure paths ------------------------------------------------------------------- */
 
 /* libvirt refuses the save: the guest is stopped as an idle stop stops
@@ -583,6 +600,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_save_on_idle_then_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_save_clears_idle_measure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_save_fails_stops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_fails_cold_boot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_refused_cold_boot, setup, teardown),
