@@ -567,13 +567,19 @@ summary() {
 			n=${c#c}
 			smin=$(echo "$rest" | tr ' ' '\n' | sed -n 's/^sdc_min=//p')
 			smax=$(echo "$rest" | tr ' ' '\n' | sed -n 's/^sdc_max=//p')
-			printf "%-50s %-32s %s\n" "token ops/s, $n clients, $pl" "$sdc ($smin..$smax)" \
-				"$( [ "$n" = 64 ] && echo "$sdc" | awk '{print ($1 >= 50000) ? ">= 50000: met" : ">= 50000: NOT met"}')"
+			# An op is one round trip; a pair (acquire + release) is two.
+			# Issue 17: 64 clients >= 60,000 pairs/s and within 2x of
+			# echo; 1 client within 1.3x of echo.
+			printf "%-50s %-32s %s\n" "token ops/s, $n clients, $pl" \
+				"$sdc ($smin..$smax); pairs/s $((sdc / 2))" \
+				"$( [ "$n" = 64 ] && echo "$sdc" | awk '{print ($1 / 2 >= 60000) ? "pairs >= 60000: met" : "pairs >= 60000: NOT met"}')"
+			lim=2
+			[ "$n" = 1 ] && lim=1.3
 			printf "%-50s %-32s %s\n" "  echo ops/s / sessiond ops/s, $n clients, $pl" "${ve}x" \
-				"$(echo "$ve" | awk '{print ($1 <= 2) ? "<= 2x: met" : "<= 2x: NOT met"}')"
+				"$(echo "$ve $lim" | awk '{print ($1 <= $2) ? "<= " $2 "x: met" : "<= " $2 "x: NOT met"}')"
 			if [ -n "$vo" ] && [ "$vo" != 0 ]; then
 				printf "%-50s %-32s %s\n" "  ops/s vs libvirt RT, $n clients, $pl" "${vv}x ($vo libvirt ops/s)" \
-					"$(echo "$vv" | awk '{print ($1 >= 10) ? ">= 10x: met" : ">= 10x: NOT met"}')"
+					"(a comparison, no goal)"
 			fi
 		done
 	fi
