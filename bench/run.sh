@@ -219,6 +219,11 @@ libvirt_answers() {
 ensure_libvirtd() {
 	VIRT_URI=$URI
 	[ "$URI" = none ] && return 1
+	# One private libvirtd for every section that asks (cleanup() stops it).
+	if [ -n "$STARTED_LIBVIRTD" ]; then
+		VIRT_URI=$PRIVATE_URI
+		return 0
+	fi
 	libvirt_answers "$URI" && return 0
 	case "$URI" in test+unix:///default|test+unix:///default\?*) ;; *) return 1 ;; esac
 	have libvirtd || return 1
@@ -232,7 +237,8 @@ ensure_libvirtd() {
 	LIBVIRT_DRIVER_DIR="$OUT/libvirtd/drivers" libvirtd --config "$OUT/libvirtd/libvirtd.conf" \
 		--pid-file "$OUT/libvirtd/pid" >"$OUT/libvirtd/log" 2>&1 &
 	STARTED_LIBVIRTD=$!
-	VIRT_URI="test+unix:///default?socket=$OUT/libvirtd/sock/libvirt-sock"
+	PRIVATE_URI="test+unix:///default?socket=$OUT/libvirtd/sock/libvirt-sock"
+	VIRT_URI=$PRIVATE_URI
 	for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
 		libvirt_answers "$VIRT_URI" && return 0
 		sleep 0.25
