@@ -185,9 +185,10 @@ static void m_session_list(struct request *rq)
 	json_t *a = json_array();
 	struct list_node *head = &rq->d->core->sessions;
 	struct session *first = core_after(rq->d->core, after);
+	/* From the first session past the cursor on: the list is in seq order. */
 	for (pos = first ? &first->node : head; pos != head; pos = pos->next) {
 		struct session *s = list_entry(pos, struct session, node);
-		if (s->seq <= after || !listed(rq, s, state, host))
+		if (!listed(rq, s, state, host))
 			continue;
 		if (json_array_size(a) == limit) {
 			next = after;
