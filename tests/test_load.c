@@ -73,7 +73,7 @@ static bool exists(const char *dir, const char *name)
 	return access(path, F_OK) == 0;
 }
 
-static void test_many_files_load_in_batches(void **state)
+static void test_many_files_load(void **state)
 {
 	struct harness *h = new_harness();
 	json_t *params = json_pack("{s:s, s:i}", "storage", "ephemeral", "memory_mib", 321);
@@ -161,7 +161,7 @@ static void test_seek_through_deletions(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_many_files_load_in_batches, teardown),
+		cmocka_unit_test_teardown(test_many_files_load, teardown),
 		cmocka_unit_test_teardown(test_seek_through_deletions, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
