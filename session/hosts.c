@@ -289,6 +289,12 @@ bool hosts_wait(struct session *s, session_done_cb done, void *arg)
 	return true;
 }
 
+void hosts_wait_left(struct session *s)
+{
+	if (s->host == NULL || hosts_usable(s->host))
+		session_waiters_done(s, &s->host_waiters, NULL);
+}
+
 /* The session's host (or, for one without, any host) is up: what waited
  * goes on, a VM still running is usable again. */
 static void session_back(struct session *s)
@@ -436,6 +442,10 @@ bool hosts_claim(struct session *s)
 		cause_set(&c, CAUSE_LIMIT, "session '%s': %s", s->name, msg);
 		return refuse(s, &c);
 	}
+	/* Placed: a wait for a start ends; requests never wait here (a
+	 * session with a host waiting for it is not placed anew). */
+	if (!list_empty(&s->host_waiters))
+		log_err("session %s: placed with requests still waiting for a host (bug)", s->key);
 	session_timer_cancel(s->host_timer);
 	hosts_commit(s, h);
 	return true;

@@ -548,6 +548,77 @@ static void test_stop_waits_for_the_host(void **state)
 	harness_free(h);
 }
 
+/* An answer to a request made straight to the core. */
+struct answer {
+	bool done;
+	int kind;                           /* CAUSE_* of the error, -1 for none */
+};
+
+static void answered(struct session *s, const struct cause *err, void *arg)
+{
+	struct answer *a = arg;
+
+	(void)s;
+	a->done = true;
+	a->kind = err != NULL ? (int)err->kind : -1;
+}
+
+static bool is_answered(struct harness *h, void *arg)
+{
+	(void)h;
+	return ((struct answer *)arg)->done;
+}
+
+/* A stop waiting for the session's host is not stranded when the session
+ * leaves that host meanwhile: a forced stop lets the VM go and an
+ * unpinned session is free of the host, so the waiting stop is asked
+ * again (and finds it stopped) before the session starts elsewhere.  It
+ * was left queued: a start placed the session on the other host and
+ * cancelled the wait's timer, and the request was never answered (seen
+ * in chaos-hosts: a session.stop never replied, its call and session
+ * leaked at exit).  The host wait is long, so only the fix answers. */
+static void test_waiting_stop_follows_the_session(void **state)
+{
+	struct harness *h = hosts_harness(2, 2048, 60);
+	struct session_lease sl;
+	struct answer a = { false, 0 }, d = { false, 0 };
+	struct cause c;
+
+	(void)state;
+	struct session *s = make(h, "s", "{\"memory_mib\": 256, \"storage\": \"ephemeral\"}");
+	char away[16];
+	snprintf(away, sizeof away, "%s", start_on(h, s, &sl));
+	holds_lease_release(&sl);
+	fault_driver_host_down(harness_host_drv(h, away), "test");
+	wait_host(h, away, false);
+	request_stop(s, false, answered, &a);
+	assert_false(a.done);                               /* waits for the host */
+	assert_int_equal(harness_stop(h, s, true, &c), 0);  /* force: the VM is let go */
+	assert_null(s->host);
+	assert_true(harness_wait(h, 5, is_answered, &a));
+	assert_int_equal(a.kind, -1);                       /* asked again: stopped */
+	/* The same for a delete: it goes on once the session is off the host. */
+	const char *there = start_on(h, s, &sl);
+	assert_string_not_equal(there, away);
+	holds_lease_release(&sl);
+	fault_driver_host_up(harness_host_drv(h, away));
+	wait_host(h, away, true);
+	assert_true(harness_wait(h, 20, harness_quiet, NULL));
+	fault_driver_host_down(harness_host_drv(h, there), "test");
+	wait_host(h, there, false);
+	request_delete(s, false, answered, &d);
+	assert_false(d.done);
+	assert_int_equal(harness_stop(h, s, true, &c), 0);
+	assert_true(harness_wait(h, 5, is_answered, &d));
+	assert_int_equal(d.kind, -1);
+	fault_driver_host_up(harness_host_drv(h, there));
+	wait_host(h, there, true);
+	assert_true(harness_wait(h, 20, harness_quiet, NULL));
+	assert_int_equal(harness_domains(h), 0);
+	assert_int_equal(harness_volumes(h), 0);
+	harness_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -559,6 +630,7 @@ int main(void)
 		cmocka_unit_test(test_persistent_stays_on_its_host),
 		cmocka_unit_test(test_host_away_and_back),
 		cmocka_unit_test(test_stop_waits_for_the_host),
+		cmocka_unit_test(test_waiting_stop_follows_the_session),
 		cmocka_unit_test(test_return_keeps_other_hosts_images),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
