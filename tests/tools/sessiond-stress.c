@@ -906,17 +906,25 @@ static bool destroy_lost(void)
 }
 
 /* A reference to host h's connection for the killer and the checks, and
- * whether a failure on it may be the host's death (it was killed since
- * the connection was opened, or is down now). */
-static virConnectPtr host_conn(struct host_rt *h, bool *may_be_dead)
+ * the kill generation it was opened in (for host_lost). */
+static virConnectPtr host_conn(struct host_rt *h, unsigned *epoch)
 {
 	pthread_mutex_lock(&R.host_lock);
 	virConnectPtr c = h->kconn;
 	if (c != NULL)
 		virConnectRef(c);
-	*may_be_dead = atomic_load(&h->down) || atomic_load(&h->killed) != h->kconn_epoch;
+	*epoch = h->kconn_epoch;
 	pthread_mutex_unlock(&R.host_lock);
 	return c;
+}
+
+/* Whether a failure on a connection of generation epoch may be the host's
+ * death: it is down now, or was killed since.  Asked after the call that
+ * failed, since the host killer may strike between host_conn and the call
+ * (seen: a listing that failed with EOF was taken for a broken killer). */
+static bool host_lost(struct host_rt *h, unsigned epoch)
+{
+	return atomic_load(&h->down) || atomic_load(&h->killed) != epoch;
 }
 
 /* Lists the running domains of a host and destroys one of ours, if any
@@ -924,12 +932,13 @@ static virConnectPtr host_conn(struct host_rt *h, bool *may_be_dead)
 static void kill_one(struct host_rt *h, unsigned *rng)
 {
 	virDomainPtr *doms = NULL, mine[256];
-	bool dead;
-	virConnectPtr conn = host_conn(h, &dead);
+	unsigned epoch;
+	virConnectPtr conn = host_conn(h, &epoch);
 	int n = conn == NULL ? -1 : virConnectListAllDomains(conn, &doms,
 							      VIR_CONNECT_LIST_DOMAINS_ACTIVE), m = 0;
 
 	if (n < 0) {
+		bool dead = host_lost(h, epoch);
 		if (!dead)
 			fail(C_KILLER, "killer: list domains on %s: %s", h->name, virt_error());
 		if (conn != NULL)
@@ -954,7 +963,7 @@ static void kill_one(struct host_rt *h, unsigned *rng)
 			mark_killed(name, domain_session(name));
 		} else if (i == pick && destroy_lost()) {
 			atomic_fetch_add(&R.kill_misses, 1);   /* gone before we got to it */
-		} else if (i == pick && !dead) {
+		} else if (i == pick && !host_lost(h, epoch)) {
 			fail(C_KILLER, "killer: destroy %s: %s", name, virt_error());
 		}
 		virDomainFree(mine[i]);
@@ -1112,10 +1121,10 @@ static int host_kill_one(struct host_rt *h, unsigned *rng)
 static int host_runs_ours(struct host_rt *h)
 {
 	virDomainPtr *doms = NULL;
-	bool dead;
+	unsigned epoch;
 	int ours = 0;
-	virConnectPtr conn = host_conn(h, &dead);
-	int n = conn == NULL || dead ? -1 : virConnectListAllDomains(conn, &doms,
+	virConnectPtr conn = host_conn(h, &epoch);
+	int n = conn == NULL || host_lost(h, epoch) ? -1 : virConnectListAllDomains(conn, &doms,
 								     VIR_CONNECT_LIST_DOMAINS_ACTIVE);
 
 	for (int i = 0; i < n; i++) {
@@ -2442,8 +2451,8 @@ static void churn(struct client *clients, struct killer *k)
 static void check_hosts(bool disks)
 {
 	for (int i = 0; i < R.nh; i++) {
-		bool dead;
-		virConnectPtr c = host_conn(&R.hosts[i], &dead);
+		unsigned epoch;
+		virConnectPtr c = host_conn(&R.hosts[i], &epoch);
 		if (c == NULL) {
 			fail(C_DOMAINS, "host %s: no connection to check it", R.hosts[i].name);
 			continue;
