@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/jsonplain.h"
 #include "../common/utf8.h"
 
 static json_t *invalid(const char *why)
@@ -15,193 +16,6 @@ static json_t *invalid(const char *why)
 static bool id_valid(json_t *id)
 {
 	return json_is_string(id) || json_is_number(id) || json_is_null(id);
-}
-
-/* ---- decoding ------------------------------------------------------------
- *
- * The frames clients send are small and plain: objects of short strings,
- * integers and literals.  jansson takes some 20,000 instructions to load
- * one of 100 bytes (a character at a time through its stream, its string
- * buffer, its error bookkeeping), seven times what building the same
- * values costs.  rpc_decode loads that plain subset itself and gives up on
- * anything else: a string with an escape or a control character, a number
- * that is not a short integer, a duplicate key, deep nesting, any byte out
- * of place.  jansson then loads the frame as before, so what it accepts and
- * how it words a parse error stay its own (tests/test_jsonrpc.c checks that
- * whatever rpc_decode returns, jansson returns the same).
- */
-
-#define DECODE_MAX_DEPTH 32
-#define DECODE_MAX_DIGITS 18                /* always within json_int_t */
-
-struct src {
-	const char *p, *end;
-	int depth;
-};
-
-static json_t *dec_value(struct src *s);
-
-static int peek(struct src *s)
-{
-	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-		s->p++;
-	return s->p < s->end ? (unsigned char)*s->p : -1;
-}
-
-/* A string's bytes, at s->p's quote: valid UTF-8, no escape, no control
- * character (false: not plain). */
-static bool dec_span(struct src *s, const char **str, size_t *len)
-{
-	const unsigned char *p = (const unsigned char *)s->p + 1, *start = p;
-	const unsigned char *end = (const unsigned char *)s->end;
-
-	while (p < end && *p != '"') {
-		if (*p >= 0x80) {
-			size_t n = utf8_seq_len(p, (size_t)(end - p));
-			if (n == 0)
-				return false;
-			p += n;
-		} else if (*p < 0x20 || *p == '\\') {
-			return false;
-		} else {
-			p++;
-		}
-	}
-	if (p == end)
-		return false;
-	*str = (const char *)start;
-	*len = (size_t)(p - start);
-	s->p = (const char *)p + 1;
-	return true;
-}
-
-static json_t *dec_string(struct src *s)
-{
-	const char *str;
-	size_t len;
-
-	return dec_span(s, &str, &len) ? json_stringn_nocheck(str, len) : NULL;
-}
-
-/* A short integer; a longer one, a fraction or an exponent is jansson's. */
-static json_t *dec_integer(struct src *s)
-{
-	const char *p = s->p + (*s->p == '-'), *digits = p;
-	json_int_t v = 0;
-
-	while (p < s->end && *p >= '0' && *p <= '9' && p - digits < DECODE_MAX_DIGITS)
-		v = v * 10 + (*p++ - '0');
-	if (p == digits || (p - digits > 1 && *digits == '0'))
-		return NULL;
-	if (p < s->end && ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E'))
-		return NULL;
-	json_int_t sign = *s->p == '-' ? -1 : 1;
-	s->p = p;
-	return json_integer(sign * v);
-}
-
-static json_t *dec_word(struct src *s, const char *word, json_t *v)
-{
-	size_t n = strlen(word);
-
-	if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
-		return NULL;
-	s->p += n;
-	return v;
-}
-
-/* Members in order, as jansson inserts them; a duplicate key is its error. */
-static json_t *dec_object(struct src *s)
-{
-	json_t *o = json_object(), *v;
-	const char *key;
-	size_t klen;
-	int c;
-
-	s->p++;
-	if (peek(s) == '}') {
-		s->p++;
-		return o;
-	}
-	do {
-		if (peek(s) != '"' || !dec_span(s, &key, &klen) || json_object_getn(o, key, klen) != NULL ||
-		    peek(s) != ':')
-			goto give_up;
-		s->p++;
-		if ((v = dec_value(s)) == NULL || json_object_setn_new_nocheck(o, key, klen, v) < 0)
-			goto give_up;
-		if ((c = peek(s)) == ',' || c == '}')
-			s->p++;
-	} while (c == ',');
-	if (c == '}')
-		return o;
-give_up:
-	json_decref(o);
-	return NULL;
-}
-
-static json_t *dec_array(struct src *s)
-{
-	json_t *a = json_array(), *v;
-	int c;
-
-	s->p++;
-	if (peek(s) == ']') {
-		s->p++;
-		return a;
-	}
-	do {
-		if ((v = dec_value(s)) == NULL || json_array_append_new(a, v) < 0)
-			goto give_up;
-		if ((c = peek(s)) == ',' || c == ']')
-			s->p++;
-	} while (c == ',');
-	if (c == ']')
-		return a;
-give_up:
-	json_decref(a);
-	return NULL;
-}
-
-static json_t *dec_value(struct src *s)
-{
-	json_t *v = NULL;
-
-	switch (peek(s)) {
-	case '{':
-	case '[':
-		if (s->depth >= DECODE_MAX_DEPTH)
-			return NULL;
-		s->depth++;
-		v = *s->p == '{' ? dec_object(s) : dec_array(s);
-		s->depth--;
-		return v;
-	case '"':
-		return dec_string(s);
-	case 't':
-		return dec_word(s, "true", json_true());
-	case 'f':
-		return dec_word(s, "false", json_false());
-	case 'n':
-		return dec_word(s, "null", json_null());
-	case '-':
-	case '0': case '1': case '2': case '3': case '4':
-	case '5': case '6': case '7': case '8': case '9':
-		return dec_integer(s);
-	}
-	return NULL;
-}
-
-json_t *rpc_decode(const char *buf, size_t len)
-{
-	struct src s = { buf, buf + len, 0 };
-	json_t *v = dec_value(&s);
-
-	if (v != NULL && peek(&s) != -1) {
-		json_decref(v);
-		return NULL;
-	}
-	return v;
 }
 
 json_t *rpc_parse_frame(const char *buf, size_t len, json_t **reply)
@@ -217,7 +31,7 @@ json_t *rpc_parse_frame(const char *buf, size_t len, json_t **reply)
 		return NULL;
 	}
 	/* jansson rejects invalid UTF-8 and NUL bytes inside strings. */
-	json_t *doc = rpc_decode(buf, len);
+	json_t *doc = json_plain_decode(buf, len);
 	if (doc == NULL)
 		doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
 	if (doc == NULL) {

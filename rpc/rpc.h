@@ -39,10 +39,6 @@ struct rpc_request {
  * JSON-RPC 2.0 section 6).  NULL: *reply is the error reply to send (parse
  * error, an empty batch, a frame over the limit). */
 json_t *rpc_parse_frame(const char *buf, size_t len, json_t **reply);
-/* A frame in the plain subset of JSON most frames are in (no escapes, no
- * reals, no long integers, no duplicate keys, shallow), as jansson would
- * load it; NULL for anything else (then jansson decides: rpc_parse_frame). */
-json_t *rpc_decode(const char *buf, size_t len);
 /* One request object (a frame's, or a batch member).  0: req filled
  * (holds its own reference; release with rpc_request_clear).  -1: *reply
  * is the error reply to send. */

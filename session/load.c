@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "../common/fileio.h"
+#include "../common/jsonplain.h"
 #include "../common/log.h"
 #include "../common/timeutil.h"
 #include "../common/xalloc.h"
@@ -45,12 +46,15 @@ static void load_one(struct core *core, const char *file)
 	json_error_t e;
 
 	snprintf(path, sizeof path, "%s/%s", core->sessions_dir, file);
-	char *text = file_read_all(path, 4 << 20, NULL, &c);
+	size_t len;
+	char *text = file_read_all(path, 4 << 20, &len, &c);
 	if (text == NULL) {
 		log_err("state file %s: %s; skipped", path, c.msg);
 		return;
 	}
-	json_t *doc = json_loads(text, 0, &e);
+	json_t *doc = json_plain_decode(text, len);
+	if (doc == NULL)
+		doc = json_loadb(text, len, 0, &e);
 	free(text);
 	if (doc == NULL) {
 		log_err("state file %s: not valid JSON (line %d: %s); skipped", path, e.line, e.text);

@@ -1,5 +1,6 @@
 /*
- * test_jsonrpc.c — the frame and envelope rules (rpc/jsonrpc.c).
+ * test_jsonrpc.c — the frame and envelope rules (rpc/jsonrpc.c) and the
+ * plain decoder they load frames with (common/jsonplain.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/jsonplain.h"
 #include "../rpc/rpc.h"
 
 static int error_code_of(const char *frame, size_t len)
@@ -226,11 +228,11 @@ static void test_dumpb_as_jansson(void **state)
 	json_decref(loop);
 }
 
-/* Whatever rpc_decode loads, jansson loads the same (values, types, key
+/* Whatever json_plain_decode loads, jansson loads the same (values, types, key
  * order); what it gives up on is jansson's to load or refuse. */
 static bool decodes_alike(const char *buf, size_t len)
 {
-	json_t *d = rpc_decode(buf, len);
+	json_t *d = json_plain_decode(buf, len);
 	json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
 	char a[4096], b[4096];
 
@@ -261,7 +263,14 @@ static void test_decode_as_jansson(void **state)
 	assert_true(DECODES(" [ 1 , -0, true,false ,null,\"\",{} ,[]]\n"));
 	assert_false(DECODES("{\"a\":1,\"a\":2}"));          /* jansson refuses it */
 	assert_false(DECODES("{\"a\":\"\\n\"}"));            /* an escape: jansson's */
-	assert_false(DECODES("[1.5]"));
+	assert_true(DECODES("[1.5, -0.0, 4.0, 300.0, 2.5E+3, 1e-2, 0.1, 1e-400, 1234567890.123]"));
+	assert_true(DECODES("{\"created\":1764691514.9701,\"grace_s\":300.0}"));
+	assert_false(DECODES("[1e400]"));                   /* overflow: jansson's error */
+	assert_false(DECODES("[1.]"));
+	assert_false(DECODES("[.5]"));
+	assert_false(DECODES("[1.5e]"));
+	assert_false(DECODES("[1.5.3]"));
+	assert_false(DECODES("[0.10000000000000000000000000000000000000001]"));    /* long */
 	assert_false(DECODES("[1234567890123456789]"));
 	assert_false(DECODES("[01]"));
 	assert_false(DECODES("[1"));

@@ -1,0 +1,236 @@
+/*
+ * jsonplain.c — JSON in the plain subset most texts here are in, loaded
+ * without jansson's parser (see jsonplain.h).
+ *
+ * The frames clients send are small and plain: objects of short strings,
+ * numbers and literals, and so are the state files.  jansson takes some
+ * 20,000 instructions to load a frame of 100 bytes (a character at a time
+ * through its stream, its string buffer, its error bookkeeping), seven
+ * times what building the same values costs; at start-up with 100,000
+ * state files its parser was a fifth of the time.  This loads the plain
+ * subset itself and gives up on anything else: a string with an escape or
+ * a control character, an integer too long for json_int_t's 18 sure
+ * digits, a real too long or that strtod reads otherwise, a duplicate key,
+ * deep nesting, any byte out of place.  jansson then loads the text as
+ * before, so what it accepts and how it words an error stay its own
+ * (tests/test_jsonrpc.c checks that whatever this returns, jansson returns
+ * the same).
+ */
+#include "jsonplain.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "utf8.h"
+
+#define DECODE_MAX_DEPTH 32
+#define DECODE_MAX_DIGITS 18                /* always within json_int_t */
+#define DECODE_MAX_REAL 40                  /* a real's characters ("512.0", times) */
+
+struct src {
+	const char *p, *end;
+	int depth;
+};
+
+static json_t *dec_value(struct src *s);
+
+static int peek(struct src *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+	return s->p < s->end ? (unsigned char)*s->p : -1;
+}
+
+/* A string's bytes, at s->p's quote: valid UTF-8, no escape, no control
+ * character (false: not plain). */
+static bool dec_span(struct src *s, const char **str, size_t *len)
+{
+	const unsigned char *p = (const unsigned char *)s->p + 1, *start = p;
+	const unsigned char *end = (const unsigned char *)s->end;
+
+	while (p < end && *p != '"') {
+		if (*p >= 0x80) {
+			size_t n = utf8_seq_len(p, (size_t)(end - p));
+			if (n == 0)
+				return false;
+			p += n;
+		} else if (*p < 0x20 || *p == '\\') {
+			return false;
+		} else {
+			p++;
+		}
+	}
+	if (p == end)
+		return false;
+	*str = (const char *)start;
+	*len = (size_t)(p - start);
+	s->p = (const char *)p + 1;
+	return true;
+}
+
+static json_t *dec_string(struct src *s)
+{
+	const char *str;
+	size_t len;
+
+	return dec_span(s, &str, &len) ? json_stringn_nocheck(str, len) : NULL;
+}
+
+static const char *digits_end(const char *p, const char *end)
+{
+	while (p < end && *p >= '0' && *p <= '9')
+		p++;
+	return p;
+}
+
+/* A number in JSON's grammar: an integer (a short one), or with a fraction
+ * or an exponent a real, read by strtod as jansson reads it.  jansson's
+ * are a long integer, a real that overflows (its error), and a real that
+ * strtod reads otherwise (a program's locale with a decimal comma). */
+static json_t *dec_number(struct src *s)
+{
+	const char *digits = s->p + (*s->p == '-'), *p = digits_end(digits, s->end), *q;
+	size_t nd = (size_t)(p - digits);
+	bool real = false;
+
+	if (nd == 0 || (nd > 1 && *digits == '0'))
+		return NULL;
+	if (p < s->end && *p == '.') {
+		if ((q = digits_end(p + 1, s->end)) == p + 1)
+			return NULL;
+		p = q;
+		real = true;
+	}
+	if (p < s->end && (*p == 'e' || *p == 'E')) {
+		q = p + 1 + (p + 1 < s->end && (p[1] == '+' || p[1] == '-'));
+		if ((p = digits_end(q, s->end)) == q)
+			return NULL;
+		real = true;
+	}
+	if (!real) {
+		if (nd > DECODE_MAX_DIGITS)
+			return NULL;
+		json_int_t v = 0;
+		for (q = digits; q < p; q++)
+			v = v * 10 + (*q - '0');
+		bool minus = *s->p == '-';
+		s->p = p;
+		return json_integer(minus ? -v : v);
+	}
+	char text[DECODE_MAX_REAL + 1], *stop;
+	size_t n = (size_t)(p - s->p);
+	if (n > DECODE_MAX_REAL)
+		return NULL;
+	memcpy(text, s->p, n);
+	text[n] = '\0';
+	double d = strtod(text, &stop);
+	json_t *v = stop == text + n ? json_real(d) : NULL;    /* NULL for an overflow's inf */
+	if (v != NULL)
+		s->p = p;
+	return v;
+}
+
+static json_t *dec_word(struct src *s, const char *word, json_t *v)
+{
+	size_t n = strlen(word);
+
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
+		return NULL;
+	s->p += n;
+	return v;
+}
+
+/* Members in order, as jansson inserts them; a duplicate key is its error. */
+static json_t *dec_object(struct src *s)
+{
+	json_t *o = json_object(), *v;
+	const char *key;
+	size_t klen;
+	int c;
+
+	s->p++;
+	if (peek(s) == '}') {
+		s->p++;
+		return o;
+	}
+	do {
+		if (peek(s) != '"' || !dec_span(s, &key, &klen) || json_object_getn(o, key, klen) != NULL ||
+		    peek(s) != ':')
+			goto give_up;
+		s->p++;
+		if ((v = dec_value(s)) == NULL || json_object_setn_new_nocheck(o, key, klen, v) < 0)
+			goto give_up;
+		if ((c = peek(s)) == ',' || c == '}')
+			s->p++;
+	} while (c == ',');
+	if (c == '}')
+		return o;
+give_up:
+	json_decref(o);
+	return NULL;
+}
+
+static json_t *dec_array(struct src *s)
+{
+	json_t *a = json_array(), *v;
+	int c;
+
+	s->p++;
+	if (peek(s) == ']') {
+		s->p++;
+		return a;
+	}
+	do {
+		if ((v = dec_value(s)) == NULL || json_array_append_new(a, v) < 0)
+			goto give_up;
+		if ((c = peek(s)) == ',' || c == ']')
+			s->p++;
+	} while (c == ',');
+	if (c == ']')
+		return a;
+give_up:
+	json_decref(a);
+	return NULL;
+}
+
+static json_t *dec_value(struct src *s)
+{
+	json_t *v = NULL;
+
+	switch (peek(s)) {
+	case '{':
+	case '[':
+		if (s->depth >= DECODE_MAX_DEPTH)
+			return NULL;
+		s->depth++;
+		v = *s->p == '{' ? dec_object(s) : dec_array(s);
+		s->depth--;
+		return v;
+	case '"':
+		return dec_string(s);
+	case 't':
+		return dec_word(s, "true", json_true());
+	case 'f':
+		return dec_word(s, "false", json_false());
+	case 'n':
+		return dec_word(s, "null", json_null());
+	case '-':
+	case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		return dec_number(s);
+	}
+	return NULL;
+}
+
+json_t *json_plain_decode(const char *buf, size_t len)
+{
+	struct src s = { buf, buf + len, 0 };
+	json_t *v = dec_value(&s);
+
+	if (v != NULL && peek(&s) != -1) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}

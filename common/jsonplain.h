@@ -1,0 +1,16 @@
+/*
+ * jsonplain.h — a fast loader for plain JSON, jansson's parser for the rest.
+ */
+#ifndef SESSIOND_JSONPLAIN_H
+#define SESSIOND_JSONPLAIN_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* A text in the plain subset of JSON most frames and state files are in
+ * (no escapes, no long integers or reals, no duplicate keys, shallow), as
+ * jansson would load it; NULL for anything else: then jansson decides
+ * (json_loadb), and words the error if there is one. */
+json_t *json_plain_decode(const char *buf, size_t len);
+
+#endif
