@@ -8,80 +8,7 @@
 # JSON type.  Names at the edge of the rule (64 bytes, dots, names that
 # look like the daemon's own files) are accepted and stay distinct.
 . "$(dirname "$0")/lib.sh"
-
-# Requests are queued (expect) and sent as a batch on one connection by
-# one rpcpipe, the replies checked by one jq and one awk (send): a process
-# or three per request took 176 s under ASan.  A batch is some 400 short
-# lines; its replies (under 100 KB) stay far below the 1 MiB the daemon
-# lets wait before it reads no more, and it has no limit on requests in
-# flight, so one connection takes it all.  Only an oversized frame closes
-# a connection, and none is sent here.
-B=$T/batch
-n=0 k=0
-# expect CODE WORD METHOD PARAMS — queues a request (id unique in the
-# script); its reply must be error CODE with a message naming WORD, or,
-# for CODE "result", a result whose .name is WORD.
-expect() {
-	n=$((n + 1)) k=$((k + 1))
-	printf '{"jsonrpc":"2.0","id":%s,"method":"%s","params":%s}\n' $n "$3" "$4" >>"$B.req"
-	id=$n
-	[ "$1" = -32700 ] && id=null             # a parse error cannot know the id
-	# key id code word what; no field holds a tab (names are words, JSON
-	# escapes its own).
-	printf '%s\t%s\t%s\t%s\t%s %s\n' $k $id "$1" "$2" "$3" "$4" >>"$B.want"
-}
-
-# send [by-order] — sends the batch, checks that every request has
-# exactly one reply as expected, and starts a new batch.  Replies are
-# joined to requests by id; by-order joins them by position instead, for
-# parse errors (id null): the daemon answers those at once as it reads
-# each line, so in the order sent.
-send() {
-	rc=0
-	# A bound on the whole batch, waited out only when a reply is missing.
-	"$TOOLS/rpcpipe" -t 120 <"$B.req" >"$B.out" 2>"$B.err" || rc=$?
-	# One line per frame: id, error code (or "result"), the message (or
-	# the result's name) with control characters made spaces.
-	jq -r 'def f(x): (try x catch null) // "" | tostring | gsub("[[:cntrl:]]"; " ");
-		if type != "object" then ["?", "?", ""]
-		elif has("error") then [(.id | tojson), f(.error.code), f(.error.message)]
-		elif has("result") then [(.id | tojson), "result", f(.result.name)]
-		else [(.id | tojson), "none", ""] end | join("\t")' \
-		"$B.out" >"$B.fields" 2>"$B.jqerr" ||
-		fail "replies that are not JSON ($(cat "$B.jqerr")): $(cat "$B.out")"
-	# Each line: those fields, then the frame as it came.
-	paste "$B.fields" "$B.out" | awk -F '\t' -v byorder=${1:+1} '
-		NR == FNR {
-			key = byorder ? $1 : $2
-			id[key] = $2; code[key] = $3; word[key] = $4; what[key] = $5; keys[++nk] = key
-			next
-		}
-		{
-			key = byorder ? FNR : $1
-			reply = $4
-			if (!(key in code)) { print "a frame that answers no request: " reply; next }
-			w = what[key]
-			if (++seen[key] > 1) { print w ": a second reply: " reply; next }
-			if ($2 != code[key]) { print w ": code " $2 ", not " code[key] ": " reply; next }
-			if ($1 != id[key]) { print w ": reply id " $1 ", not " id[key] ": " reply; next }
-			if (code[key] == "result") {
-				if ($3 != word[key]) print w ": the result names " $3 ", not " word[key] ": " reply
-			} else if (word[key] != "" && index($3, word[key]) == 0)
-				print w ": the message does not name '\''" word[key] "'\'': " reply
-		}
-		END { for (i = 1; i <= nk; i++) if (!(keys[i] in seen)) print what[keys[i]] ": no reply" }' \
-		"$B.want" - >"$B.bad"
-	if [ -s "$B.bad" ]; then
-		more=""
-		[ "$(wc -l <"$B.bad")" -le 30 ] || more="
-... $(wc -l <"$B.bad") in all"
-		[ $rc = 0 ] || more="$more
-rpcpipe (exit $rc): $(cat "$B.err")"
-		fail "$(head -n 30 "$B.bad")$more"
-	fi
-	rm -f "$B".*
-	k=0
-}
+. "$(dirname "$0")/lib-batch.sh"
 
 start_daemon
 ctl create real --grace 30s >/dev/null || fail "create real"
@@ -113,26 +40,26 @@ params() {
 for name in $bad $x65 $x300; do
 	for m in $methods; do
 		params $m "$name"
-		expect -32602 name $m "$p"
+		expect names -32602 name $m "$p"
 	done
 	# Root naming an owner: the name is checked all the same.
-	expect -32602 name session.get "{\"name\":\"$name\",\"owner_uid\":65534}"
+	expect names -32602 name session.get "{\"name\":\"$name\",\"owner_uid\":65534}"
 done
 
 # Wrong JSON types.
 for v in 5 1.5 true null '["real"]' '{"n":"real"}'; do
 	for m in $methods; do
 		[ $m = session.watch ] && [ "$v" = null ] && continue
-		expect -32602 name $m "{\"name\":$v}"
+		expect names -32602 name $m "{\"name\":$v}"
 	done
 done
-send
+send names
 
 for m in $methods; do
 	params $m "$nul"
-	expect -32700 "" $m "$p"
+	expect names -32700 "" $m "$p"
 done
-send by-order
+send -o names
 
 # Nothing of this made a session or a file.
 [ "$(ctl list --json | jq -r '[.sessions[].name] | join(",")')" = real ] || fail "bad names created sessions: $(ctl list)"
@@ -142,14 +69,14 @@ send by-order
 # Created first (a get sent with its create may come first), then looked up.
 edge="$x64 a..b x.json daemon-id sessions console pool 0 Z9._- a.tmp"
 for name in $edge; do
-	expect result "$name" session.create "{\"name\":\"$name\"}"
+	expect names result "$name" session.create "{\"name\":\"$name\"}"
 done
-send
-expect -32005 exists session.create "{\"name\":\"$x64\"}"
+send names
+expect names -32005 exists session.create "{\"name\":\"$x64\"}"
 for name in $edge; do
-	expect result "$name" session.get "{\"name\":\"$name\"}"
+	expect names result "$name" session.get "{\"name\":\"$name\"}"
 done
-send
+send names
 [ "$(ctl list --json | jq '.sessions | length')" = 11 ] || fail "not 11 sessions: $(ctl list)"
 daemon_alive || fail "the daemon died"
 exit 0
