@@ -156,7 +156,12 @@ static char *read_grow(char *buf, size_t *cap, size_t max)
 
 char *file_read_all(const char *path, size_t max, size_t *len, struct cause *cause)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return file_read_at(AT_FDCWD, path, max, len, cause);
+}
+
+char *file_read_at(int dirfd, const char *path, size_t max, size_t *len, struct cause *cause)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	char *buf = NULL, *grown;
 	size_t n = 0, cap;

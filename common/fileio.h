@@ -32,6 +32,9 @@ int file_remove_durable_timed(const char *dir, const char *name, double *fsync_s
  * A regular file is read up to the size it had when opened: for files
  * replaced whole (rename), not ones appended to while being read. */
 char *file_read_all(const char *path, size_t max, size_t *len, struct cause *cause);
+/* The same for path relative to the directory dirfd (openat): a directory
+ * of many files is read without resolving its path for each. */
+char *file_read_at(int dirfd, const char *path, size_t max, size_t *len, struct cause *cause);
 /* mkdir -p with the given mode for the directories it creates (less the
  * umask: the daemon runs with 022); existing directories keep theirs. */
 int mkdir_p(const char *path, mode_t mode, struct cause *cause);

@@ -39,15 +39,15 @@
 #include "../common/xalloc.h"
 
 
-static void load_one(struct core *core, const char *file)
+static void load_one(struct core *core, int dirfd, const char *file)
 {
 	char path[4400];
 	struct cause c;
 	json_error_t e;
+	size_t len;
 
 	snprintf(path, sizeof path, "%s/%s", core->sessions_dir, file);
-	size_t len;
-	char *text = file_read_all(path, 4 << 20, &len, &c);
+	char *text = file_read_at(dirfd, file, 4 << 20, &len, &c);
 	if (text == NULL) {
 		log_err("state file %s: %s; skipped", path, c.msg);
 		return;
@@ -95,7 +95,7 @@ static void load_files(struct core *core)
 			continue;
 		}
 		if (n > 5 && strcmp(de->d_name + n - 5, ".json") == 0)
-			load_one(core, de->d_name);
+			load_one(core, dirfd(d), de->d_name);
 	}
 	closedir(d);
 	log_info("sessiond: %zu session(s) loaded", core->nsessions);
