@@ -291,8 +291,7 @@ bool hosts_wait(struct session *s, session_done_cb done, void *arg)
 
 void hosts_wait_left(struct session *s)
 {
-	if (s->host == NULL || hosts_usable(s->host))
-		session_waiters_done(s, &s->host_waiters, NULL);
+	session_waiters_done(s, &s->host_waiters, NULL);
 }
 
 /* The session's host (or, for one without, any host) is up: what waited

@@ -345,10 +345,11 @@ void hosts_commit(struct session *s, struct host *h);
  * the timeout (err names the host).  done may be NULL (parked leases are
  * failed at the timeout anyway). */
 bool hosts_wait(struct session *s, session_done_cb done, void *arg);
-/* After hosts_release: a session that left its away host (unpinned) asks
- * what waited for that host again, on what the session is now (a stop
- * finds it stopped, a delete goes on), before a start can place it
- * elsewhere. */
+/* The session's VM is gone (its teardown ended, or a lost instance was
+ * cleaned up): what waited for its host is asked again on what the
+ * session is now (a stop finds it stopped, a delete goes on or, for a disk
+ * on a host still away, waits on), before a start can place it elsewhere
+ * and end the wait. */
 void hosts_wait_left(struct session *s);
 /* The hosts as daemon.info shows them; sessions counted for owner
  * (all when all). */

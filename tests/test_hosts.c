@@ -569,10 +569,10 @@ static bool is_answered(struct harness *h, void *arg)
 	return ((struct answer *)arg)->done;
 }
 
-/* A stop waiting for the session's host is not stranded when the session
- * leaves that host meanwhile: a forced stop lets the VM go and an
- * unpinned session is free of the host, so the waiting stop is asked
- * again (and finds it stopped) before the session starts elsewhere.  It
+/* A stop waiting for the session's host is not stranded when the VM is
+ * gone meanwhile: a forced stop lets it go (and an unpinned session is
+ * free of the host), so the waiting stop is asked again and finds the
+ * session stopped, before the session can start elsewhere.  It
  * was left queued: a start placed the session on the other host and
  * cancelled the wait's timer, and the request was never answered (seen
  * in chaos-hosts: a session.stop never replied, its call and session
@@ -613,6 +613,23 @@ static void test_waiting_stop_follows_the_session(void **state)
 	assert_int_equal(d.kind, -1);
 	fault_driver_host_up(harness_host_drv(h, there));
 	wait_host(h, there, true);
+	assert_true(harness_wait(h, 20, harness_quiet, NULL));
+	/* Pinned, the session stays with the away host, but its VM is gone
+	 * all the same: the waiting stop is answered then, not at the end
+	 * of the wait with the host's error. */
+	struct answer p = { false, 0 };
+	struct session *t = make(h, "t", "{\"memory_mib\": 256, \"host\": \"h0\"}");
+	start_on(h, t, &sl);
+	holds_lease_release(&sl);
+	fault_driver_host_down(harness_host_drv(h, "h0"), "test");
+	wait_host(h, "h0", false);
+	request_stop(t, false, answered, &p);
+	assert_false(p.done);
+	assert_int_equal(harness_stop(h, t, true, &c), 0);
+	assert_true(harness_wait(h, 5, is_answered, &p));
+	assert_int_equal(p.kind, -1);
+	fault_driver_host_up(harness_host_drv(h, "h0"));
+	wait_host(h, "h0", true);
 	assert_true(harness_wait(h, 20, harness_quiet, NULL));
 	assert_int_equal(harness_domains(h), 0);
 	assert_int_equal(harness_volumes(h), 0);
