@@ -289,7 +289,7 @@ bool hosts_wait(struct session *s, session_done_cb done, void *arg)
 	return true;
 }
 
-void hosts_wait_left(struct session *s)
+void hosts_wait_reask(struct session *s)
 {
 	session_waiters_done(s, &s->host_waiters, NULL);
 }
@@ -303,7 +303,7 @@ static void session_back(struct session *s)
 		lease_point_grant(&s->lp);
 		idle_recheck(&s->idle);
 	}
-	session_waiters_done(s, &s->host_waiters, NULL);
+	hosts_wait_reask(s);
 	request_next(s);
 }
 

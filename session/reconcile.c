@@ -164,7 +164,7 @@ void reconcile_lost(struct session *s, const char *instance_id)
 	session_submit(s, &lj->job, lost_run, lost_done, "lost");
 	hosts_release(s);                   /* an unpinned session leaves the host */
 	persist_write(s, NULL, NULL);
-	hosts_wait_left(s);
+	hosts_wait_reask(s);
 }
 
 /* ---- when a host is back ---------------------------------------------------- */

@@ -350,7 +350,7 @@ bool hosts_wait(struct session *s, session_done_cb done, void *arg);
  * session is now (a stop finds it stopped, a delete goes on or, for a disk
  * on a host still away, waits on), before a start can place it elsewhere
  * and end the wait. */
-void hosts_wait_left(struct session *s);
+void hosts_wait_reask(struct session *s);
 /* The hosts as daemon.info shows them; sessions counted for owner
  * (all when all). */
 json_t *hosts_json(struct core *core, bool all, uid_t owner);

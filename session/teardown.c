@@ -442,6 +442,6 @@ static void finish_teardown(struct session *s)
 	hosts_release(s);
 	persist_write(s, NULL, NULL);
 	session_waiters_done(s, &s->stop_waiters, NULL);
-	hosts_wait_left(s);
+	hosts_wait_reask(s);
 	request_next(s);
 }
