@@ -234,3 +234,15 @@ json_t *json_plain_decode(const char *buf, size_t len)
 	}
 	return v;
 }
+
+json_t *json_plain_loadb(const char *buf, size_t len, size_t flags, json_error_t *err)
+{
+	json_t *v = json_plain_decode(buf, len);
+
+	/* Without JSON_DECODE_ANY jansson refuses a bare scalar: its error. */
+	if (v != NULL && !(flags & JSON_DECODE_ANY) && !json_is_object(v) && !json_is_array(v)) {
+		json_decref(v);
+		v = NULL;
+	}
+	return v != NULL ? v : json_loadb(buf, len, flags, err);
+}

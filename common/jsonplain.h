@@ -12,5 +12,8 @@
  * jansson would load it; NULL for anything else: then jansson decides
  * (json_loadb), and words the error if there is one. */
 json_t *json_plain_decode(const char *buf, size_t len);
+/* json_loadb(buf, len, flags, err), through json_plain_decode when the
+ * text is plain: the same value, or jansson's error in err. */
+json_t *json_plain_loadb(const char *buf, size_t len, size_t flags, json_error_t *err);
 
 #endif

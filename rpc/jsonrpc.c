@@ -31,9 +31,7 @@ json_t *rpc_parse_frame(const char *buf, size_t len, json_t **reply)
 		return NULL;
 	}
 	/* jansson rejects invalid UTF-8 and NUL bytes inside strings. */
-	json_t *doc = json_plain_decode(buf, len);
-	if (doc == NULL)
-		doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
+	json_t *doc = json_plain_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
 	if (doc == NULL) {
 		snprintf(msg, sizeof msg, "parse error: %s (at byte %d)", e.text, e.position);
 		*reply = rpc_make_error(json_null(), RPC_ERR_PARSE, msg);

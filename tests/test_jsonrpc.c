@@ -272,6 +272,17 @@ static void test_decode_as_jansson(void **state)
 	assert_false(DECODES("[1.5.3]"));
 	assert_false(DECODES("[0.10000000000000000000000000000000000000001]"));    /* long */
 	assert_false(DECODES("[1234567890123456789]"));
+	/* json_plain_loadb is json_loadb for the flags it is given. */
+	json_error_t e;
+	json_t *l = json_plain_loadb("5", 1, 0, &e);       /* a bare scalar: refused */
+	assert_null(l);
+	assert_non_null(strstr(e.text, "'[' or '{' expected"));
+	l = json_plain_loadb("5", 1, JSON_DECODE_ANY, &e);
+	assert_int_equal(json_integer_value(l), 5);
+	json_decref(l);
+	l = json_plain_loadb("{\"grace_s\":300.0}", 17, 0, &e);
+	assert_true(json_real_value(json_object_get(l, "grace_s")) == 300.0);
+	json_decref(l);
 	assert_false(DECODES("[01]"));
 	assert_false(DECODES("[1"));
 	assert_false(decodes_alike("[\"a\0\"]", 6));
