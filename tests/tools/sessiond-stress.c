@@ -766,10 +766,19 @@ static void track_state(struct sess *s, const char *event, int kind, int state)
 		s->deleted = true;
 }
 
+/* Host kills begun (each host's count goes up before its signal), so an
+ * instance whose life saw a kill sees this change. */
+static long host_kills_begun(void)
+{
+	long n = 0;
+
+	for (int i = 0; i < R.nh; i++)
+		n += (long)atomic_load(&R.hosts[i].killed);
+	return n;
+}
+
 /* Under R.lock: starting, [running], [stopping], then exactly one end;
  * after the end only "failed" (the terminate policy's second event). */
-static long host_kills_begun(void);
-
 static void track_instance(struct sess *s, struct inst *in, const char *event)
 {
 	bool end = strcmp(event, RPC_EV_STOPPED) == 0 || strcmp(event, RPC_EV_CRASHED) == 0;
@@ -2056,17 +2065,6 @@ static bool observers_all_stopped(void)
 		all = all && (R.hosts[i].ob == NULL || observer_all_stopped(R.hosts[i].ob));
 	pthread_mutex_unlock(&R.host_lock);
 	return all;
-}
-
-/* Host kills begun (each host's count goes up before its signal), so an
- * instance whose life saw a kill sees this change. */
-static long host_kills_begun(void)
-{
-	long n = 0;
-
-	for (int i = 0; i < R.nh; i++)
-		n += (long)atomic_load(&R.hosts[i].killed);
-	return n;
 }
 
 static bool host_killing(void)
