@@ -395,10 +395,19 @@ static bool host_is(struct harness *h, void *arg)
 	return hosts_usable(hosts_find(h->core, w->name)) == w->up;
 }
 
-static void wait_host(struct harness *h, const char *name, bool up)
+/* Takes host name away (its seam closes the connection) or brings it
+ * back, and waits until the core sees it so. */
+static void set_host(struct harness *h, const char *name, bool up)
 {
+	struct driver *d = harness_host_drv(h, name);
 	struct { const char *name; bool up; } w = { name, up };
+	char why[64];
 
+	snprintf(why, sizeof why, "test: %s unplugged", name);
+	if (up)
+		fault_driver_host_up(d);
+	else
+		fault_driver_host_down(d, why);
 	if (!harness_wait(h, 20, host_is, &w))
 		fail_msg("host %s is not %s", name, up ? "up" : "down");
 }
@@ -436,8 +445,7 @@ static void test_host_away_and_back(void **state)
 	unsigned starts = s1->start_count;
 
 	struct driver *h0 = harness_host_drv(h, "h0");
-	fault_driver_host_down(h0, "test: h0 unplugged");
-	wait_host(h, "h0", false);
+	set_host(h, "h0", false);
 	assert_int_equal(s1->state, SESSION_RUNNING);       /* keeps its state */
 	json_t *v = view_summary(s1);
 	assert_true(json_is_false(json_object_get(v, "host_connected")));
@@ -457,8 +465,7 @@ static void test_host_away_and_back(void **state)
 	/* Killed behind the daemon's back while nobody hears it. */
 	assert_int_equal(fault_driver_crash(h0, killed), 0);
 
-	fault_driver_host_up(h0);
-	wait_host(h, "h0", true);
+	set_host(h, "h0", true);
 	assert_true(harness_wait(h, 20, harness_quiet, NULL));
 	assert_int_equal(s1->state, SESSION_RUNNING);
 	assert_string_equal(s1->inst->id, kept);            /* kept, not rebooted */
@@ -505,11 +512,8 @@ static void test_return_keeps_other_hosts_images(void **state)
 	snprintf(path, sizeof path, "%s", t->saved->path);
 	assert_int_equal(access(path, F_OK), 0);
 
-	struct driver *h0 = harness_host_drv(h, "h0");
-	fault_driver_host_down(h0, "test: h0 unplugged");
-	wait_host(h, "h0", false);
-	fault_driver_host_up(h0);
-	wait_host(h, "h0", true);
+	set_host(h, "h0", false);
+	set_host(h, "h0", true);
 	assert_true(harness_wait(h, 20, harness_quiet, NULL));
 	if (access(path, F_OK) != 0)
 		fail_msg("h0's return deleted %s, the image of a session on h1", path);
@@ -531,16 +535,14 @@ static void test_stop_waits_for_the_host(void **state)
 	struct session *s = make(h, "s", "{\"memory_mib\": 256, \"host\": \"h1\"}");
 	start_on(h, s, &sl);
 	holds_lease_release(&sl);
-	fault_driver_host_down(harness_host_drv(h, "h1"), "test");
-	wait_host(h, "h1", false);
+	set_host(h, "h1", false);
 	assert_int_equal(harness_stop(h, s, false, &c), -1);
 	assert_int_equal(c.kind, CAUSE_START_FAILED);
 	assert_non_null(strstr(c.msg, "host 'h1'"));
 	assert_int_equal(s->state, SESSION_RUNNING);
 	assert_int_equal(harness_stop(h, s, true, &c), 0);
 	assert_int_equal(s->state, SESSION_STOPPED);
-	fault_driver_host_up(harness_host_drv(h, "h1"));
-	wait_host(h, "h1", true);
+	set_host(h, "h1", true);
 	/* The domain that was let go is an orphan there: destroyed once. */
 	assert_true(harness_wait(h, 20, harness_quiet, NULL));
 	assert_int_equal(harness_domains(h), 0);
@@ -589,8 +591,7 @@ static void test_waiting_stop_follows_the_session(void **state)
 	char away[16];
 	snprintf(away, sizeof away, "%s", start_on(h, s, &sl));
 	holds_lease_release(&sl);
-	fault_driver_host_down(harness_host_drv(h, away), "test");
-	wait_host(h, away, false);
+	set_host(h, away, false);
 	request_stop(s, false, answered, &a);
 	assert_false(a.done);                               /* waits for the host */
 	assert_int_equal(harness_stop(h, s, true, &c), 0);  /* force: the VM is let go */
@@ -601,18 +602,15 @@ static void test_waiting_stop_follows_the_session(void **state)
 	const char *there = start_on(h, s, &sl);
 	assert_string_not_equal(there, away);
 	holds_lease_release(&sl);
-	fault_driver_host_up(harness_host_drv(h, away));
-	wait_host(h, away, true);
+	set_host(h, away, true);
 	assert_true(harness_wait(h, 20, harness_quiet, NULL));
-	fault_driver_host_down(harness_host_drv(h, there), "test");
-	wait_host(h, there, false);
+	set_host(h, there, false);
 	request_delete(s, false, answered, &d);
 	assert_false(d.done);
 	assert_int_equal(harness_stop(h, s, true, &c), 0);
 	assert_true(harness_wait(h, 5, is_answered, &d));
 	assert_int_equal(d.kind, -1);
-	fault_driver_host_up(harness_host_drv(h, there));
-	wait_host(h, there, true);
+	set_host(h, there, true);
 	assert_true(harness_wait(h, 20, harness_quiet, NULL));
 	/* Pinned, the session stays with the away host, but its VM is gone
 	 * all the same: the waiting stop is answered then, not at the end
@@ -621,15 +619,13 @@ static void test_waiting_stop_follows_the_session(void **state)
 	struct session *t = make(h, "t", "{\"memory_mib\": 256, \"host\": \"h0\"}");
 	start_on(h, t, &sl);
 	holds_lease_release(&sl);
-	fault_driver_host_down(harness_host_drv(h, "h0"), "test");
-	wait_host(h, "h0", false);
+	set_host(h, "h0", false);
 	request_stop(t, false, answered, &p);
 	assert_false(p.done);
 	assert_int_equal(harness_stop(h, t, true, &c), 0);
 	assert_true(harness_wait(h, 5, is_answered, &p));
 	assert_int_equal(p.kind, -1);
-	fault_driver_host_up(harness_host_drv(h, "h0"));
-	wait_host(h, "h0", true);
+	set_host(h, "h0", true);
 	assert_true(harness_wait(h, 20, harness_quiet, NULL));
 	assert_int_equal(harness_domains(h), 0);
 	assert_int_equal(harness_volumes(h), 0);
