@@ -246,6 +246,8 @@ void rpc_conn_notify(struct rpc_conn *c, const char *method, json_t *params);
 struct rpc_conn {
 	struct rpc_server *srv;
 	struct bufferevent *bev;
+	struct event *rd;                   /* a socket's reader (server.c), or NULL */
+	bool rd_on;                         /* rd is added */
 	struct list_node node;
 	struct list_node calls;
 	int refs;                           /* open + one per pending call */
