@@ -211,6 +211,40 @@ fail:
 	return NULL;
 }
 
+long file_read_into_at(int dirfd, const char *path, char *buf, size_t cap,
+		       struct cause *cause)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	size_t n = 0;
+
+	if (fd < 0) {
+		cause_set(cause, CAUSE_INTERNAL, "open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
+	    (size_t)st.st_size >= cap) {
+		close(fd);
+		return -2;
+	}
+	while (n < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			cause_set(cause, CAUSE_INTERNAL, "read %s: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (r == 0)
+			break;              /* shorter than it was: a file replaced whole */
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	return (long)n;
+}
+
 int mkdir_p(const char *path, mode_t mode, struct cause *cause)
 {
 	char buf[PATH_MAX];

@@ -35,6 +35,11 @@ char *file_read_all(const char *path, size_t max, size_t *len, struct cause *cau
 /* The same for path relative to the directory dirfd (openat): a directory
  * of many files is read without resolving its path for each. */
 char *file_read_at(int dirfd, const char *path, size_t max, size_t *len, struct cause *cause);
+/* The same into the caller's buf, NUL-terminated: the file's length, -1
+ * (cause set) when it cannot be read, or -2 (nothing set) when it is not
+ * a regular file of fewer than cap bytes (file_read_at reads that). */
+long file_read_into_at(int dirfd, const char *path, char *buf, size_t cap,
+		       struct cause *cause);
 /* mkdir -p with the given mode for the directories it creates (less the
  * umask: the daemon runs with 022); existing directories keep theirs. */
 int mkdir_p(const char *path, mode_t mode, struct cause *cause);

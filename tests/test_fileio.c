@@ -769,6 +769,43 @@ static void test_read_all(void **state)
 	assert_non_null(strstr(c.msg, "Is a directory"));
 }
 
+/* file_read_into_at: a file shorter than the buffer is read whole and
+ * NUL-terminated; one that leaves no room for the NUL, and what is not a
+ * regular file, are left to file_read_at (-2); one that cannot be opened
+ * says why (-1). */
+static void test_read_into(void **state)
+{
+	struct dirs *d = *state;
+	static const struct {
+		size_t size, cap;
+		long want;
+	} cases[] = {
+		{ 0, 1, 0 }, { 9, 10, 9 }, { 10, 10, -2 }, { 11, 10, -2 }, { 70000, 70001, 70000 },
+	};
+	char buf[70001];
+	struct cause c;
+	int dirfd = open(d->dir, O_RDONLY | O_DIRECTORY);
+
+	assert_true(dirfd >= 0);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *data = pattern(cases[i].size, 13);
+		assert_int_equal(file_write_atomic(d->dir, "r", data, cases[i].size, 0600, &c), 0);
+		memset(buf, 'x', sizeof buf);
+		long got = file_read_into_at(dirfd, "r", buf, cases[i].cap, &c);
+		assert_int_equal(got, cases[i].want);
+		if (got >= 0) {
+			assert_memory_equal(buf, data, cases[i].size);
+			assert_int_equal(buf[got], '\0');
+		}
+		free(data);
+	}
+	cause_clear(&c);
+	assert_int_equal(file_read_into_at(dirfd, "none", buf, sizeof buf, &c), -1);
+	assert_non_null(strstr(c.msg, "No such file or directory"));
+	assert_int_equal(file_read_into_at(dirfd, ".", buf, sizeof buf, &c), -2);
+	close(dirfd);
+}
+
 /* The modes the daemon asks for (state 0711, sessions/ 0700, socket
  * directory 0755) under the daemon's umask 022 (main.c); a directory
  * that exists keeps its mode. */
@@ -825,6 +862,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_remove_durable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_read_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_into, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mkdir_p, setup, teardown),
 	};
 
