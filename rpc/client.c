@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/jsonplain.h"
 #include "../common/timeutil.h"
 #include "rpc.h"
 
@@ -162,16 +163,18 @@ long sdc_send(struct sdc *c, const char *method, json_t *params, struct sdc_erro
 	long id = ++c->next_id;
 	json_t *jid = json_integer(id);
 	json_t *msg = rpc_make_request(jid, method, params);
+	char stack[4096];
 	size_t len;
-	char *buf;
 
 	json_decref(jid);
-	buf = rpc_encode(msg, &len);
+	char *buf = rpc_encode_into(msg, stack, sizeof stack, &len);
 	json_decref(msg);
 	if (buf == NULL)
-		return fail(err, SDC_ERR_PROTOCOL, "request too large");
+		return errno == ENOMEM ? fail(err, SDC_ERR_IO, "out of memory") :
+					 fail(err, SDC_ERR_PROTOCOL, "request too large");
 	int rc = write_all(c->fd, buf, len);
-	free(buf);
+	if (buf != stack)
+		free(buf);
 	if (rc < 0)
 		return refused_or_lost(c, errno, err);
 	return id;
@@ -180,7 +183,7 @@ long sdc_send(struct sdc *c, const char *method, json_t *params, struct sdc_erro
 /* Files one complete frame: a reply is kept by id, a notification handed on. */
 static void file_frame(struct sdc *c, const char *line, size_t n)
 {
-	json_t *msg = json_loadb(line, n, 0, NULL), *id, *payload;
+	json_t *msg = json_plain_loadb(line, n, 0, NULL), *id, *payload;
 	const char *method;
 	char key[32];
 
@@ -200,11 +203,13 @@ static void file_frame(struct sdc *c, const char *line, size_t n)
 
 static int take_reply(struct sdc *c, long id, json_t **result, struct sdc_error *err);
 
-/* Reads what is available (waiting at most timeout_ms) and files frames. */
+/* Reads what is available (waiting at most timeout_ms; -1: until
+ * something comes, in the read itself: the socket blocks) and files
+ * frames. */
 static int pump(struct sdc *c, int timeout_ms, struct sdc_error *err)
 {
 	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-	int rc = poll(&pfd, 1, timeout_ms);
+	int rc = timeout_ms < 0 ? 1 : poll(&pfd, 1, timeout_ms);
 
 	if (rc < 0 && errno == EINTR)
 		return 0;
@@ -221,8 +226,8 @@ static int pump(struct sdc *c, int timeout_ms, struct sdc_error *err)
 		c->cap = cap;
 	}
 	ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
-	if (r < 0 && errno == EINTR)
-		return 0;
+	if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;               /* (a caller may have made the socket non-blocking) */
 	if (r <= 0) {
 		/* An error with a null id (a refused connection, a frame it
 		 * could not read) says why it closed. */

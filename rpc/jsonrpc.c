@@ -1,6 +1,7 @@
 /* jsonrpc.c — the codec (see rpc.h, part 1). */
 #include "rpc.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,20 +334,29 @@ size_t rpc_dumpb(const json_t *msg, char *buf, size_t size)
 	return put_value(&o, msg, 0) < 0 ? 0 : o.used;
 }
 
-char *rpc_encode(json_t *msg, size_t *len)
+char *rpc_encode_into(json_t *msg, char *buf, size_t size, size_t *len)
 {
-	size_t n = rpc_dumpb(msg, NULL, 0);
+	size_t n = rpc_dumpb(msg, buf, size > 2 ? size - 2 : 0);
+	char *out = buf;
 
-	if (n == 0 || n > RPC_MAX_FRAME)
+	if (n == 0 || n > RPC_MAX_FRAME) {
+		errno = EMSGSIZE;
 		return NULL;
-	char *out = malloc(n + 2);
-	if (out == NULL)
-		return NULL;
-	rpc_dumpb(msg, out, n);
+	}
+	if (n + 2 > size) {             /* it did not fit: a second pass */
+		if ((out = malloc(n + 2)) == NULL)
+			return NULL;
+		rpc_dumpb(msg, out, n);
+	}
 	out[n] = '\n';
 	out[n + 1] = '\0';
 	*len = n + 1;
 	return out;
+}
+
+char *rpc_encode(json_t *msg, size_t *len)
+{
+	return rpc_encode_into(msg, NULL, 0, len);
 }
 
 enum rpc_incoming rpc_parse_incoming(json_t *msg, json_t **id, json_t **payload,

@@ -57,6 +57,10 @@ json_t *rpc_make_request(json_t *id, const char *method, json_t *params); /* ste
 size_t rpc_dumpb(const json_t *msg, char *buf, size_t size);
 /* Compact JSON plus "\n"; NULL if it would exceed RPC_MAX_FRAME. */
 char *rpc_encode(json_t *msg, size_t *len);
+/* The same in buf when it fits its size bytes (NUL included), in one pass;
+ * else in a new allocation, the caller's to free (what is not buf).  NULL
+ * with errno EMSGSIZE (too large, or not encodable) or ENOMEM. */
+char *rpc_encode_into(json_t *msg, char *buf, size_t size, size_t *len);
 
 /* Client side: classifies one incoming frame. */
 enum rpc_incoming { RPC_IN_INVALID, RPC_IN_RESULT, RPC_IN_ERROR, RPC_IN_NOTIFICATION };

@@ -170,17 +170,14 @@ static void conn_readable(evutil_socket_t fd, short what, void *arg)
 static int encode_into(struct rpc_conn *c, json_t *msg)
 {
 	struct rpc_server *srv = c->srv;
-	char *buf = srv->scratch;
-	size_t n = rpc_dumpb(msg, buf, sizeof srv->scratch - 1);
+	size_t n;
+	char *buf = rpc_encode_into(msg, srv->scratch, sizeof srv->scratch, &n);
 
-	if (n == 0 || n > RPC_MAX_FRAME)
+	if (buf == NULL && errno == ENOMEM)
+		fatal("out of memory writing a reply");
+	if (buf == NULL)
 		return -2;
-	if (n >= sizeof srv->scratch) {
-		buf = xmalloc(n + 1);
-		rpc_dumpb(msg, buf, n);
-	}
-	buf[n] = '\n';
-	if (evbuffer_add(bufferevent_get_output(c->bev), buf, n + 1) < 0)
+	if (evbuffer_add(bufferevent_get_output(c->bev), buf, n) < 0)
 		fatal("out of memory writing a reply");
 	if (buf != srv->scratch)
 		free(buf);

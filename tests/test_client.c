@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -511,6 +512,23 @@ static void test_wrapper_ticks_while_waiting(void **state)
 	json_decref(take_request());
 }
 
+/* sdc_poll(-1) waits in read(2) itself (no poll(2) first); a caller that
+ * made the socket non-blocking gets "nothing yet" from it, not a closed
+ * connection, and the connection still works. */
+static void test_poll_on_a_non_blocking_socket(void **state)
+{
+	struct sdc_error e;
+	int fd = sdc_fd(*state);
+	json_t *r = NULL;
+
+	assert_int_equal(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), 0);
+	assert_int_equal(sdc_poll(*state, -1, &e), 0);
+	assert_int_equal(sdc_session_list(*state, &r, &e), 0);
+	assert_true(json_is_array(r));
+	json_decref(r);
+	json_decref(take_request());
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -520,6 +538,7 @@ int main(void)
 		cmocka_unit_test_setup(test_bare_calls, fresh),
 		cmocka_unit_test_setup(test_results, fresh),
 		cmocka_unit_test_setup(test_wrapper_ticks_while_waiting, fresh),
+		cmocka_unit_test_setup(test_poll_on_a_non_blocking_socket, fresh),
 	};
 	return cmocka_run_group_tests(tests, server_up, server_down);
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -193,6 +194,46 @@ static json_t *random_value(unsigned *seed, int depth)
 	}
 }
 
+/* rpc_encode_into: the frame in the caller's buffer when it fits with its
+ * NUL (one byte less does not), else in an allocation; the same text
+ * either way, and as rpc_encode's. */
+static void test_encode_into(void **state)
+{
+	json_t *m = rpc_make_result(json_integer(7), json_pack("{s:s}", "name", "dev"));
+	char buf[256];
+	size_t len, n;
+	char *whole = rpc_encode(m, &len);
+
+	(void)state;
+	assert_non_null(whole);
+	for (size_t size = 0; size <= len + 2; size++) {
+		memset(buf, 'x', sizeof buf);
+		char *got = rpc_encode_into(m, buf, size, &n);
+		assert_non_null(got);
+		assert_int_equal(n, len);
+		assert_string_equal(got, whole);
+		if (size >= len + 1)
+			assert_ptr_equal(got, buf);
+		else {
+			assert_ptr_not_equal(got, buf);
+			assert_int_equal(buf[size < sizeof buf ? size : 0], 'x');
+			free(got);
+		}
+	}
+	json_t *big = rpc_make_result(json_integer(8), json_string(""));
+	char *huge = malloc(RPC_MAX_FRAME + 1);
+	memset(huge, 'a', RPC_MAX_FRAME);
+	huge[RPC_MAX_FRAME] = '\0';
+	json_object_set_new(big, "result", json_string(huge));
+	errno = 0;
+	assert_null(rpc_encode_into(big, buf, sizeof buf, &n));
+	assert_int_equal(errno, EMSGSIZE);
+	free(huge);
+	json_decref(big);
+	free(whole);
+	json_decref(m);
+}
+
 static void test_dumpb_as_jansson(void **state)
 {
 	unsigned seed = 17;
@@ -346,6 +387,7 @@ int main(void)
 		cmocka_unit_test(test_oversized),
 		cmocka_unit_test(test_error_keeps_id),
 		cmocka_unit_test(test_encode_and_incoming),
+		cmocka_unit_test(test_encode_into),
 		cmocka_unit_test(test_dumpb_as_jansson),
 		cmocka_unit_test(test_decode_as_jansson),
 		cmocka_unit_test(test_params_unknown),
