@@ -199,7 +199,8 @@ static json_t *random_value(unsigned *seed, int depth)
  * either way, and as rpc_encode's. */
 static void test_encode_into(void **state)
 {
-	json_t *m = rpc_make_result(json_integer(7), json_pack("{s:s}", "name", "dev"));
+	json_t *id = json_integer(7);
+	json_t *m = rpc_make_result(id, json_pack("{s:s}", "name", "dev"));
 	char buf[256];
 	size_t len, n;
 	char *whole = rpc_encode(m, &len);
@@ -220,7 +221,7 @@ static void test_encode_into(void **state)
 			free(got);
 		}
 	}
-	json_t *big = rpc_make_result(json_integer(8), json_string(""));
+	json_t *big = rpc_make_result(id, json_string(""));
 	char *huge = malloc(RPC_MAX_FRAME + 1);
 	memset(huge, 'a', RPC_MAX_FRAME);
 	huge[RPC_MAX_FRAME] = '\0';
@@ -232,6 +233,7 @@ static void test_encode_into(void **state)
 	json_decref(big);
 	free(whole);
 	json_decref(m);
+	json_decref(id);
 }
 
 static void test_dumpb_as_jansson(void **state)
