@@ -113,9 +113,9 @@ void rpc_conn_unref(struct rpc_conn *c)
  * A socket is read by an event of our own, not by its bufferevent:
  * libevent asks the kernel how much waits (ioctl FIONREAD) before every
  * read, a system call per request beyond the read itself (4 instead of the
- * echo server's 3: epoll_wait, read, write).  We read what fits under the
- * input limit into the bufferevent's input, where conn_read takes the
- * frames as before; the bufferevent still writes.  An in-memory pair (no
+ * echo server's 3: epoll_wait, read, write).  conn_take serves what a read
+ * brings, keeping what is left in the bufferevent's input, up to the
+ * input limit; the bufferevent still writes.  An in-memory pair (no
  * descriptor) keeps libevent's own reading, with the same limit as a
  * watermark.
  */
@@ -293,24 +293,31 @@ static void too_large(struct rpc_conn *c)
 }
 
 /*
+ * Whether requests must wait unread (pending bytes of them): while replies
+ * pile up, a pipelining client is served as fast as it reads; one that also
+ * sends a frame's worth more does not read at all, and is dropped.
+ */
+static bool hold_input(struct rpc_conn *c, size_t pending)
+{
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) <= RPC_OUTPUT_PAUSE)
+		return false;
+	if (!conn_paused(c))
+		conn_set_phase(c, rpc_conn_half(c) ? CONN_HALF_PAUSED : CONN_PAUSED);
+	if (pending > RPC_MAX_FRAME)
+		conn_lost(c, "not reading its replies");
+	return true;
+}
+
+/*
  * Serves the complete frames at the front of buf[0, len) and returns how
  * many bytes they took.  It stops at an incomplete frame, and when the
- * connection pauses (its replies pile up: a pipelining client is served as
- * fast as it reads; one that also fills a frame's worth of input is not
- * reading at all) or goes.
+ * connection must hold its input or goes.
  */
 static size_t take_frames(struct rpc_conn *c, const char *buf, size_t len)
 {
 	size_t done = 0;
 
-	while (!conn_gone(c)) {
-		if (evbuffer_get_length(bufferevent_get_output(c->bev)) > RPC_OUTPUT_PAUSE) {
-			if (!conn_paused(c))
-				conn_set_phase(c, rpc_conn_half(c) ? CONN_HALF_PAUSED : CONN_PAUSED);
-			if (len - done > RPC_MAX_FRAME)
-				conn_lost(c, "not reading its replies");
-			break;
-		}
+	while (!conn_gone(c) && !hold_input(c, len - done)) {
 		const char *nl = memchr(buf + done, '\n', len - done);
 		size_t n = nl != NULL ? (size_t)(nl - (buf + done)) : len - done;
 		if (n > RPC_MAX_FRAME) {
@@ -357,7 +364,7 @@ static void conn_take(struct rpc_conn *c, const char *fresh, size_t n)
 		evbuffer_freeze(in, 0);
 	}
 	size_t len = evbuffer_get_length(in);
-	if (len > 0 && !conn_gone(c) &&
+	if (len > 0 && !conn_gone(c) && !hold_input(c, len) &&
 	    (len > RPC_MAX_FRAME || evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF).pos >= 0)) {
 		size_t took = take_frames(c, (const char *)evbuffer_pullup(in, -1), len);
 		if (c->phase != CONN_LOST)
