@@ -20,7 +20,9 @@ CC=${CC:-clang}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 command -v "$CC" >/dev/null 2>&1 || { echo "build.sh: $CC not found (apt-get install clang)" >&2; exit 1; }
-PKGS="libevent libevent_pthreads libvirt jansson uuid libxml-2.0 inih libsystemd"
+# The libraries are the Makefile's (its one PKGS line).
+PKGS=$(sed -n 's/^PKGS[[:space:]]*:=[[:space:]]*//p' "$top/Makefile")
+[ -n "$PKGS" ] || { echo "build.sh: no PKGS line in $top/Makefile" >&2; exit 1; }
 pkg_cflags=$(pkg-config --cflags $PKGS)
 pkg_libs=$(pkg-config --libs $PKGS)
 
