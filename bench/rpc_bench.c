@@ -903,15 +903,35 @@ static void add(struct series *se, struct sample s)
 	se->failed |= s.failed;
 }
 
-static void print_row(const char *what, const struct series *se, double ref_ops, int nclients)
+/*
+ * How many times more ops/s the reference (the echo) made: the median of
+ * the runs' ratios.  A run of each is measured in turn, so each ratio
+ * compares the two at the same moment; this machine's speed drifts from
+ * one minute to the next, which a ratio of the two medians would mix in.
+ */
+static struct stat3 paired_ratio(const struct series *se, const struct series *ref)
+{
+	double r[MAX_RUNS];
+	int n = 0;
+
+	for (int i = 0; i < se->n && i < ref->n; i++)
+		if (se->ops[i] > 0)
+			r[n++] = ref->ops[i] / se->ops[i];
+	return stats(r, n);
+}
+
+static void print_row(const char *what, const struct series *se, const struct series *ref,
+		      int nclients)
 {
 	struct stat3 o = stats(se->ops, se->n), c = stats(se->cpu, se->n);
-	char cpu[48] = "n/a", vs[48] = "";
+	char cpu[48] = "n/a", vs[64] = "";
 
 	if (c.med >= 0)
 		snprintf(cpu, sizeof cpu, "%.2f", c.med);
-	if (ref_ops > 0)
-		snprintf(vs, sizeof vs, "%.2fx", ref_ops / o.med);
+	if (ref != NULL && ref->n > 0) {
+		struct stat3 v = paired_ratio(se, ref);
+		snprintf(vs, sizeof vs, "%.2fx (%.2f..%.2f)", v.med, v.min, v.max);
+	}
 	printf("    %-30s %9.0f %9.0f..%-9.0f %8.1f %9s %s%s\n", what, o.med, o.min, o.max,
 	       o.med > 0 ? 1e6 * nclients / o.med : 0, cpu, vs, se->failed ? "  (errors)" : "");
 }
@@ -954,13 +974,13 @@ static void run_config(enum placement p, int nclients)
 	printf("    %-30s %9s %19s %8s %9s %s\n", "", "ops/s", "(min..max)", "RTT us",
 	       "srv us/op", "echo/this");
 	if (sdc.n)
-		print_row("sessiond, libsessiond-client", &sdc, echo_med, nclients);
+		print_row("sessiond, libsessiond-client", &sdc, &echo, nclients);
 	if (raw.n)
-		print_row("sessiond, raw frames", &raw, echo_med, nclients);
+		print_row("sessiond, raw frames", &raw, &echo, nclients);
 	if (echo.n)
-		print_row("raw ping-pong (echo)", &echo, 0, nclients);
+		print_row("raw ping-pong (echo)", &echo, NULL, nclients);
 	if (virt.n) {
-		print_row("libvirt NumOfDomains", &virt, 0, nclients);
+		print_row("libvirt NumOfDomains", &virt, NULL, nclients);
 		printf("    sessiond (%s) vs libvirt round trip: %.2fx as many ops/s (goal >= 10x)\n",
 		       sdc.n ? "client lib" : "raw frames",
 		       virt_med > 0 ? (sdc.n ? sdc_med : raw_med) / virt_med : 0);
@@ -972,7 +992,7 @@ static void run_config(enum placement p, int nclients)
 	       "virt_ops=%.0f sdc_vs_echo=%.2f raw_vs_echo=%.2f sdc_vs_virt=%.2f sdc_srv_us=%.2f "
 	       "rep_a=%.0f metrics=%s\n",
 	       placement_names[p], nclients, sdc_med, so.min, so.max, raw_med, echo_med, virt_med,
-	       sdc_med > 0 ? echo_med / sdc_med : 0, raw_med > 0 ? echo_med / raw_med : 0,
+	       paired_ratio(&sdc, &echo).med, paired_ratio(&raw, &echo).med,
 	       virt_med > 0 ? sdc_med / virt_med : 0, stats(sdc.cpu, sdc.n).med, sz.rep_a,
 	       O.metrics == NULL ? "off" : O.scrape_every > 0 ? "scraped" : "on");
 }
@@ -1126,7 +1146,8 @@ int main(int argc, char **argv)
 	       sysconf(_SC_NPROCESSORS_ONLN));
 	printf("  ops/s: round trips per second, all clients (median of runs, min..max); RTT us: one\n"
 	       "  client's round trip (clients / ops/s); srv us/op: server CPU time per op (all its\n"
-	       "  threads, kernel included); echo/this: how many times more ops/s the echo made\n");
+	       "  threads, kernel included); echo/this: how many times more ops/s the echo made (median\n"
+	       "  of the runs' ratios, each run's echo measured right after it; min..max)\n");
 	for (int p = 0; p < P__COUNT; p++) {
 		if (!O.placement_on[p])
 			continue;
