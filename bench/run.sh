@@ -79,10 +79,10 @@ machine() {
 
 # ---- 1. lease_bench ---------------------------------------------------------
 
-# Counts the calls the traced loop made to anything that takes a lock,
-# from a callgrind output file (names are compressed: "(id) name").
-cg_lock_calls() {
-	awk -v pat='pthread_mutex_lock|pthread_mutex_trylock|pthread_spin_lock|pthread_rwlock_(rd|wr)?lock|lll_lock_wait|sem_wait' '
+# The awk that reads a callgrind output file's function names: they are
+# compressed, "(id) name" the first time and "(id)" after, in fn= and cfn=
+# lines alike; cur is the callee of the calls= line that follows.
+CG_NAMES='
 		function nm(s,   id, rest) {
 			if (match(s, /^\([0-9]+\)/)) {
 				id = substr(s, 1, RLENGTH); rest = substr(s, RLENGTH + 2)
@@ -93,6 +93,12 @@ cg_lock_calls() {
 		}
 		/^fn=/ { nm(substr($0, 4)) }
 		/^cfn=/ { cur = nm(substr($0, 5)) }
+'
+
+# Counts the calls the traced loop made to anything that takes a lock,
+# from a callgrind output file.
+cg_lock_calls() {
+	awk -v pat='pthread_mutex_lock|pthread_mutex_trylock|pthread_spin_lock|pthread_rwlock_(rd|wr)?lock|lll_lock_wait|sem_wait' "$CG_NAMES"'
 		/^calls=/ { split(substr($0, 7), a, " "); if (cur ~ pat) n += a[1] }
 		/^summary:|^totals:/ { ir = $2 }
 		END { printf "%d %d\n", n + 0, ir + 0 }' "$1"
@@ -377,20 +383,9 @@ metrics_median() {
 }
 
 # cg_calls FILE FUNC — "CALLS IR": the calls to FUNC in a callgrind output
-# file and their inclusive instructions (names are compressed: "(id) name"
-# the first time, "(id)" after, in fn= and cfn= lines alike).
+# file and their inclusive instructions.
 cg_calls() {
-	awk -v f="$2" '
-		function nm(s,   id, rest) {
-			if (match(s, /^\([0-9]+\)/)) {
-				id = substr(s, 1, RLENGTH); rest = substr(s, RLENGTH + 2)
-				if (rest != "") names[id] = rest
-				return names[id]
-			}
-			return s
-		}
-		/^fn=/ { nm(substr($0, 4)) }
-		/^cfn=/ { cur = nm(substr($0, 5)) }
+	awk -v f="$2" "$CG_NAMES"'
 		/^calls=/ { split(substr($0, 7), a, " "); if (cur == f) { c += a[1]; getline; split($0, b, " "); ir += b[2] } }
 		END { printf "%d %d\n", c, ir }' "$1"
 }
