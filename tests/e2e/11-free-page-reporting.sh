@@ -4,8 +4,10 @@
 # it: the daemon asks libvirt's domain capabilities), and the guest loads
 # virtio_balloon.  While a token holds the VM, the guest fills 600 MiB of
 # its tmpfs, then deletes it (guest.sh, e2e.churn): QEMU's resident memory
-# must grow by most of it at the fill and fall back by at least half of
-# it once freed.  vm.info shows the balloon (free_page_reporting true, its
+# must hold at least all of it at the fill and fall back by at least half
+# of it once freed.  (Not "grow by most of it": the guest may fill pages
+# it touched at boot and freed since, which QEMU already had; a CI run saw
+# 448 MiB of growth for 600 MiB with 236 MiB resident at the ready line.)  vm.info shows the balloon (free_page_reporting true, its
 # statistics) and QEMU's resident memory.  How fast and how much comes
 # back is a figure of "make bench", not a bound here (issue 14: >= 80%
 # within 10 s).
@@ -30,8 +32,8 @@ base=$(rss_kib "$pid")
 
 wait_until 60 console_has churner "E2E churn filled" || fail "the guest did not fill its memory: $(ctl console churner | tail -n 3)"
 filled=$(rss_kib "$pid")
-[ $((filled - base)) -ge $((CHURN * 1024 * 3 / 4)) ] ||
-	fail "QEMU RSS grew by $(((filled - base) / 1024)) MiB at a $CHURN MiB fill ($base -> $filled KiB)"
+[ "$filled" -ge $((CHURN * 1024)) ] ||
+	fail "QEMU RSS is $filled KiB with $CHURN MiB filled in the guest ($base KiB at the ready line)"
 wait_until 30 console_has churner "E2E churn freed" || fail "the guest did not free its memory"
 freed_at=$(now_ms)
 back() { [ $((filled - $(rss_kib "$pid"))) -ge $((CHURN * 1024 / 2)) ]; }
