@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "jsontext.h"
+
 double mono_now(void)
 {
 	struct timespec ts;
@@ -141,6 +143,18 @@ json_t *time_json(double wall)
 		return json_null();
 	time_rfc3339(wall, buf, sizeof buf);
 	return json_string(buf);
+}
+
+void time_text(struct jtext *t, const char *key, double wall)
+{
+	char buf[TIME_RFC3339_LEN];
+
+	if (wall <= 0) {
+		jtext_null(t, key);
+		return;
+	}
+	time_rfc3339(wall, buf, sizeof buf);
+	jtext_string(t, key, buf);
 }
 
 double time_backoff(int attempt, double first, double max)

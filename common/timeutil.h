@@ -23,6 +23,9 @@ double wall_now(void);          /* seconds since the epoch */
 void time_rfc3339(double epoch, char *buf, size_t len);
 /* The same as a JSON string; wall <= 0 (never, none) is null. */
 json_t *time_json(double wall);
+/* The same as a member of a text (jsontext.h). */
+struct jtext;
+void time_text(struct jtext *t, const char *key, double wall);
 /* Parses what time_rfc3339 writes (fraction optional); false if malformed. */
 bool time_parse_rfc3339(const char *s, double *epoch);
 

@@ -97,10 +97,16 @@ static void reply_summary(struct session *s, const struct cause *err, void *arg)
 {
 	struct rpc_call *call = arg;
 
-	if (err != NULL)
+	struct jtext t;
+
+	if (err != NULL) {
 		rpc_call_fail(call, err);
-	else
-		rpc_call_reply(call, view_summary(s));
+		return;
+	}
+	jtext_init(&t);
+	view_summary_text(&t, NULL, s);
+	rpc_call_reply_text(call, &t);
+	jtext_free(&t);
 }
 
 static void m_session_create(struct request *rq)
@@ -140,14 +146,12 @@ static size_t page_limit(struct request *rq)
 	return rq->args->given & RPB(RP_LIMIT) ? rq->args->limit : RPC_PAGE_DEFAULT;
 }
 
-static json_t *cursor_json(uint64_t next)
+static void cursor_text(struct jtext *t, uint64_t next)
 {
 	char buf[24];
 
-	if (next == 0)
-		return json_null();
 	snprintf(buf, sizeof buf, "%llu", (unsigned long long)next);
-	return json_string(buf);
+	jtext_string(t, "next", next != 0 ? buf : NULL);
 }
 
 /* Does s belong on this caller's list (visible, owner, state and host
@@ -182,22 +186,30 @@ static void m_session_list(struct request *rq)
 			       rq->args->host);
 		return;
 	}
-	json_t *a = json_array();
 	struct list_node *head = &rq->d->core->sessions;
 	struct session *first = core_after(rq->d->core, after);
+	struct jtext t;
+	size_t n = 0;
+	jtext_init(&t);
+	jtext_open(&t, NULL);
+	jtext_open_array(&t, "sessions");
 	/* From the first session past the cursor on: the list is in seq order. */
 	for (pos = first ? &first->node : head; pos != head; pos = pos->next) {
 		struct session *s = list_entry(pos, struct session, node);
 		if (!listed(rq, s, state, host))
 			continue;
-		if (json_array_size(a) == limit) {
+		if (n++ == limit) {
 			next = after;
 			break;
 		}
-		json_array_append_new(a, view_summary(s));
+		view_summary_text(&t, NULL, s);
 		after = s->seq;
 	}
-	rpc_call_reply(rq->call, json_pack("{s:o, s:o}", "sessions", a, "next", cursor_json(next)));
+	jtext_close_array(&t);
+	cursor_text(&t, next);
+	jtext_close(&t);
+	rpc_call_reply_text(rq->call, &t);
+	jtext_free(&t);
 }
 
 static void m_session_holds(struct request *rq)
@@ -207,9 +219,17 @@ static void m_session_holds(struct request *rq)
 	if (page_after(rq, &after) < 0)
 		return;
 	json_t *h = holds_json(rq->s, after, page_limit(rq), &next);
-	rpc_call_reply(rq->call, json_pack("{s:s, s:s, s:o, s:o}", "name", rq->s->name,
-					   "state", state_name(rq->s->state), "holds", h,
-					   "next", cursor_json(next)));
+	struct jtext t;
+	jtext_init(&t);
+	jtext_open(&t, NULL);
+	jtext_string(&t, "name", rq->s->name);
+	jtext_string(&t, "state", state_name(rq->s->state));
+	jtext_json(&t, "holds", h);
+	cursor_text(&t, next);
+	jtext_close(&t);
+	json_decref(h);
+	rpc_call_reply_text(rq->call, &t);
+	jtext_free(&t);
 }
 
 static void m_session_get(struct request *rq)

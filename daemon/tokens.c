@@ -46,13 +46,14 @@ struct acquire {
 	struct rpc_call *call;
 	struct token *t;                    /* until granted */
 	char id[UUID_STR_LEN];              /* after: the token may go meanwhile */
-	json_t *result;
+	struct jtext result;                /* the reply, written when granted */
 	struct session *s;
 	double ttl;
 };
 
 static void acquire_free(struct acquire *a)
 {
+	jtext_free(&a->result);
 	session_unref(a->s);
 	free(a);
 }
@@ -66,15 +67,15 @@ static void acquire_lost(struct rpc_call *call, void *arg)
 	acquire_free(a);
 }
 
-/* Member by member, not json_pack (which reads its format every time). */
-static json_t *acquire_result(struct token *t, struct session *s)
+/* Written as text: the reply of every acquire (rpc_call_reply_text). */
+static void acquire_result(struct jtext *r, struct token *t, struct session *s)
 {
-	json_t *r = json_object();
-
-	json_object_set_new_nocheck(r, "token", json_string(t->id));
-	json_object_set_new_nocheck(r, "expires", time_json(t->expires));
-	json_object_set_new_nocheck(r, "session", view_summary(s));
-	return r;
+	jtext_init(r);
+	jtext_open(r, NULL);
+	jtext_string(r, "token", t->id);
+	time_text(r, "expires", t->expires);
+	view_summary_text(r, "session", s);
+	jtext_close(r);
 }
 
 /* The reply acknowledges the VM it holds (its instance, its start count):
@@ -95,10 +96,8 @@ static void acquire_persisted(struct session *s, const struct cause *err, void *
 		token_release(t, "not persisted");
 		rpc_call_error(a->call, RPC_ERR_INTERNAL, "token not saved: %s", err->msg);
 	} else {
-		rpc_call_reply(a->call, a->result);
-		a->result = NULL;
+		rpc_call_reply_text(a->call, &a->result);
 	}
-	json_decref(a->result);
 	acquire_free(a);
 }
 
@@ -120,7 +119,7 @@ static void acquired(struct lease *l, const struct cause *err, void *arg)
 		 (unsigned)t->uid, (int)t->pid, t->reason);
 	/* The reply shows the session as it was when the token was granted. */
 	memcpy(a->id, t->id, sizeof a->id);
-	a->result = acquire_result(t, a->s);
+	acquire_result(&a->result, t, a->s);
 	a->t = NULL;
 	if (t->detached)
 		persist_write(a->s, acquire_persisted, a);

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../common/jsonplain.h"
 #include "../common/timeutil.h"
 #include "../common/xalloc.h"
 #include "../metrics/metrics.h"
@@ -102,16 +103,50 @@ static void call_free(struct rpc_call *call)
 	rpc_conn_unref(c);
 }
 
+/* A batch's member goes into the batch's array as a whole message; any
+ * other reply is written straight into the connection's output. */
 void rpc_call_reply(struct rpc_call *call, json_t *result)
 {
-	json_t *msg = NULL;
-
 	call_count(call, 0);
-	if (call->req.id != NULL)
-		msg = rpc_make_result(call->req.id, result);
-	else
+	if (call->req.id == NULL) {
 		json_decref(result);
-	answer(call->conn, call->batch, msg);
+		answer(call->conn, call->batch, NULL);
+	} else if (call->batch != NULL) {
+		answer(call->conn, call->batch, rpc_make_result(call->req.id, result));
+	} else {
+		if (result == NULL)
+			result = json_object();
+		rpc_conn_send_result(call->conn, call->req.id, NULL, result);
+		json_decref(result);
+	}
+	call_free(call);
+}
+
+/* As rpc_call_reply; a batch's member is loaded back into a tree for the
+ * batch's array (batches are rare). */
+void rpc_call_reply_text(struct rpc_call *call, const struct jtext *result)
+{
+	if (result->bad) {
+		rpc_call_error(call, RPC_ERR_INTERNAL,
+			       "internal error: the reply could not be written (text not valid UTF-8, "
+			       "or out of memory)");
+		return;
+	}
+	if (call->req.id == NULL) {         /* a notification: no answer */
+		rpc_call_reply(call, NULL);
+		return;
+	}
+	if (call->batch != NULL) {
+		json_t *v = json_plain_loadb(result->buf, result->used, JSON_DECODE_ANY, NULL);
+		if (v == NULL) {
+			rpc_call_error(call, RPC_ERR_INTERNAL, "internal error: a reply that is not JSON");
+			return;
+		}
+		rpc_call_reply(call, v);
+		return;
+	}
+	call_count(call, 0);
+	rpc_conn_send_result(call->conn, call->req.id, result, NULL);
 	call_free(call);
 }
 

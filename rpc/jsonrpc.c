@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "../common/jsonplain.h"
-#include "../common/utf8.h"
 
 static json_t *invalid(const char *why)
 {
@@ -162,181 +161,23 @@ json_t *rpc_make_request(json_t *id, const char *method, json_t *params)
 	return m;
 }
 
-/* ---- encoding ------------------------------------------------------------
- *
- * A message's compact text, byte for byte what json_dumpb(JSON_COMPACT)
- * writes (tests/test_jsonrpc.c compares the two), for a fraction of its
- * cost: jansson's dump keeps a hash table of the containers it is inside
- * (each keyed by its address, printed with snprintf) to refuse a cycle, and
- * hands its output over a few bytes at a time.  Here a depth bound refuses
- * a cycle, and text goes out in runs.  Reals are left to jansson (rare in
- * messages, and its format for them differs between its versions).
- */
-
-/* Deeper than anything a parse can make (jansson's own bound): a cycle. */
-#define ENCODE_MAX_DEPTH JSON_PARSER_MAX_DEPTH
-
-struct sink {
-	char *buf;
-	size_t size;
-	size_t used;                        /* may pass size: what it takes */
-};
-
-static void put(struct sink *o, const char *s, size_t n)
-{
-	if (n <= o->size && o->used <= o->size - n)
-		memcpy(o->buf + o->used, s, n);
-	o->used += n;
-}
-
-/* A character a JSON string cannot carry as it is (jansson's escapes). */
-static void put_escape(struct sink *o, unsigned char ch)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char u[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
-	const char *two = ch == '"' ? "\\\"" : ch == '\\' ? "\\\\" : ch == '\b' ? "\\b" :
-			  ch == '\f' ? "\\f" : ch == '\n' ? "\\n" : ch == '\r' ? "\\r" :
-			  ch == '\t' ? "\\t" : NULL;
-
-	if (two != NULL)
-		put(o, two, 2);
-	else
-		put(o, u, sizeof u);
-}
-
-/* ASCII that goes out as it is: one test per byte for most text. */
-static bool plain(unsigned char ch)
-{
-	return (unsigned char)(ch - 0x20) < 0x60 && ch != '"' && ch != '\\';
-}
-
-/* -1: not valid UTF-8 (as jansson refuses it). */
-static int put_string(struct sink *o, const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s, *end = p + len, *run = p;
-
-	put(o, "\"", 1);
-	for (;;) {
-		while (p < end && plain(*p))
-			p++;
-		if (p == end)
-			break;
-		if (*p >= 0x80) {
-			size_t n = utf8_seq_len(p, (size_t)(end - p));
-			if (n == 0)
-				return -1;
-			p += n;
-		} else {
-			put(o, (const char *)run, (size_t)(p - run));
-			put_escape(o, *p);
-			run = ++p;
-		}
-	}
-	put(o, (const char *)run, (size_t)(p - run));
-	put(o, "\"", 1);
-	return 0;
-}
-
-static void put_integer(struct sink *o, json_int_t v)
-{
-	char d[24];
-	size_t i = sizeof d;
-	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-
-	do
-		d[--i] = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
-	if (v < 0)
-		d[--i] = '-';
-	put(o, d + i, sizeof d - i);
-}
-
-static int put_real(struct sink *o, const json_t *v)
-{
-	char d[100];
-	size_t n = json_dumpb(v, d, sizeof d, JSON_ENCODE_ANY | JSON_COMPACT);
-
-	if (n == 0 || n > sizeof d)
-		return -1;
-	put(o, d, n);
-	return 0;
-}
-
-static int put_value(struct sink *o, const json_t *v, int depth);
-
-static int put_object(struct sink *o, const json_t *v, int depth)
-{
-	json_t *obj = (json_t *)v;          /* iterating does not change it */
-	size_t comma = 0;
-
-	put(o, "{", 1);
-	for (void *it = json_object_iter(obj); it != NULL; it = json_object_iter_next(obj, it)) {
-		put(o, ",", comma);
-		comma = 1;
-		if (put_string(o, json_object_iter_key(it), json_object_iter_key_len(it)) < 0)
-			return -1;
-		put(o, ":", 1);
-		if (put_value(o, json_object_iter_value(it), depth + 1) < 0)
-			return -1;
-	}
-	put(o, "}", 1);
-	return 0;
-}
-
-static int put_array(struct sink *o, const json_t *v, int depth)
-{
-	put(o, "[", 1);
-	for (size_t i = 0; i < json_array_size(v); i++) {
-		if (i > 0)
-			put(o, ",", 1);
-		if (put_value(o, json_array_get(v, i), depth + 1) < 0)
-			return -1;
-	}
-	put(o, "]", 1);
-	return 0;
-}
-
-static int put_value(struct sink *o, const json_t *v, int depth)
-{
-	if (v == NULL || depth > ENCODE_MAX_DEPTH)
-		return -1;
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return put_object(o, v, depth);
-	case JSON_ARRAY:
-		return put_array(o, v, depth);
-	case JSON_STRING:
-		return put_string(o, json_string_value(v), json_string_length(v));
-	case JSON_INTEGER:
-		put_integer(o, json_integer_value(v));
-		return 0;
-	case JSON_REAL:
-		return put_real(o, v);
-	case JSON_TRUE:
-		put(o, "true", 4);
-		return 0;
-	case JSON_FALSE:
-		put(o, "false", 5);
-		return 0;
-	case JSON_NULL:
-		put(o, "null", 4);
-		return 0;
-	}
-	return -1;
-}
-
 size_t rpc_dumpb(const json_t *msg, char *buf, size_t size)
 {
-	struct sink o = { buf, size, 0 };
+	struct jtext o;
 
 	if (!json_is_object(msg) && !json_is_array(msg))
 		return 0;
-	return put_value(&o, msg, 0) < 0 ? 0 : o.used;
+	jtext_fixed(&o, buf, size);
+	return jtext_value(&o, msg) < 0 ? 0 : o.used;
 }
 
-char *rpc_encode_into(json_t *msg, char *buf, size_t size, size_t *len)
+/* A frame in two passes at most, for both encoders: fill writes the text
+ * into a buffer of the size given and returns its whole length (0: it
+ * cannot be encoded); a text that does not fit buf goes to an allocation. */
+static char *framed(size_t (*fill)(const void *arg, char *buf, size_t size), const void *arg,
+		    char *buf, size_t size, size_t *len)
 {
-	size_t n = rpc_dumpb(msg, buf, size > 2 ? size - 2 : 0);
+	size_t n = fill(arg, buf, size > 2 ? size - 2 : 0);
 	char *out = buf;
 
 	if (n == 0 || n > RPC_MAX_FRAME) {
@@ -346,7 +187,7 @@ char *rpc_encode_into(json_t *msg, char *buf, size_t size, size_t *len)
 	if (n + 2 > size) {             /* it did not fit: a second pass */
 		if ((out = malloc(n + 2)) == NULL)
 			return NULL;
-		rpc_dumpb(msg, out, n);
+		fill(arg, out, n);
 	}
 	out[n] = '\n';
 	out[n + 1] = '\0';
@@ -354,9 +195,61 @@ char *rpc_encode_into(json_t *msg, char *buf, size_t size, size_t *len)
 	return out;
 }
 
+static size_t fill_message(const void *msg, char *buf, size_t size)
+{
+	return rpc_dumpb(msg, buf, size);
+}
+
+char *rpc_encode_into(json_t *msg, char *buf, size_t size, size_t *len)
+{
+	return framed(fill_message, msg, buf, size, len);
+}
+
 char *rpc_encode(json_t *msg, size_t *len)
 {
 	return rpc_encode_into(msg, NULL, 0, len);
+}
+
+struct result {
+	json_t *id;
+	const struct jtext *text;           /* the result as text, or */
+	const json_t *tree;                 /* as a tree */
+};
+
+static size_t fill_result(const void *arg, char *buf, size_t size)
+{
+	const struct result *r = arg;
+	struct jtext o;
+	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":", mid[] = ",\"result\":";
+
+	if (r->text != NULL && (r->text->bad || r->text->used == 0))
+		return 0;
+	jtext_fixed(&o, buf, size);
+	jtext_raw(&o, head, sizeof head - 1);
+	if (jtext_value(&o, r->id != NULL ? r->id : json_null()) < 0)
+		return 0;
+	jtext_raw(&o, mid, sizeof mid - 1);
+	if (r->text != NULL)
+		jtext_raw(&o, r->text->buf, r->text->used);
+	else if (jtext_value(&o, r->tree) < 0)
+		return 0;
+	jtext_raw(&o, "}", 1);
+	return o.used;
+}
+
+char *rpc_encode_result_text(json_t *id, const struct jtext *text, char *buf, size_t size,
+			     size_t *len)
+{
+	struct result r = { .id = id, .text = text };
+
+	return framed(fill_result, &r, buf, size, len);
+}
+
+char *rpc_encode_result(json_t *id, const json_t *result, char *buf, size_t size, size_t *len)
+{
+	struct result r = { .id = id, .tree = result };
+
+	return framed(fill_result, &r, buf, size, len);
 }
 
 enum rpc_incoming rpc_parse_incoming(json_t *msg, json_t **id, json_t **payload,

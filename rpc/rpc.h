@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include "../common/cause.h"
+#include "../common/jsontext.h"
 #include "../common/list.h"
 #include "sessiond-protocol.h"
 
@@ -61,6 +62,15 @@ char *rpc_encode(json_t *msg, size_t *len);
  * else in a new allocation, the caller's to free (what is not buf).  NULL
  * with errno EMSGSIZE (too large, or not encodable) or ENOMEM. */
 char *rpc_encode_into(json_t *msg, char *buf, size_t size, size_t *len);
+
+/* {"jsonrpc":"2.0","id":ID,"result":TEXT} plus "\n", as rpc_encode_into
+ * writes rpc_make_result(id, the value of text): in buf when it fits, else
+ * in an allocation the caller frees; NULL with errno EMSGSIZE or ENOMEM. */
+char *rpc_encode_result_text(json_t *id, const struct jtext *text, char *buf, size_t size,
+			     size_t *len);
+/* The same with the result as a tree (borrowed): rpc_make_result's text
+ * without building its envelope. */
+char *rpc_encode_result(json_t *id, const json_t *result, char *buf, size_t size, size_t *len);
 
 /* Client side: classifies one incoming frame. */
 enum rpc_incoming { RPC_IN_INVALID, RPC_IN_RESULT, RPC_IN_ERROR, RPC_IN_NOTIFICATION };
@@ -228,6 +238,8 @@ uid_t rpc_call_uid(struct rpc_call *call);
 pid_t rpc_call_pid(struct rpc_call *call);
 bool rpc_call_lost(struct rpc_call *call);            /* its connection is gone */
 void rpc_call_reply(struct rpc_call *call, json_t *result);   /* steals result */
+/* The same with the result as text (the caller keeps and frees it). */
+void rpc_call_reply_text(struct rpc_call *call, const struct jtext *result);
 void rpc_call_error(struct rpc_call *call, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* The error of the cause's kind (rpc_code_of) with its message. */
@@ -282,6 +294,10 @@ struct bufferevent;
 /* Steals msg.  A reply too large for a frame is answered with an error of
  * its id; a message without an id (a batch's array) returns -2 unsent. */
 int rpc_conn_send(struct rpc_conn *c, json_t *msg);
+/* A result for id, as text or as a tree (both borrowed: one of them is
+ * NULL); too large: an error of id. */
+void rpc_conn_send_result(struct rpc_conn *c, json_t *id, const struct jtext *text,
+			  const json_t *tree);
 void rpc_conn_unref(struct rpc_conn *c);
 bool rpc_conn_half(const struct rpc_conn *c);
 /* The server's dispatcher for a checked call (server.c). */

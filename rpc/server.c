@@ -166,22 +166,28 @@ static void conn_readable(evutil_socket_t fd, short what, void *arg)
  * loop's thread.  A reply that does not fit it (a long list) gets a buffer
  * of its own, of the size the first pass measured.
  */
-/* 0: written (with its "\n"); -2: larger than a frame (nothing written). */
-static int encode_into(struct rpc_conn *c, json_t *msg)
+/* What an encoder (rpc_encode_into, rpc_encode_result_text) made of a
+ * message, into the connection's output.  0: written (with its "\n");
+ * -2: larger than a frame (nothing written). */
+static int add_frame(struct rpc_conn *c, char *buf, size_t n)
 {
-	struct rpc_server *srv = c->srv;
-	size_t n;
-	char *buf = rpc_encode_into(msg, srv->scratch, sizeof srv->scratch, &n);
-
 	if (buf == NULL && errno == ENOMEM)
 		fatal("out of memory writing a reply");
 	if (buf == NULL)
 		return -2;
 	if (evbuffer_add(bufferevent_get_output(c->bev), buf, n) < 0)
 		fatal("out of memory writing a reply");
-	if (buf != srv->scratch)
+	if (buf != c->srv->scratch)
 		free(buf);
 	return 0;
+}
+
+static int encode_into(struct rpc_conn *c, json_t *msg)
+{
+	size_t n = 0;
+	char *buf = rpc_encode_into(msg, c->srv->scratch, sizeof c->srv->scratch, &n);
+
+	return add_frame(c, buf, n);
 }
 
 /* A reply that does not fit in a frame still answers its request, or the
@@ -246,6 +252,16 @@ static void conn_flush(struct rpc_conn *c)
 				    BEV_TRIG_DEFER_CALLBACKS);
 }
 
+/* After a message: written at once, unless the client has stopped reading
+ * (it must not grow our memory without bound). */
+static void sent(struct rpc_conn *c)
+{
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > RPC_MAX_OUTPUT)
+		conn_lost(c, "not reading its replies");
+	else
+		conn_flush(c);
+}
+
 int rpc_conn_send(struct rpc_conn *c, json_t *msg)
 {
 	int rc = 0;
@@ -261,12 +277,23 @@ int rpc_conn_send(struct rpc_conn *c, json_t *msg)
 			rc = -2;
 	}
 	json_decref(msg);
-	/* A client that never reads must not grow our memory without bound. */
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > RPC_MAX_OUTPUT)
-		conn_lost(c, "not reading its replies");
-	else
-		conn_flush(c);
+	sent(c);
 	return rc;
+}
+
+void rpc_conn_send_result(struct rpc_conn *c, json_t *id, const struct jtext *text,
+			  const json_t *tree)
+{
+	char *scratch = c->srv->scratch, *buf;
+	size_t n = 0, size = sizeof c->srv->scratch;
+
+	if (conn_gone(c))
+		return;
+	buf = text != NULL ? rpc_encode_result_text(id, text, scratch, size, &n) :
+	      rpc_encode_result(id, tree, scratch, size, &n);
+	if (add_frame(c, buf, n) < 0)
+		send_too_large(c, id);
+	sent(c);
 }
 
 /* Sends a last error, then closes once it is written. */

@@ -552,6 +552,9 @@ json_t *view_session(struct session *s);
 /* The summary: what acting methods, token.acquire and session.list return.
  * Its size does not grow with the holds. */
 json_t *view_summary(struct session *s);
+/* The same written as text, as a member named key (NULL: a value). */
+struct jtext;
+void view_summary_text(struct jtext *t, const char *key, struct session *s);
 
 /* Live holds (tokens + leases) as the wire shows them, in the order they
  * were taken: at most limit of them (0: all) taken after cursor seq after;

@@ -1,6 +1,7 @@
 /*
- * test_jsonrpc.c — the frame and envelope rules (rpc/jsonrpc.c) and the
- * plain decoder they load frames with (common/jsonplain.c).
+ * test_jsonrpc.c — the frame and envelope rules (rpc/jsonrpc.c), the
+ * plain decoder they load frames with (common/jsonplain.c) and the text
+ * writer replies are written with (common/jsontext.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -271,6 +272,153 @@ static void test_dumpb_as_jansson(void **state)
 	json_decref(loop);
 }
 
+/* A tree written member by member through the text writer (jsontext.h);
+ * a string with a NUL inside (not a C string) goes as a tree. */
+static void write_members(struct jtext *t, const char *key, json_t *v)
+{
+	const char *k;
+	json_t *m;
+	size_t i;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		jtext_open(t, key);
+		json_object_foreach(v, k, m)
+			write_members(t, k, m);
+		jtext_close(t);
+		break;
+	case JSON_ARRAY:
+		jtext_open_array(t, key);
+		json_array_foreach(v, i, m)
+			write_members(t, NULL, m);
+		jtext_close_array(t);
+		break;
+	case JSON_STRING:
+		if (strlen(json_string_value(v)) == json_string_length(v))
+			jtext_string(t, key, json_string_value(v));
+		else
+			jtext_json(t, key, v);
+		break;
+	case JSON_INTEGER:
+		jtext_int(t, key, json_integer_value(v));
+		break;
+	case JSON_TRUE:
+	case JSON_FALSE:
+		jtext_bool(t, key, json_is_true(v));
+		break;
+	case JSON_NULL:
+		jtext_null(t, key);
+		break;
+	default:
+		jtext_json(t, key, v);
+	}
+}
+
+/* The writer writes what the encoder writes for the same tree (commas,
+ * keys, escapes, nesting), growing past its first 512 bytes. */
+static void test_text_as_encoder(void **state)
+{
+	unsigned seed = 23;
+	char a[8192];
+	size_t longest = 0;
+
+	(void)state;
+	for (int i = 0; i < 2000; i++) {
+		json_t *v = json_array();
+		for (int j = i % 100 == 0 ? 80 : rand_r(&seed) % 4; j >= 0; j--)
+			json_array_append_new(v, random_value(&seed, 0));
+		struct jtext t;
+		jtext_init(&t);
+		write_members(&t, NULL, v);
+		size_t n = rpc_dumpb(v, a, sizeof a);
+		assert_true(n > 0 && n < sizeof a);
+		assert_false(t.bad);
+		assert_int_equal(t.used, n);
+		assert_memory_equal(t.buf, a, n);
+		longest = n > longest ? n : longest;
+		jtext_free(&t);
+		json_decref(v);
+	}
+	assert_true(longest > 512);
+	/* NULL is null; invalid UTF-8 in a string or a key makes it unusable. */
+	struct jtext t;
+	jtext_init(&t);
+	jtext_open(&t, NULL);
+	jtext_string(&t, "s", NULL);
+	jtext_close(&t);
+	assert_int_equal(t.used, strlen("{\"s\":null}"));
+	assert_memory_equal(t.buf, "{\"s\":null}", t.used);
+	jtext_free(&t);
+	const char *bad[][2] = { { "k", "\xc0\x80" }, { "\xff", "v" } };
+	for (size_t i = 0; i < 2; i++) {
+		jtext_init(&t);
+		jtext_open(&t, NULL);
+		jtext_string(&t, bad[i][0], bad[i][1]);
+		jtext_close(&t);
+		assert_true(t.bad);
+		jtext_free(&t);
+	}
+}
+
+/* A result as text or as a tree is framed as rpc_encode frames
+ * rpc_make_result of the same value, whatever the id and whatever the
+ * buffer; an unusable or too large text is no frame. */
+static void test_result_text(void **state)
+{
+	json_t *ids[] = { json_integer(7), json_string("a\"b\u00e9"), json_null(), NULL };
+	unsigned seed = 5;
+	char buf[4096];
+	size_t n, len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		for (int r = 0; r < 50; r++) {
+			json_t *v = random_value(&seed, 0);
+			struct jtext t;
+			jtext_init(&t);
+			write_members(&t, NULL, v);
+			json_t *msg = rpc_make_result(ids[i], json_incref(v));
+			char *whole = rpc_encode(msg, &len), *got;
+			assert_non_null(whole);
+			for (size_t size = 0; size <= len + 2 && size <= sizeof buf; size += r ? 13 : 1) {
+				for (int tree = 0; tree < 2; tree++) {
+					got = tree ? rpc_encode_result(ids[i], v, buf, size, &n) :
+					      rpc_encode_result_text(ids[i], &t, buf, size, &n);
+					assert_non_null(got);
+					assert_int_equal(n, len);
+					assert_string_equal(got, whole);
+					if (got != buf)
+						free(got);
+					else
+						assert_true(size >= len + 1);
+				}
+			}
+			free(whole);
+			json_decref(msg);
+			json_decref(v);
+			jtext_free(&t);
+		}
+	}
+	struct jtext t;
+	jtext_init(&t);
+	jtext_string(&t, NULL, "\xc0\x80");
+	errno = 0;
+	assert_null(rpc_encode_result_text(ids[0], &t, buf, sizeof buf, &n));
+	assert_int_equal(errno, EMSGSIZE);
+	jtext_free(&t);
+	jtext_init(&t);
+	jtext_open_array(&t, NULL);
+	for (int i = 0; i < RPC_MAX_FRAME / 8; i++)
+		jtext_string(&t, NULL, "abcdef");
+	jtext_close_array(&t);
+	errno = 0;
+	assert_null(rpc_encode_result_text(ids[0], &t, buf, sizeof buf, &n));
+	assert_int_equal(errno, EMSGSIZE);
+	jtext_free(&t);
+	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+		json_decref(ids[i]);
+}
+
 /* Whatever json_plain_decode loads, jansson loads the same (values, types, key
  * order); what it gives up on is jansson's to load or refuse. */
 static bool decodes_alike(const char *buf, size_t len)
@@ -391,6 +539,8 @@ int main(void)
 		cmocka_unit_test(test_encode_and_incoming),
 		cmocka_unit_test(test_encode_into),
 		cmocka_unit_test(test_dumpb_as_jansson),
+		cmocka_unit_test(test_text_as_encoder),
+		cmocka_unit_test(test_result_text),
 		cmocka_unit_test(test_decode_as_jansson),
 		cmocka_unit_test(test_params_unknown),
 	};
