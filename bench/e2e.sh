@@ -33,7 +33,10 @@
 # tests/e2e/guest.sh's.  Data goes to a temporary directory under
 # BENCH_E2E_DIR (default /var/tmp): the 16 GiB template and its copy need
 # ~33 GiB free there; BENCH_E2E_SIZES="1 16" picks the template sizes.
-# BENCH_E2E_PARTS (default "1 2 3 4 5") picks the parts.
+# BENCH_E2E_PARTS (default "1 2 3 4 5") picks the parts;
+# BENCH_E2E_CPU_PROBE (default full) is the daemon's cpu_probe
+# (sessiond.conf(5)): quick takes libvirt's CPU read out of every start
+# and restore.
 # Page cache is warm (the template was just written), so copies are at
 # memory speed plus the writes; that favours the full copy.
 set -u
@@ -358,8 +361,9 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 part() { case " ${BENCH_E2E_PARTS:-1 2 3 4 5} " in *" $1 "*) return 0 ;; esac; return 1; }
 
+echo "cpu_probe = ${BENCH_E2E_CPU_PROBE:-full}" >>"$T/sessiond.conf"
 e2e_start
-echo "bench/e2e: $(uname -r), $(nproc) CPUs, QEMU $(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p'), domain type qemu (TCG)"
+echo "bench/e2e: cpu_probe ${BENCH_E2E_CPU_PROBE:-full}, $(uname -r), $(nproc) CPUs, QEMU $(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p'), domain type qemu (TCG)"
 if part 1; then
 	echo "1. host memory returned by an idle stop (load average $(load))"
 	bench_memory

@@ -20,6 +20,7 @@
 #include "../metrics/metrics.h"
 
 static const char *const log_level_names[] = { "error", "warning", "info", "debug", NULL };
+static const char *const cpu_probe_names[] = { "full", "quick", NULL };
 static const enum log_level log_levels[] = { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO,
 					     LOG_LVL_DEBUG };
 
@@ -44,6 +45,10 @@ const struct field config_table[] = {
 	  NULL, 0, "size of each instance's scratch disk in GiB; 0: none" },
 	{ "workers", "workers", NULL, "N", FT_INT, C(core.workers), 1, 64, 4, NULL, 0,
 	  "threads for blocking libvirt calls" },
+	{ "cpu_probe", "cpu_probe", NULL, "full|quick", FT_ENUM, C(core.cpu_probe), 0, 0,
+	  CPU_PROBE_FULL, cpu_probe_names, 0,
+	  "how libvirt reads a started or restored QEMU guest's CPU: one query per feature, or "
+	  "quick (three; the domain is marked tainted)" },
 	{ "max_sessions_per_user", "max_sessions_per_user", NULL, "N", FT_INT,
 	  C(core.max_sessions_per_user), 0, COUNT_MAX, 64, NULL, FIELD_LIVE,
 	  "sessions a user other than root may own; 0: no limit" },

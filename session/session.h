@@ -165,6 +165,11 @@ struct host_config {
 #define HOST_UNLIMITED (-1.0)
 #define HOST_LOCAL "local"
 
+/* How libvirt reads a started or restored guest's CPU (sessiond.conf
+ * cpu_probe): one QMP query per CPU feature (~400, libvirt's default), or
+ * the three of its older x86 path (a per-domain capability override). */
+enum cpu_probe { CPU_PROBE_FULL, CPU_PROBE_QUICK };
+
 /* What core_new() is told (the daemon's configuration keeps these). */
 struct core_config {
 	char *state_dir;
@@ -180,6 +185,7 @@ struct core_config {
 	size_t nhosts;
 	int max_running_per_user;               /* VMs starting or running; 0: no limit */
 	int max_memory_mib_per_user;            /* their guest memory; 0: no limit */
+	int cpu_probe;                          /* enum cpu_probe */
 	struct settings defaults;               /* for session.create */
 };
 

@@ -97,6 +97,7 @@ static void spec_domain(struct session *s, struct instance *inst, struct vm_spec
 	spec->cmdline = s->set.cmdline;
 	spec->pool = storage_pool(session_storage(s));
 	spec->free_page_reporting = !spec->test_driver && drv->ops->balloon_reporting(drv);
+	spec->quick_cpu_probe = !spec->test_driver && s->core->cfg->cpu_probe == CPU_PROBE_QUICK;
 }
 
 /* Worker: the owner's files may have changed since session.create checked

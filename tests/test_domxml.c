@@ -556,12 +556,58 @@ static void test_domain_fields_in_place(void **state)
 	free(xml);
 }
 
+/* cpu_probe = quick: the domain removes QEMU's cpu-unavailable-features
+ * capability for itself, in libvirt's QEMU namespace; without it, no
+ * such element and no namespace. */
+static void test_quick_cpu_probe(void **state)
+{
+	struct vm_spec s = {
+		.virt_type = "qemu", .name = "sd-1-2-3", .uuid = "6f1c0a52-6b0e-4c4e-9d57-3c7f1d8f0a11",
+		.session_name = "dev", .session_id = "id-1", .owner = 1000, .memory_mib = 512,
+		.vcpus = 1, .kernel = "/k", .pool = "p",
+	};
+	struct cause c;
+
+	(void)state;
+	for (int quick = 0; quick < 2; quick++) {
+		s.quick_cpu_probe = quick;
+		char *xml = domxml_domain(&s, &c);
+		assert_non_null(xml);
+		xmlDocPtr d = parse(xml);
+		assert_non_null(d);
+		xmlNodePtr caps = NULL, del = NULL;
+		for (xmlNodePtr n = xmlDocGetRootElement(d)->children; n != NULL; n = n->next)
+			if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, "capabilities") == 0)
+				caps = n;
+		if (!quick) {
+			assert_null(caps);
+			assert_null(strstr(xml, "libvirt.org/schemas/domain/qemu"));
+		} else {
+			assert_non_null(caps);
+			assert_non_null(caps->ns);
+			assert_string_equal((const char *)caps->ns->href,
+					    "http://libvirt.org/schemas/domain/qemu/1.0");
+			for (xmlNodePtr n = caps->children; n != NULL; n = n->next)
+				if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, "del") == 0)
+					del = n;
+			assert_non_null(del);
+			assert_ptr_equal(del->ns, caps->ns);
+			xmlChar *cap = xmlGetProp(del, (const xmlChar *)"capability");
+			assert_string_equal((char *)cap, "cpu-unavailable-features");
+			xmlFree(cap);
+		}
+		xmlFreeDoc(d);
+		free(xml);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_comparison_sees_injection),
 		cmocka_unit_test(test_domain_fields_in_place),
 		cmocka_unit_test(test_hostile_values_round_trip),
+		cmocka_unit_test(test_quick_cpu_probe),
 	};
 
 	xmlInitParser();

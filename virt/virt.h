@@ -204,6 +204,7 @@ struct vm_spec {
 	const char *scratch_vol;            /* per-instance scratch, or NULL */
 	const char *console_log;            /* serial console file, or NULL */
 	bool free_page_reporting;           /* virtio balloon reports free pages (QEMU) */
+	bool quick_cpu_probe;               /* sessiond.conf cpu_probe = quick (QEMU) */
 };
 
 /* Each returns a malloc'd NUL-terminated document, or NULL with a cause. */
