@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -481,10 +482,14 @@ static void stop_scraper(void)
 
 /* ---- the echo server -------------------------------------------------- */
 
-static _Atomic size_t echo_reply_a = 64, echo_reply_r = 64;
-static pthread_t echo_thread;
-static _Atomic pid_t echo_tid;
-static int echo_listen_fd = -1;
+/* The reply sizes the echo answers with, set by the bench between runs:
+ * shared with the echo process. */
+struct echo_sizes {
+	_Atomic size_t a, r;
+};
+
+static struct echo_sizes *echo_reply;
+static pid_t echo_pid = -1;
 
 struct echo_conn {
 	int fd;
@@ -512,23 +517,21 @@ static void echo_answer(struct echo_conn *ec, const char *ra, size_t na, const c
 	ec->len -= start;
 }
 
-static void *echo_main(void *arg)
+static _Noreturn void echo_main(int listen_fd)
 {
 	static char ra[1 << 16], rr[1 << 16];
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL }, evs[64];
 
-	(void)arg;
-	echo_tid = (pid_t)syscall(SYS_gettid);
 	memset(ra, 'x', sizeof ra);
 	memset(rr, 'x', sizeof rr);
-	epoll_ctl(ep, EPOLL_CTL_ADD, echo_listen_fd, &ev);
+	epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &ev);
 	for (;;) {
 		int n = epoll_wait(ep, evs, 64, -1);
 		for (int i = 0; i < n; i++) {
 			struct echo_conn *ec = evs[i].data.ptr;
 			if (ec == NULL) {
-				int fd = accept4(echo_listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+				int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 				if (fd < 0)
 					continue;
 				ec = calloc(1, sizeof *ec);
@@ -548,7 +551,7 @@ static void *echo_main(void *arg)
 			}
 			ec->len += (size_t)got;
 			/* Each reply line ends in '\n' at its size. */
-			size_t a = echo_reply_a, r = echo_reply_r;
+			size_t a = echo_reply->a, r = echo_reply->r;
 			ra[a - 1] = '\n';
 			rr[r - 1] = '\n';
 			echo_answer(ec, ra, a, rr, r);
@@ -556,22 +559,45 @@ static void *echo_main(void *arg)
 			rr[r - 1] = 'x';
 		}
 	}
-	return NULL;
 }
 
+/*
+ * The echo server is a process of its own, as sessiond is: a thread of
+ * the bench would share the clients' address space, and every switch
+ * between a client and it would skip the address-space switch each
+ * switch to sessiond pays (on this PVM guest, several microseconds).
+ */
 static void start_echo(void)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
 
+	echo_reply = mmap(NULL, sizeof *echo_reply, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (echo_reply == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	echo_reply->a = echo_reply->r = 64;
 	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", echo_path);
-	echo_listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (echo_listen_fd < 0 || bind(echo_listen_fd, (struct sockaddr *)&sun, sizeof sun) < 0 ||
-	    listen(echo_listen_fd, 256) < 0)
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0 || listen(fd, 256) < 0)
 		die("echo socket %s: %s", echo_path, strerror(errno));
-	if (pthread_create(&echo_thread, NULL, echo_main, NULL) != 0)
-		die("pthread_create");
-	while (echo_tid == 0)
-		usleep(1000);
+	echo_pid = fork();
+	if (echo_pid < 0)
+		die("fork: %s", strerror(errno));
+	if (echo_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		echo_main(fd);
+	}
+	close(fd);
+}
+
+static void stop_echo(void)
+{
+	if (echo_pid > 0) {
+		kill(echo_pid, SIGKILL);
+		waitpid(echo_pid, NULL, 0);
+		echo_pid = -1;
+	}
 }
 
 /* ---- clients ---------------------------------------------------------- */
@@ -786,7 +812,7 @@ static long long server_cpu_ns(enum mode m)
 	switch (m) {
 	case M_SDC:
 	case M_RAW: return proc_cpu_ns(daemon_pid);
-	case M_ECHO: return task_cpu_ns(getpid(), echo_tid);
+	case M_ECHO: return proc_cpu_ns(echo_pid);
 	case M_VIRT: return O.libvirtd_pid > 0 ? proc_cpu_ns(O.libvirtd_pid) : -1;
 	case M__COUNT: break;
 	}
@@ -885,13 +911,11 @@ static bool virt_available;
 static void placement_apply(enum placement p, int *client_cpu)
 {
 	int server = p == P_FREE ? -1 : 0;
-	cpu_set_t set;
 
 	pin_process(daemon_pid, server);
 	if (O.libvirtd_pid > 0)
 		pin_process(O.libvirtd_pid, server);
-	cpuset_for(&set, server);
-	sched_setaffinity(echo_tid, sizeof set, &set);
+	pin_process(echo_pid, server);
 	*client_cpu = p == P_SAME ? 0 : p == P_SPLIT ? 1 : -1;
 }
 
@@ -952,8 +976,8 @@ static void run_config(enum placement p, int nclients)
 			add(&raw, rs);
 			if (rs.sizes.rep_a > 0) {
 				sz = rs.sizes;
-				echo_reply_a = (size_t)(sz.rep_a + 0.5);
-				echo_reply_r = (size_t)(sz.rep_r + 0.5);
+				echo_reply->a = (size_t)(sz.rep_a + 0.5);
+				echo_reply->r = (size_t)(sz.rep_r + 0.5);
 			}
 		}
 		if (O.mode_on[M_ECHO])
@@ -1005,6 +1029,7 @@ static void cleanup(void)
 
 	stop_scraper();
 	stop_daemon();
+	stop_echo();
 	if (tmpdir[0] != '\0') {
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
 		if (system(cmd) != 0)
