@@ -61,7 +61,7 @@ VIRT_SRC     := $(wildcard virt/*.c)
 SESSION_SRC  := $(wildcard session/*.c)
 METRICS_SRC  := $(wildcard metrics/*.c)
 DAEMON_SRC   := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
-RPC_SRC      := rpc/jsonrpc.c rpc/server.c rpc/call.c rpc/methods.c
+RPC_SRC      := rpc/jsonrpc.c rpc/server.c rpc/call.c rpc/methods.c rpc/plain.c
 CLIENT_SRC   := rpc/client.c rpc/jsonrpc.c common/jsonplain.c common/jsontext.c common/timeutil.c \
 	common/utf8.c
 CTL_SRC      := $(wildcard ctl/*.c) $(SETTINGS_SRC) common/cause.c common/log.c common/xalloc.c \

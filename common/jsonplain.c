@@ -18,6 +18,7 @@
  */
 #include "jsonplain.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,48 +85,56 @@ static const char *digits_end(const char *p, const char *end)
 	return p;
 }
 
-/* A number in JSON's grammar: an integer (a short one), or with a fraction
- * or an exponent a real, read by strtod as jansson reads it.  jansson's
- * are a long integer, a real that overflows (its error), and a real that
- * strtod reads otherwise (a program's locale with a decimal comma). */
-static json_t *dec_number(struct src *s)
+const char *json_plain_number(const char *p, const char *end, struct json_plain_num *out)
 {
-	const char *digits = s->p + (*s->p == '-'), *p = digits_end(digits, s->end), *q;
-	size_t nd = (size_t)(p - digits);
-	bool real = false;
+	const char *start = p, *digits = p + (p < end && *p == '-'), *q;
+	size_t nd;
 
+	p = digits_end(digits, end);
+	nd = (size_t)(p - digits);
+	out->real = false;
 	if (nd == 0 || (nd > 1 && *digits == '0'))
 		return NULL;
-	if (p < s->end && *p == '.') {
-		if ((q = digits_end(p + 1, s->end)) == p + 1)
+	if (p < end && *p == '.') {
+		if ((q = digits_end(p + 1, end)) == p + 1)
 			return NULL;
 		p = q;
-		real = true;
+		out->real = true;
 	}
-	if (p < s->end && (*p == 'e' || *p == 'E')) {
-		q = p + 1 + (p + 1 < s->end && (p[1] == '+' || p[1] == '-'));
-		if ((p = digits_end(q, s->end)) == q)
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		q = p + 1 + (p + 1 < end && (p[1] == '+' || p[1] == '-'));
+		if ((p = digits_end(q, end)) == q)
 			return NULL;
-		real = true;
+		out->real = true;
 	}
-	if (!real) {
+	if (!out->real) {
 		if (nd > DECODE_MAX_DIGITS)
 			return NULL;
 		json_int_t v = 0;
 		for (q = digits; q < p; q++)
 			v = v * 10 + (*q - '0');
-		bool minus = *s->p == '-';
-		s->p = p;
-		return json_integer(minus ? -v : v);
+		out->i = *start == '-' ? -v : v;
+		return p;
 	}
 	char text[DECODE_MAX_REAL + 1], *stop;
-	size_t n = (size_t)(p - s->p);
+	size_t n = (size_t)(p - start);
 	if (n > DECODE_MAX_REAL)
 		return NULL;
-	memcpy(text, s->p, n);
+	memcpy(text, start, n);
 	text[n] = '\0';
-	double d = strtod(text, &stop);
-	json_t *v = stop == text + n ? json_real(d) : NULL;    /* NULL for an overflow's inf */
+	out->d = strtod(text, &stop);
+	return stop == text + n && isfinite(out->d) ? p : NULL;    /* an overflow: jansson's error */
+}
+
+static json_t *dec_number(struct src *s)
+{
+	struct json_plain_num n;
+	const char *p = json_plain_number(s->p, s->end, &n);
+	json_t *v;
+
+	if (p == NULL)
+		return NULL;
+	v = n.real ? json_real(n.d) : json_integer(n.i);
 	if (v != NULL)
 		s->p = p;
 	return v;

@@ -23,6 +23,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../common/jsonplain.h"
 #include "../common/timeutil.h"
@@ -175,11 +176,6 @@ void rpc_call_on_lost(struct rpc_call *call, void (*fn)(struct rpc_call *, void 
 	call->lost_arg = arg;
 }
 
-json_t *rpc_call_params(struct rpc_call *call)
-{
-	return call->params;
-}
-
 const char *rpc_call_method(struct rpc_call *call)
 {
 	return call->req.method;
@@ -207,26 +203,40 @@ bool rpc_call_lost(struct rpc_call *call)
 
 /* ---- frames ------------------------------------------------------ */
 
+static struct rpc_call *call_new(size_t store)
+{
+	struct rpc_call *call = xmalloc(sizeof *call + store);
+
+	memset(call, 0, sizeof *call);
+	call->started = mono_now();
+	call->method = -1;
+	return call;
+}
+
+/* The call is its connection's until answered. */
+static void call_link(struct rpc_call *call, struct rpc_conn *c, struct rpc_batch *b)
+{
+	call->conn = c;
+	call->batch = b;
+	c->refs++;
+	list_add_tail(&c->calls, &call->node);
+}
+
 /* One request object: a call, checked against its method's row, and
  * dispatched (or answered with why not). */
 static void call_start(struct rpc_conn *c, struct rpc_batch *b, json_t *obj)
 {
-	struct rpc_call *call = XNEW(call);
+	struct rpc_call *call = call_new(0);
 	struct cause err;
 	json_t *reply;
 
-	call->started = mono_now();
-	call->method = -1;
 	if (rpc_request_from(obj, &call->req, &reply) < 0) {
 		free(call);
 		count_unnamed(reply);
 		answer(c, b, reply);
 		return;
 	}
-	call->conn = c;
-	call->batch = b;
-	c->refs++;
-	list_add_tail(&c->calls, &call->node);
+	call_link(call, c, b);
 	int m = rpc_method_find(call->req.method);
 	call->method = m;
 	if (m < 0) {
@@ -238,25 +248,40 @@ static void call_start(struct rpc_conn *c, struct rpc_batch *b, json_t *obj)
 			       "invalid params: %s takes named parameters (an object)", rpc_methods[m].name);
 		return;
 	}
-	/* Handlers always see an object; it lives as long as the request. */
-	if (call->req.params == NULL) {
-		json_object_set_new(call->req.doc, "params", json_object());
-		call->req.params = json_object_get(call->req.doc, "params");
-	}
-	call->params = call->req.params;
-	if (rpc_args_parse((enum rpc_method_id)m, call->params, &call->args, &err) < 0) {
+	if (rpc_args_parse((enum rpc_method_id)m, call->req.params, &call->args, &err) < 0) {
 		rpc_call_fail(call, &err);
 		return;
 	}
 	rpc_server_dispatch(c->srv, call, (enum rpc_method_id)m);
 }
 
+/* A plain request (rpc_plain_request: nearly every one) is dispatched
+ * without a tree; its strings live in the call's store. */
+static bool call_plain(struct rpc_conn *c, const char *buf, size_t len)
+{
+	struct rpc_call *call = call_new(len);
+
+	if (!rpc_plain_request(buf, len, call->store, &call->method, &call->req.id,
+			       &call->args)) {
+		free(call);
+		return false;
+	}
+	call->req.doc = call->req.id;       /* all it owns */
+	call->req.method = rpc_methods[call->method].name;
+	call_link(call, c, NULL);
+	rpc_server_dispatch(c->srv, call, (enum rpc_method_id)call->method);
+	return true;
+}
+
 void rpc_call_frame(struct rpc_conn *c, const char *buf, size_t len)
 {
 	json_t *reply, *member;
-	json_t *doc = rpc_parse_frame(buf, len, &reply);
+	json_t *doc;
 	size_t i;
 
+	if (call_plain(c, buf, len))
+		return;
+	doc = rpc_parse_frame(buf, len, &reply);
 	if (doc == NULL) {
 		count_unnamed(reply);
 		rpc_conn_send(c, reply);

@@ -83,18 +83,23 @@ const char *rpc_param_name(enum rpc_param_id id)
 	return (unsigned)id < RP__COUNT ? params[id].key : "?";
 }
 
-int rpc_method_find(const char *name)
+int rpc_method_findn(const char *name, size_t n)
 {
 	for (int m = 0; name != NULL && m < RPC_M__COUNT; m++)
-		if (strcmp(rpc_methods[m].name, name) == 0)
+		if (strncmp(rpc_methods[m].name, name, n) == 0 && rpc_methods[m].name[n] == '\0')
 			return m;
 	return -1;
 }
 
-static int param_id(const char *key)
+int rpc_method_find(const char *name)
+{
+	return name != NULL ? rpc_method_findn(name, strlen(name)) : -1;
+}
+
+static int param_id(const char *key, size_t n)
 {
 	for (int i = 0; i < RP__COUNT; i++)
-		if (strcmp(params[i].key, key) == 0)
+		if (strncmp(params[i].key, key, n) == 0 && params[i].key[n] == '\0')
 			return i;
 	return -1;
 }
@@ -106,45 +111,44 @@ static int bad(struct cause *c, const char *key, const char *why)
 }
 
 /* One value into its member of args. */
-static int take(const struct rpc_param *p, json_t *v, struct rpc_args *a, struct cause *c)
+static int take(const struct rpc_param *p, const struct rpc_scalar *v, struct rpc_args *a,
+		struct cause *c)
 {
 	char *slot = (char *)a + p->offset;
+	bool integer = v->type == RS_INTEGER;
 	double x;
 
 	switch (p->type) {
 	case RPT_STRING:
-		if (!json_is_string(v))
+		if (v->type != RS_STRING)
 			return bad(c, p->key, "must be a string");
-		if ((double)json_string_length(v) > p->hi ||
-		    strlen(json_string_value(v)) != json_string_length(v)) {
+		if ((double)v->n > p->hi || strlen(v->s) != v->n) {
 			cause_set(c, CAUSE_INVALID,
 				  "invalid params: '%s' must be at most %g bytes, without NUL", p->key, p->hi);
 			return -1;
 		}
-		*(const char **)(void *)slot = json_string_value(v);
+		*(const char **)(void *)slot = v->s;
 		return 0;
 	case RPT_BOOL:
-		if (!json_is_boolean(v))
+		if (v->type != RS_TRUE && v->type != RS_FALSE)
 			return bad(c, p->key, "must be true or false");
-		*(bool *)(void *)slot = json_is_true(v);
+		*(bool *)(void *)slot = v->type == RS_TRUE;
 		return 0;
 	case RPT_COUNT:
-		if (!json_is_integer(v) || (double)json_integer_value(v) < p->lo ||
-		    (double)json_integer_value(v) > p->hi) {
+		if (!integer || (double)v->i < p->lo || (double)v->i > p->hi) {
 			cause_set(c, CAUSE_INVALID, "invalid params: '%s' must be an integer from %.15g to %.15g",
 				  p->key, p->lo, p->hi);
 			return -1;
 		}
-		*(size_t *)(void *)slot = (size_t)json_integer_value(v);
+		*(size_t *)(void *)slot = (size_t)v->i;
 		return 0;
 	case RPT_UID:
-		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-		    (double)json_integer_value(v) > p->hi)
+		if (!integer || v->i < 0 || (double)v->i > p->hi)
 			return bad(c, p->key, "must be a uid");
-		*(uid_t *)(void *)slot = (uid_t)json_integer_value(v);
+		*(uid_t *)(void *)slot = (uid_t)v->i;
 		return 0;
 	case RPT_NUMBER:
-		x = json_is_number(v) ? json_number_value(v) : NAN;
+		x = integer ? (double)v->i : v->type == RS_REAL ? v->r : NAN;
 		if (!isfinite(x) || x < p->lo || x > p->hi) {
 			cause_set(c, CAUSE_INVALID, "invalid params: '%s' must be a number between %.15g and %.15g",
 				  p->key, p->lo, p->hi);
@@ -156,31 +160,73 @@ static int take(const struct rpc_param *p, json_t *v, struct rpc_args *a, struct
 	return -1;
 }
 
+int rpc_args_put(enum rpc_method_id m, const char *key, size_t n, const struct rpc_scalar *v,
+		 struct rpc_args *a, struct cause *c)
+{
+	const struct rpc_method_spec *spec = &rpc_methods[m];
+	int id = param_id(key, n);
+
+	if (id >= 0 && (spec->params & RPB(id))) {
+		if (take(&params[id], v, a, c) < 0)
+			return -1;
+		a->given |= RPB(id);
+	} else if (!(spec->flags & RPC_M_SETTINGS)) {
+		cause_set(c, CAUSE_INVALID, "invalid params: unknown parameter '%.*s' for %s",
+			  (int)n, key, spec->name);
+		return -1;
+	}
+	return 0;
+}
+
+int rpc_args_done(enum rpc_method_id m, struct rpc_args *a, struct cause *c)
+{
+	unsigned missing = rpc_methods[m].required & ~a->given;
+
+	for (int id = 0; missing != 0 && id < RP__COUNT; id++)
+		if (missing & RPB(id))
+			return bad(c, params[id].key, "is required");
+	return 0;
+}
+
+/* A JSON value as the checker reads it (borrowed from v). */
+static struct rpc_scalar scalar_of(json_t *v)
+{
+	struct rpc_scalar s = { .type = RS_OTHER };
+
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		s.type = RS_STRING;
+		s.s = json_string_value(v);
+		s.n = json_string_length(v);
+		break;
+	case JSON_TRUE: s.type = RS_TRUE; break;
+	case JSON_FALSE: s.type = RS_FALSE; break;
+	case JSON_INTEGER:
+		s.type = RS_INTEGER;
+		s.i = json_integer_value(v);
+		break;
+	case JSON_REAL:
+		s.type = RS_REAL;
+		s.r = json_real_value(v);
+		break;
+	default: break;
+	}
+	return s;
+}
+
 int rpc_args_parse(enum rpc_method_id m, json_t *params_obj, struct rpc_args *a,
 		   struct cause *c)
 {
-	const struct rpc_method_spec *spec = &rpc_methods[m];
 	const char *key;
 	json_t *v;
 
 	memset(a, 0, sizeof *a);
 	json_object_foreach(params_obj, key, v) {
-		int id = param_id(key);
-		if (id >= 0 && (spec->params & RPB(id))) {
-			if (take(&params[id], v, a, c) < 0)
-				return -1;
-			a->given |= RPB(id);
-		} else if (!(spec->flags & RPC_M_SETTINGS)) {
-			cause_set(c, CAUSE_INVALID, "invalid params: unknown parameter '%s' for %s",
-				  key, spec->name);
+		struct rpc_scalar s = scalar_of(v);
+		if (rpc_args_put(m, key, strlen(key), &s, a, c) < 0)
 			return -1;
-		}
 	}
-	if (spec->flags & RPC_M_SETTINGS)
+	if (rpc_methods[m].flags & RPC_M_SETTINGS)
 		a->rest = params_obj;
-	unsigned missing = spec->required & ~a->given;
-	for (int id = 0; missing != 0 && id < RP__COUNT; id++)
-		if (missing & RPB(id))
-			return bad(c, params[id].key, "is required");
-	return 0;
+	return rpc_args_done(m, a, c);
 }

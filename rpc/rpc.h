@@ -47,6 +47,22 @@ int rpc_request_from(json_t *obj, struct rpc_request *req, json_t **reply);
 /* Both for a single request; a batch is an invalid request here. */
 int rpc_parse_request(const char *buf, size_t len, struct rpc_request *req, json_t **reply);
 void rpc_request_clear(struct rpc_request *req);
+/*
+ * A request in the plain form nearly every client sends, read straight
+ * from its text without a tree: one object of "jsonrpc": "2.0", a "method"
+ * of the table that takes no settings, an optional "id" (null, a number or
+ * a string) and an optional "params" object whose members are parameters
+ * of that method, each a string, a number or a boolean that rpc_args_put
+ * accepts; numbers as json_plain_number reads them; every string printable ASCII without
+ * escapes, no member twice, nothing else.  true: *m, *id (a new reference,
+ * NULL for a notification) and args are what rpc_parse_frame,
+ * rpc_request_from and rpc_args_parse would give, with args' strings
+ * copied into store (at least len bytes).  false: anything else; the full
+ * path then decides and words the error, if there is one.
+ */
+struct rpc_args;
+bool rpc_plain_request(const char *buf, size_t len, char *store, int *m, json_t **id,
+		       struct rpc_args *args);
 
 json_t *rpc_make_result(json_t *id, json_t *result);          /* steals result */
 json_t *rpc_make_error(json_t *id, int code, const char *message);
@@ -131,12 +147,28 @@ struct rpc_method_spec {
 extern const struct rpc_method_spec rpc_methods[RPC_M__COUNT];
 /* The parameter's JSON name ("owner_uid"). */
 const char *rpc_param_name(enum rpc_param_id id);
-/* -1 when no method has that name. */
+/* -1 when no method has that name (n bytes, not NUL-terminated). */
 int rpc_method_find(const char *name);
+int rpc_method_findn(const char *name, size_t n);
 /* Checks params (an object, or NULL) against the method's row and fills
  * args.  0, or -1 with a CAUSE_INVALID message naming the parameter. */
 int rpc_args_parse(enum rpc_method_id m, json_t *params, struct rpc_args *args,
 		   struct cause *c);
+
+/* A parameter's value as the one checker reads it: from a JSON tree
+ * (rpc_args_parse) or straight from a plain frame (rpc_plain_request). */
+struct rpc_scalar {
+	enum { RS_STRING, RS_TRUE, RS_FALSE, RS_INTEGER, RS_REAL, RS_OTHER } type;
+	const char *s;                      /* RS_STRING: n bytes and a NUL; lives as args does */
+	size_t n;
+	long long i;                        /* RS_INTEGER */
+	double r;                           /* RS_REAL */
+};
+/* rpc_args_parse's steps: one member (key of n bytes) into args (zeroed
+ * before the first), then the check that nothing required is missing. */
+int rpc_args_put(enum rpc_method_id m, const char *key, size_t n, const struct rpc_scalar *v,
+		 struct rpc_args *args, struct cause *c);
+int rpc_args_done(enum rpc_method_id m, struct rpc_args *args, struct cause *c);
 
 /* ---- 3. the server -------------------------------------------------------- */
 
@@ -231,7 +263,6 @@ void rpc_conn_hangup(struct rpc_conn *c);
 void rpc_server_foreach(struct rpc_server *srv, void (*fn)(struct rpc_conn *c, void *arg),
 			void *arg);
 
-json_t *rpc_call_params(struct rpc_call *call);       /* an object, maybe empty */
 const char *rpc_call_method(struct rpc_call *call);
 struct rpc_conn *rpc_call_conn(struct rpc_call *call);
 uid_t rpc_call_uid(struct rpc_call *call);
@@ -282,12 +313,12 @@ struct rpc_call {
 	struct rpc_conn *conn;
 	struct rpc_batch *batch;            /* the batch it came in, or NULL */
 	struct rpc_request req;
-	json_t *params;
 	struct rpc_args args;
 	void (*lost_fn)(struct rpc_call *call, void *arg);
 	void *lost_arg;
 	int method;                         /* enum rpc_method_id; -1: none (yet) */
 	double started;                     /* monotonic: the request was read */
+	char store[];                       /* a plain request's strings (args) */
 };
 
 struct bufferevent;

@@ -528,6 +528,322 @@ static void test_params_unknown(void **state)
 	json_decref(p);
 }
 
+/* ---- the plain request (rpc/plain.c) against the full path ----------- */
+
+/* What the full path makes of a frame: the server's steps for a request
+ * that comes alone (rpc/call.c call_start).  0 when it would dispatch;
+ * a's strings live in req (rpc_request_clear after). */
+static int full_path(const char *buf, size_t len, struct rpc_request *req, int *m,
+		     struct rpc_args *a)
+{
+	struct cause c;
+	json_t *reply = NULL;
+
+	*m = -1;
+	if (rpc_parse_request(buf, len, req, &reply) < 0) {
+		json_decref(reply);
+		return -1;
+	}
+	*m = rpc_method_find(req->method);
+	return *m >= 0 && !json_is_array(req->params) &&
+	       rpc_args_parse((enum rpc_method_id)*m, req->params, a, &c) == 0 ? 0 : -1;
+}
+
+static void same_string(const char *x, const char *y)
+{
+	assert_non_null(x);
+	assert_non_null(y);
+	assert_string_equal(x, y);
+}
+
+/* Every member the full path gave is the same from the plain reader. */
+static void same_args(const struct rpc_args *x, const struct rpc_args *y)
+{
+	assert_int_equal(x->given, y->given);
+	if (x->given & RPB(RP_NAME))
+		same_string(x->name, y->name);
+	if (x->given & RPB(RP_TOKEN))
+		same_string(x->token, y->token);
+	if (x->given & RPB(RP_REASON))
+		same_string(x->reason, y->reason);
+	if (x->given & RPB(RP_AFTER))
+		same_string(x->after, y->after);
+	if (x->given & RPB(RP_STATE))
+		same_string(x->state, y->state);
+	if (x->given & RPB(RP_HOST))
+		same_string(x->host, y->host);
+	assert_int_equal(x->owner_uid, y->owner_uid);
+	assert_true(x->ttl_s == y->ttl_s);
+	assert_true(x->max_bytes == y->max_bytes);
+	assert_int_equal(x->limit, y->limit);
+	assert_int_equal(x->detach, y->detach);
+	assert_int_equal(x->force, y->force);
+	assert_int_equal(x->keep_storage, y->keep_storage);
+}
+
+struct gen {
+	char buf[4096];
+	size_t len;
+	bool plain;                         /* in the plain form, if the full path takes it */
+	unsigned *seed;
+};
+
+static unsigned pick(struct gen *g, unsigned n)
+{
+	return (unsigned)rand_r(g->seed) % n;
+}
+
+static void put(struct gen *g, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (g->len + n < sizeof g->buf) {
+		memcpy(g->buf + g->len, text, n);
+		g->len += n;
+	}
+}
+
+static void ws(struct gen *g)
+{
+	static const char *const spaces[] = { "", "", "", " ", "\n", " \t ", "\r\n" };
+
+	put(g, spaces[pick(g, 7)]);
+}
+
+/* A value: plain or not, as the reader should see it (null is plain only
+ * as an id). */
+static void value(struct gen *g, bool id)
+{
+	static const struct { const char *text; bool plain; } values[] = {
+		{ "\"bench\"", true }, { "\"a b}c,d:e{\"", true }, { "\"\"", true },
+		{ "\"00000000-0000-0000-0000-000000000000\"", true }, { "\"running\"", true },
+		{ "\"caf\xc3\xa9\"", false }, { "\"a\\nb\"", false }, { "\"a\\u0041\"", false },
+		{ "\"a\\u0000b\"", false }, { "\"tab\there\"", false },
+		{ "0", true }, { "7", true }, { "-3", true }, { "1000", true }, { "300", true },
+		{ "123456789012345", true }, { "123456789012345678", true },
+		{ "12345678901234567890", false }, { "01", false }, { "-0", true }, { "1.5", true },
+		{ "2e3", true }, { "0.001", true }, { "30.0", true }, { "1e400", false }, { "1.", false },
+		{ "true", true }, { "false", true }, { "null", false }, { "{}", false },
+		{ "[]", false }, { "[1]", false }, { "{\"a\":1}", false }, { "tru", false },
+	};
+	unsigned i = pick(g, sizeof values / sizeof values[0]);
+
+	put(g, values[i].text);
+	g->plain &= values[i].plain || (id && strcmp(values[i].text, "null") == 0);
+}
+
+static void params(struct gen *g)
+{
+	static const char *const keys[] = {
+		"name", "owner_uid", "token", "reason", "ttl_s", "detach", "force", "keep_storage",
+		"max_bytes", "limit", "after", "state", "host", "nope", "memory_mib",
+	};
+	unsigned n = pick(g, 5);
+
+	put(g, "{");
+	for (unsigned i = 0; i < n; i++) {
+		ws(g);
+		put(g, i ? ",\"" : "\"");
+		put(g, keys[pick(g, sizeof keys / sizeof keys[0])]);
+		put(g, "\":");
+		ws(g);
+		value(g, false);
+	}
+	ws(g);
+	put(g, "}");
+}
+
+/* Parameters the method takes, every one it needs and some of the others,
+ * each with a value it accepts. */
+static void good_params(struct gen *g, int m)
+{
+	static const char *const good[RP__COUNT] = {
+		[RP_NAME] = "\"w-1\"", [RP_OWNER_UID] = "1000",
+		[RP_TOKEN] = "\"00000000-0000-0000-0000-000000000000\"", [RP_REASON] = "\"a b}c\"",
+		[RP_TTL_S] = "2.5", [RP_DETACH] = "true", [RP_FORCE] = "false",
+		[RP_KEEP_STORAGE] = "true", [RP_MAX_BYTES] = "4096", [RP_LIMIT] = "10",
+		[RP_AFTER] = "\"w-0\"", [RP_STATE] = "\"running\"", [RP_HOST] = "\"h1\"",
+	};
+	int n = 0;
+
+	put(g, "{");
+	for (int id = 0; id < RP__COUNT; id++) {
+		if (!(rpc_methods[m].required & RPB(id)) &&
+		    !((rpc_methods[m].params & RPB(id)) && pick(g, 2)))
+			continue;
+		put(g, n++ ? ", \"" : "\"");
+		put(g, rpc_param_name((enum rpc_param_id)id));
+		put(g, "\": ");
+		put(g, good[id]);
+		if (pick(g, 12) == 0) {             /* the same member twice */
+			put(g, ",\"");
+			put(g, rpc_param_name((enum rpc_param_id)id));
+			put(g, "\":");
+			put(g, good[id]);
+		}
+	}
+	put(g, "}");
+}
+
+/* A request, its members in any order, each sometimes wrong or missing. */
+static void request(struct gen *g)
+{
+	static const char *const methods[] = {
+		"token.acquire", "token.release", "token.renew", "session.get", "session.stop",
+		"session.list", "session.holds", "vm.console", "daemon.info", "session.create",
+		"no.such", "token.acquir",
+	};
+	unsigned order[5] = { 0, 1, 2, 3, 4 }, count = 0;
+	unsigned mi = pick(g, sizeof methods / sizeof methods[0]);
+	int m = rpc_method_find(methods[mi]);
+
+	g->len = 0;
+	g->plain = true;
+	for (unsigned i = 4; i > 0; i--) {
+		unsigned j = pick(g, i + 1), t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	ws(g);
+	put(g, "{");
+	for (unsigned k = 0; k < 5; k++) {
+		unsigned r = pick(g, 10);
+		if (order[k] == 4 && r > 0)         /* an extra member, rarely */
+			continue;
+		if (order[k] != 1 && order[k] != 2 && r == 0)    /* id or params absent */
+			continue;
+		put(g, count++ ? "," : "");
+		ws(g);
+		switch (order[k]) {
+		case 0:
+			put(g, "\"id\":");
+			ws(g);
+			value(g, true);
+			break;
+		case 1:
+			put(g, "\"jsonrpc\":");
+			put(g, r == 0 ? "\"1.0\"" : r == 1 ? "2.0" : "\"2.0\"");
+			if (r == 9 && pick(g, 2)) {     /* twice */
+				put(g, ",\"jsonrpc\":\"2.0\"");
+				g->plain = false;
+			}
+			break;
+		case 2:
+			put(g, "\"method\":\"");
+			put(g, methods[mi]);
+			put(g, "\"");
+			g->plain &= strcmp(methods[mi], "session.create") != 0;
+			break;
+		case 3:
+			put(g, "\"params\":");
+			ws(g);
+			if (r == 1)
+				put(g, "[]");
+			else if (r == 2)
+				put(g, "null");
+			else if (m >= 0 && r > 5)
+				good_params(g, m);
+			else
+				params(g);
+			g->plain &= r != 1 && r != 2;
+			break;
+		default:
+			put(g, "\"x\":1");
+			g->plain = false;
+		}
+		ws(g);
+	}
+	put(g, "}");
+	switch (pick(g, 12)) {
+	case 0: g->len -= 1 + pick(g, (unsigned)g->len); g->plain = false; break;   /* cut */
+	case 1: put(g, "x"); g->plain = false; break;                           /* trailing */
+	default: put(g, pick(g, 2) ? "\n" : ""); break;
+	}
+}
+
+/*
+ * The plain reader takes exactly the frames of its form that the full path
+ * would dispatch, and gives the same method, id and arguments; it declines
+ * everything else (the full path then answers).  Frames are generated with
+ * members in any order, values of every kind, keys unknown or twice,
+ * escapes, non-ASCII text, cut or trailing bytes.
+ */
+static void test_plain_request_as_full_path(void **state)
+{
+	unsigned seed = 41;
+	struct gen g = { .seed = &seed };
+	int taken = 0, full = 0;
+
+	(void)state;
+	for (int i = 0; i < 30000; i++) {
+		struct rpc_args pa, fa;
+		struct rpc_request req;
+		json_t *pid;
+		int pm, fm;
+		char store[sizeof g.buf];
+
+		request(&g);
+		memset(&fa, 0, sizeof fa);
+		bool plain = rpc_plain_request(g.buf, g.len, store, &pm, &pid, &pa);
+		bool dispatched = full_path(g.buf, g.len, &req, &fm, &fa) == 0;
+		full += dispatched;
+		taken += plain;
+		if (plain != (g.plain && dispatched))
+			fail_msg("frame %d: plain reader %s, full path %s, form %s: %.*s", i,
+				 plain ? "took it" : "declined", dispatched ? "dispatches" : "refuses",
+				 g.plain ? "plain" : "not plain", (int)g.len, g.buf);
+		if (plain) {
+			assert_int_equal(pm, fm);
+			assert_true(pid == req.id || json_equal(pid, req.id));
+			same_args(&fa, &pa);
+		} else {
+			assert_int_equal(pm, -1);
+			assert_null(pid);
+		}
+		json_decref(pid);
+		rpc_request_clear(&req);
+	}
+	print_message("plain reader took %d of %d frames; the full path dispatched %d\n", taken,
+		      30000, full);
+	/* Both kinds came up often enough to mean something. */
+	assert_true(taken > 2000);
+	assert_true(full - taken > 500);
+}
+
+/* What the client library sends is in the plain form. */
+static void test_plain_client_frames(void **state)
+{
+	static const struct { const char *method; const char *params; } reqs[] = {
+		{ RPC_TOKEN_ACQUIRE, "{\"name\":\"bench\",\"reason\":\"bench\"}" },
+		{ RPC_TOKEN_ACQUIRE, "{\"name\":\"w\",\"owner_uid\":1000,\"ttl_s\":30.0,\"detach\":true}" },
+		{ RPC_TOKEN_RENEW, "{\"token\":\"00000000-0000-0000-0000-000000000000\",\"ttl_s\":2.5}" },
+		{ RPC_TOKEN_RELEASE, "{\"token\":\"00000000-0000-0000-0000-000000000000\"}" },
+		{ RPC_SESSION_GET, "{\"name\":\"w\"}" },
+		{ RPC_DAEMON_INFO, NULL },
+	};
+	char store[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
+		json_t *id = json_integer((json_int_t)i + 1), *pid;
+		json_t *msg = rpc_make_request(id, reqs[i].method,
+					       reqs[i].params ? json_loads(reqs[i].params, 0, NULL) : NULL);
+		struct rpc_args a;
+		size_t len;
+		char *frame = rpc_encode(msg, &len);
+		int m;
+
+		assert_true(len < sizeof store);
+		assert_true(rpc_plain_request(frame, len, store, &m, &pid, &a));
+		assert_string_equal(rpc_methods[m].name, reqs[i].method);
+		assert_true(json_equal(pid, id));
+		json_decref(pid);
+		free(frame);
+		json_decref(msg);
+		json_decref(id);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -543,6 +859,8 @@ int main(void)
 		cmocka_unit_test(test_result_text),
 		cmocka_unit_test(test_decode_as_jansson),
 		cmocka_unit_test(test_params_unknown),
+		cmocka_unit_test(test_plain_request_as_full_path),
+		cmocka_unit_test(test_plain_client_frames),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
