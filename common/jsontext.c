@@ -5,6 +5,7 @@
 #include "jsontext.h"
 
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "utf8.h"
@@ -92,14 +93,41 @@ static inline bool plain(unsigned char ch)
 	return plain_ascii[ch];
 }
 
+/* Whether any of w's 8 bytes is not plain: below 0x20, '"', '\\', or 0x80
+ * and up (each test exact for "any byte", the borrow trick of
+ * "Bit Twiddling Hacks": haszero, hasless). */
+static inline bool word_plain(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+	uint64_t odd = ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b) | w;
+
+	return (odd & high) == 0;
+}
+
+/* Past the plain bytes at the start of [p, end): eight at a time. */
+static const unsigned char *plain_run(const unsigned char *p, const unsigned char *end)
+{
+	uint64_t w;
+
+	while (end - p >= 8) {
+		memcpy(&w, p, 8);
+		if (!word_plain(w))
+			break;
+		p += 8;
+	}
+	while (p < end && plain(*p))
+		p++;
+	return p;
+}
+
 /* -1: not valid UTF-8 (as jansson refuses it).  Most strings are plain
  * ASCII: one copy between their quotes. */
 static int put_string(struct jtext *o, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len, *run = p;
 
-	while (p < end && plain(*p))
-		p++;
+	p = plain_run(p, end);
 	if (p == end && room(o, len + 2)) {
 		char *d = o->buf + o->used;
 		d[0] = '"';
@@ -110,8 +138,7 @@ static int put_string(struct jtext *o, const char *s, size_t len)
 	}
 	put_char(o, '"');
 	for (;;) {
-		while (p < end && plain(*p))
-			p++;
+		p = plain_run(p, end);
 		if (p == end)
 			break;
 		if (*p >= 0x80) {

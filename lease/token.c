@@ -58,7 +58,9 @@ struct token *token_new(struct token_table *tt, const char *id, void *session,
 
 	t->reason = xstrdup(reason ? reason : "");
 	if (id != NULL) {
-		snprintf(t->id, sizeof t->id, "%s", id);
+		size_t n = strnlen(id, sizeof t->id - 1);
+		memcpy(t->id, id, n);
+		t->id[n] = '\0';
 	} else {
 		uuid_t u;
 		uuid_generate_random(u);

@@ -83,10 +83,16 @@ const char *rpc_param_name(enum rpc_param_id id)
 	return (unsigned)id < RP__COUNT ? params[id].key : "?";
 }
 
+/* A name of n bytes (no NUL needed) against a NUL-terminated one. */
+static bool same_name(const char *table, const char *name, size_t n)
+{
+	return n > 0 && table[0] == name[0] && strncmp(table, name, n) == 0 && table[n] == '\0';
+}
+
 int rpc_method_findn(const char *name, size_t n)
 {
 	for (int m = 0; name != NULL && m < RPC_M__COUNT; m++)
-		if (strncmp(rpc_methods[m].name, name, n) == 0 && rpc_methods[m].name[n] == '\0')
+		if (same_name(rpc_methods[m].name, name, n))
 			return m;
 	return -1;
 }
@@ -99,7 +105,7 @@ int rpc_method_find(const char *name)
 static int param_id(const char *key, size_t n)
 {
 	for (int i = 0; i < RP__COUNT; i++)
-		if (strncmp(params[i].key, key, n) == 0 && params[i].key[n] == '\0')
+		if (same_name(params[i].key, key, n))
 			return i;
 	return -1;
 }
