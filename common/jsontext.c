@@ -121,6 +121,11 @@ static const unsigned char *plain_run(const unsigned char *p, const unsigned cha
 	return p;
 }
 
+const char *jtext_plain_run(const char *p, const char *end)
+{
+	return (const char *)plain_run((const unsigned char *)p, (const unsigned char *)end);
+}
+
 /* -1: not valid UTF-8 (as jansson refuses it).  Most strings are plain
  * ASCII: one copy between their quotes. */
 static int put_string(struct jtext *o, const char *s, size_t len)

@@ -47,6 +47,10 @@ void jtext_json(struct jtext *t, const char *key, const json_t *v);   /* a tree 
 
 /* Bytes as they are (already JSON, or punctuation). */
 void jtext_raw(struct jtext *t, const char *s, size_t n);
+/* Past the bytes at the start of [p, end) that a JSON string carries as
+ * they are, escaped neither by jansson nor by this writer: ASCII from 0x20
+ * but '"' and '\\'. */
+const char *jtext_plain_run(const char *p, const char *end);
 /* A tree's text; -1: not encodable (invalid UTF-8, a cycle, NULL). */
 int jtext_value(struct jtext *t, const json_t *v);
 

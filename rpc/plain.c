@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../common/jsonplain.h"
+#include "../common/jsontext.h"
 
 struct scan {
 	const char *p, *end;
@@ -31,19 +32,15 @@ static bool take_char(struct scan *s, char ch)
 	return false;
 }
 
-/* A string of printable ASCII without escapes: its bytes are its value. */
+/* A string of ASCII without escapes or control characters: its bytes are
+ * its value. */
 static bool plain_string(struct scan *s, const char **str, size_t *n)
 {
 	if (!take_char(s, '"'))
 		return false;
 	const char *b = s->p;
-	while (s->p < s->end && *s->p != '"') {
-		unsigned char ch = (unsigned char)*s->p;
-		if (ch < 0x20 || ch >= 0x7f || ch == '\\')
-			return false;
-		s->p++;
-	}
-	if (s->p == s->end)
+	s->p = jtext_plain_run(b, s->end);
+	if (s->p == s->end || *s->p != '"')
 		return false;
 	*str = b;
 	*n = (size_t)(s->p++ - b);
@@ -210,12 +207,14 @@ bool rpc_plain_request(const char *buf, size_t len, char *store, int *m, json_t 
 				goto decline;
 			break;
 		default:
-			/* Read once the method is known, which may come after. */
+			/* Read now if the method is known; else once it is. */
 			skip_ws(&s);
 			params = s.p;
-			if (!skip_flat_object(&s))
+			if (*m >= 0 ? !plain_params(&s, *m, args, store) : !skip_flat_object(&s))
 				goto decline;
 			params_end = s.p;
+			if (*m >= 0)
+				params = NULL;
 			break;
 		}
 	} while (take_char(&s, ','));

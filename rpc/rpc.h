@@ -53,8 +53,9 @@ void rpc_request_clear(struct rpc_request *req);
  * of the table that takes no settings, an optional "id" (null, a number or
  * a string) and an optional "params" object whose members are parameters
  * of that method, each a string, a number or a boolean that rpc_args_put
- * accepts; numbers as json_plain_number reads them; every string printable ASCII without
- * escapes, no member twice, nothing else.  true: *m, *id (a new reference,
+ * accepts; numbers as json_plain_number reads them; every string ASCII
+ * without escapes or control characters (jtext_plain_run), no member
+ * twice, nothing else.  true: *m, *id (a new reference,
  * NULL for a notification) and args are what rpc_parse_frame,
  * rpc_request_from and rpc_args_parse would give, with args' strings
  * copied into store (at least len bytes).  false: anything else; the full
