@@ -13,8 +13,9 @@
  *   raw     the same two requests as pre-encoded frames on a plain socket,
  *           the reply scanned for the token id (no JSON on the client side)
  *   echo    a plain Unix-socket ping-pong with the same frame sizes (the
- *           sizes the raw run measured): a one-thread epoll server in this
- *           process reads a line and answers a line of the reply's size
+ *           sizes the raw run measured): a one-thread epoll server, a
+ *           process of its own as sessiond is, reads a line and answers a
+ *           line of the reply's size
  *   virt    virConnectNumOfDomains() through libvirtd (--libvirt-uri,
  *           default test+unix:///default), one connection per client
  *
