@@ -23,7 +23,7 @@ struct sdc {
 	long next_id;
 	char *buf;                          /* bytes read, not yet a frame */
 	size_t len, cap;
-	json_t *replies;                    /* id (as text) -> reply message */
+	json_t *replies;                    /* id (as text) -> reply (kept_result) */
 	sdc_notify_fn notify;
 	void *notify_arg;
 	sdc_tick_fn tick;
@@ -158,17 +158,46 @@ static int refused_or_lost(struct sdc *c, int write_errno, struct sdc_error *err
 	return fail(err, SDC_ERR_IO, "lost the connection to sessiond: %s", strerror(write_errno));
 }
 
+/* The request as rpc_encode(rpc_make_request()) writes it, without its
+ * tree: into buf when it fits (its length), else 0. */
+static size_t request_text(long id, const char *method, const json_t *params, char *buf,
+			   size_t size)
+{
+	struct jtext t;
+
+	jtext_fixed(&t, buf, size - 1);
+	jtext_open(&t, NULL);
+	jtext_string(&t, "jsonrpc", "2.0");
+	jtext_int(&t, "id", id);
+	jtext_string(&t, "method", method);
+	if (params != NULL) {
+		jtext_json(&t, "params", params);
+	} else {
+		jtext_open(&t, "params");
+		jtext_close(&t);
+	}
+	jtext_close(&t);
+	if (t.bad || t.used > size - 1)
+		return 0;
+	buf[t.used] = '\n';
+	return t.used + 1;
+}
+
 long sdc_send(struct sdc *c, const char *method, json_t *params, struct sdc_error *err)
 {
 	long id = ++c->next_id;
-	json_t *jid = json_integer(id);
-	json_t *msg = rpc_make_request(jid, method, params);
-	char stack[4096];
-	size_t len;
+	char stack[4096], *buf = stack;
+	size_t len = request_text(id, method, params, stack, sizeof stack);
 
-	json_decref(jid);
-	char *buf = rpc_encode_into(msg, stack, sizeof stack, &len);
-	json_decref(msg);
+	if (len > 0) {
+		json_decref(params);
+	} else {                            /* large: rpc_encode says if it is too large */
+		json_t *jid = json_integer(id);
+		json_t *msg = rpc_make_request(jid, method, params);
+		json_decref(jid);
+		buf = rpc_encode_into(msg, stack, sizeof stack, &len);
+		json_decref(msg);
+	}
 	if (buf == NULL)
 		return errno == ENOMEM ? fail(err, SDC_ERR_IO, "out of memory") :
 					 fail(err, SDC_ERR_PROTOCOL, "request too large");
@@ -180,13 +209,46 @@ long sdc_send(struct sdc *c, const char *method, json_t *params, struct sdc_erro
 	return id;
 }
 
+/*
+ * A result as sessiond writes it, {"jsonrpc":"2.0","id":N,"result":R}, is
+ * kept as R's text (in a JSON string) and loaded into a tree only when a
+ * caller asks for it: most callers want a token or nothing at all.  Any
+ * other frame is loaded whole: an error, a notification, another id.
+ */
+static bool kept_result(const char *line, size_t n, long *id, size_t *at)
+{
+	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":", tail[] = ",\"result\":";
+	size_t i = sizeof head - 1, digits;
+	long v = 0;
+
+	if (n < i || memcmp(line, head, i) != 0)
+		return false;
+	for (digits = 0; i < n && line[i] >= '0' && line[i] <= '9' && digits < 18; i++, digits++)
+		v = v * 10 + (line[i] - '0');
+	if (digits == 0 || (digits > 1 && line[i - digits] == '0') ||
+	    n - i < sizeof tail || memcmp(line + i, tail, sizeof tail - 1) != 0 ||
+	    line[n - 1] != '}')
+		return false;
+	*id = v;
+	*at = i + sizeof tail - 1;
+	return true;
+}
+
 /* Files one complete frame: a reply is kept by id, a notification handed on. */
 static void file_frame(struct sdc *c, const char *line, size_t n)
 {
-	json_t *msg = json_plain_loadb(line, n, 0, NULL), *id, *payload;
+	json_t *msg, *id, *payload;
 	const char *method;
 	char key[32];
+	long rid;
+	size_t at;
 
+	if (kept_result(line, n, &rid, &at)) {
+		snprintf(key, sizeof key, "%ld", rid);
+		json_object_set_new(c->replies, key, json_stringn_nocheck(line + at, n - 1 - at));
+		return;
+	}
+	msg = json_plain_loadb(line, n, 0, NULL);
 	if (msg == NULL)
 		return;
 	enum rpc_incoming kind = rpc_parse_incoming(msg, &id, &payload, &method);
@@ -201,7 +263,8 @@ static void file_frame(struct sdc *c, const char *line, size_t n)
 	json_decref(msg);
 }
 
-static int take_reply(struct sdc *c, long id, json_t **result, struct sdc_error *err);
+static int take_reply(struct sdc *c, long id, json_t **result, char *token,
+		      struct sdc_error *err);
 
 /* Reads what is available (waiting at most timeout_ms; -1: until
  * something comes, in the read itself: the socket blocks) and files
@@ -231,7 +294,7 @@ static int pump(struct sdc *c, int timeout_ms, struct sdc_error *err)
 	if (r <= 0) {
 		/* An error with a null id (a refused connection, a frame it
 		 * could not read) says why it closed. */
-		if (json_object_get(c->replies, "0") != NULL && take_reply(c, 0, NULL, err) < 0)
+		if (json_object_get(c->replies, "0") != NULL && take_reply(c, 0, NULL, NULL, err) < 0)
 			return -1;
 		return fail(err, SDC_ERR_IO, "sessiond closed the connection");
 	}
@@ -253,10 +316,33 @@ int sdc_poll(struct sdc *c, int timeout_ms, struct sdc_error *err)
 	return pump(c, timeout_ms, err);
 }
 
-static int take_reply(struct sdc *c, long id, json_t **result, struct sdc_error *err)
+/* A kept result's "token" (its first member, as sessiond writes it)
+ * without loading the rest; false when it is not so written. */
+static bool token_of_text(const char *text, size_t n, char *token)
+{
+	static const char head[] = "{\"token\":\"";
+	const char *end;
+
+	if (n < sizeof head || memcmp(text, head, sizeof head - 1) != 0)
+		return false;
+	text += sizeof head - 1;
+	n -= sizeof head - 1;
+	end = memchr(text, '"', n < 64 ? n : 64);
+	if (end == NULL || memchr(text, '\\', (size_t)(end - text)) != NULL)
+		return false;
+	memcpy(token, text, (size_t)(end - text));
+	token[end - text] = '\0';
+	return true;
+}
+
+/* The reply to id: 1 not here yet, 0 a result (its tree in *result and its
+ * "token" in token, each when not NULL), -1 an error (in err). */
+static int take_reply(struct sdc *c, long id, json_t **result, char *token,
+		      struct sdc_error *err)
 {
 	char key[32];
-	json_t *msg, *v;
+	json_t *msg, *v, *tree = NULL;
+	int rc = 0;
 
 	snprintf(key, sizeof key, "%ld", id);
 	msg = json_object_get(c->replies, key);
@@ -264,27 +350,44 @@ static int take_reply(struct sdc *c, long id, json_t **result, struct sdc_error 
 		return 1;
 	json_incref(msg);
 	json_object_del(c->replies, key);
-	if ((v = json_object_get(msg, "result")) != NULL) {
-		if (result != NULL)
-			*result = json_incref(v);
-		json_decref(msg);
-		return 0;
+	if (json_is_string(msg)) {          /* a kept result */
+		const char *text = json_string_value(msg);
+		size_t n = json_string_length(msg);
+		bool quick = token != NULL && token_of_text(text, n, token);
+		if (result != NULL || (token != NULL && !quick)) {
+			tree = json_plain_loadb(text, n, JSON_DECODE_ANY, NULL);
+			if (tree == NULL)
+				rc = fail(err, SDC_ERR_PROTOCOL, "a result from sessiond that is not JSON");
+		}
+		if (quick)
+			token = NULL;               /* taken */
+	} else if ((v = json_object_get(msg, "result")) != NULL) {
+		tree = json_incref(v);
+	} else {
+		v = json_object_get(msg, "error");
+		rc = fail(err, (int)json_integer_value(json_object_get(v, "code")), "%s",
+			  json_string_value(json_object_get(v, "message")) ?: "error without a message");
 	}
-	v = json_object_get(msg, "error");
-	fail(err, (int)json_integer_value(json_object_get(v, "code")), "%s",
-	     json_string_value(json_object_get(v, "message")) ?: "error without a message");
+	if (tree != NULL && token != NULL)
+		snprintf(token, 64, "%s", json_string_value(json_object_get(tree, "token")) ?: "");
+	if (result != NULL && rc == 0)
+		*result = tree;
+	else
+		json_decref(tree);
 	json_decref(msg);
-	return -1;
+	return rc;
 }
 
-int sdc_wait(struct sdc *c, long id, int timeout_ms, json_t **result, struct sdc_error *err)
+/* sdc_wait, and the result's "token" into token when it is not NULL. */
+static int wait_reply(struct sdc *c, long id, int timeout_ms, json_t **result, char *token,
+		      struct sdc_error *err)
 {
 	double deadline = timeout_ms >= 0 ? mono_now() + timeout_ms / 1000.0 : 0;
 
 	if (result != NULL)
 		*result = NULL;
 	for (;;) {
-		int rc = take_reply(c, id, result, err);
+		int rc = take_reply(c, id, result, token, err);
 		if (rc <= 0)
 			return rc;
 		int wait = c->tick != NULL ? c->tick_ms : -1;
@@ -300,6 +403,11 @@ int sdc_wait(struct sdc *c, long id, int timeout_ms, json_t **result, struct sdc
 		if (c->tick != NULL)
 			c->tick(c->tick_arg);
 	}
+}
+
+int sdc_wait(struct sdc *c, long id, int timeout_ms, json_t **result, struct sdc_error *err)
+{
+	return wait_reply(c, id, timeout_ms, result, NULL, err);
 }
 
 int sdc_call(struct sdc *c, const char *method, json_t *params, json_t **result,
@@ -586,7 +694,7 @@ int sdc_session_watch(struct sdc *c, const char *name, struct sdc_error *err)
 int sdc_token_acquire(struct sdc *c, const char *name, const char *reason, double ttl_s,
 		      bool detach, char *token, json_t **result, struct sdc_error *err)
 {
-	json_t *p = named(name), *r = NULL;
+	json_t *p = named(name);
 
 	if (reason != NULL)
 		json_object_set_new(p, "reason", json_string(reason));
@@ -594,14 +702,10 @@ int sdc_token_acquire(struct sdc *c, const char *name, const char *reason, doubl
 		json_object_set_new(p, "ttl_s", json_real(ttl_s));
 	if (detach)
 		json_object_set_new(p, "detach", json_true());
-	if (sdc_call(c, RPC_TOKEN_ACQUIRE, owned(c, p), &r, err) < 0)
-		return -1;
-	snprintf(token, 64, "%s", json_string_value(json_object_get(r, "token")) ?: "");
-	if (result != NULL)
-		*result = r;
-	else
-		json_decref(r);
-	return 0;
+	long id = sdc_send(c, RPC_TOKEN_ACQUIRE, owned(c, p), err);
+
+	token[0] = '\0';
+	return id < 0 ? -1 : wait_reply(c, id, -1, result, token, err);
 }
 
 int sdc_token_renew(struct sdc *c, const char *token, double ttl_s, json_t **result,

@@ -50,6 +50,7 @@ static struct {
 	json_t *requests;                   /* under lock: not yet taken */
 	atomic_int ticks;                   /* the client's tick calls */
 	atomic_bool hold_for_ticks;         /* reply only after TICKS_WANTED ticks */
+	const char *_Atomic reply_format;   /* a reply line of its own (%lld: the id) */
 } srv = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* The one result for every method: what the wrappers look into. */
@@ -82,6 +83,12 @@ static void serve_frame(int fd, const char *line, size_t len)
 	pthread_mutex_unlock(&srv.lock);
 	if (atomic_load(&srv.hold_for_ticks))
 		wait_for_ticks();
+	const char *format = atomic_load(&srv.reply_format);
+	if (format != NULL) {
+		dprintf(fd, format, (long long)json_integer_value(json_object_get(req, "id")));
+		json_decref(req);
+		return;
+	}
 	json_t *reply = rpc_make_result(json_object_get(req, "id"), canned_result());
 	char *out = rpc_encode(reply, &n);
 	if (out != NULL && write(fd, out, n) != (ssize_t)n)
@@ -487,6 +494,57 @@ static void test_results(void **state)
 	json_decref(take_request());
 }
 
+/*
+ * A result is kept as its text and read only as far as the caller needs
+ * (rpc/client.c kept_result): the token when it comes first and plain,
+ * else from the loaded tree; the whole tree for a caller that asks for it;
+ * an error for a result that is not JSON when it must be read.
+ */
+static void test_kept_results(void **state)
+{
+	static const struct {
+		const char *line;
+		const char *token;              /* what sdc_token_acquire gives; NULL: it fails */
+		bool tree;                      /* with a result asked for: a tree, else an error */
+	} cases[] = {
+		{ "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":{\"token\":\"t-1\",\"expires\":null}}\n",
+		  "t-1", true },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":{\"expires\":null,\"token\":\"t-2\"}}\n",
+		  "t-2", true },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":{\"token\":\"t\\u002d3\"}}\n", "t-3", true },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":{\"expires\":[}}\n", NULL, false },
+		{ "{\"id\":%lld,\"jsonrpc\":\"2.0\",\"result\":{\"token\":\"t-5\"}}\n", "t-5", true },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"error\":{\"code\":-32001,\"message\":\"no\"}}\n",
+		  NULL, false },
+	};
+	struct sdc_error e;
+	char token[64];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		json_t *r = NULL;
+		atomic_store(&srv.reply_format, cases[i].line);
+		int rc = sdc_token_acquire(*state, "dev", NULL, 0, false, token, NULL, &e);
+		json_decref(take_request());
+		if (cases[i].token != NULL) {
+			assert_int_equal(rc, 0);
+			assert_string_equal(token, cases[i].token);
+		} else {
+			assert_int_equal(rc, -1);
+		}
+		rc = sdc_token_acquire(*state, "dev", NULL, 0, false, token, &r, &e);
+		json_decref(take_request());
+		if (cases[i].tree) {
+			assert_int_equal(rc, 0);
+			assert_string_equal(json_string_value(json_object_get(r, "token")), token);
+		} else {
+			assert_int_equal(rc, -1);
+			assert_null(r);
+		}
+		json_decref(r);
+	}
+	atomic_store(&srv.reply_format, NULL);
+}
+
 static void count_tick(void *arg)
 {
 	(void)arg;
@@ -537,6 +595,7 @@ int main(void)
 		cmocka_unit_test_setup(test_full_calls_without_owner, fresh),
 		cmocka_unit_test_setup(test_bare_calls, fresh),
 		cmocka_unit_test_setup(test_results, fresh),
+		cmocka_unit_test_setup(test_kept_results, fresh),
 		cmocka_unit_test_setup(test_wrapper_ticks_while_waiting, fresh),
 		cmocka_unit_test_setup(test_poll_on_a_non_blocking_socket, fresh),
 	};
