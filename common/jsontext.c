@@ -93,29 +93,33 @@ static inline bool plain(unsigned char ch)
 	return plain_ascii[ch];
 }
 
-/* Whether any of w's 8 bytes is not plain: below 0x20, '"', '\\', or 0x80
- * and up (each test exact for "any byte", the borrow trick of
- * "Bit Twiddling Hacks": haszero, hasless). */
-static inline bool word_plain(uint64_t w)
+/* The bytes of w that are not plain, each as its high bit: below 0x20,
+ * '"', '\\', or 0x80 and up.  The lowest flagged byte is exactly the first
+ * such byte; above it a borrow may flag more ("Bit Twiddling Hacks":
+ * haszero, hasless). */
+static inline uint64_t odd_bytes(uint64_t w)
 {
 	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
 	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
-	uint64_t odd = ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b) | w;
 
-	return (odd & high) == 0;
+	return (((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b) | w) & high;
 }
 
-/* Past the plain bytes at the start of [p, end): eight at a time. */
+/* Past the plain bytes at the start of [p, end): eight at a time, then
+ * one at a time. */
 static const unsigned char *plain_run(const unsigned char *p, const unsigned char *end)
 {
-	uint64_t w;
-
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	while (end - p >= 8) {
+		uint64_t w, odd;
+
 		memcpy(&w, p, 8);
-		if (!word_plain(w))
-			break;
+		odd = odd_bytes(w);
+		if (odd != 0)
+			return p + __builtin_ctzll(odd) / 8;
 		p += 8;
 	}
+#endif
 	while (p < end && plain(*p))
 		p++;
 	return p;
