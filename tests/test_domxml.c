@@ -601,6 +601,31 @@ static void test_quick_cpu_probe(void **state)
 	}
 }
 
+/* A KVM guest needs vmx or svm in the host CPU of libvirt's capabilities:
+ * a software KVM (kvm-pvm) answers libvirt's kvm probe without them. */
+static void test_caps_hw_virt(void **state)
+{
+	static const char head[] = "<capabilities><host><uuid>u</uuid><cpu><arch>x86_64</arch>"
+				   "<model>kvm64</model><vendor>AMD</vendor>";
+	static const char tail[] = "</cpu></host><guest><os_type>hvm</os_type></guest></capabilities>";
+	char xml[1024];
+
+	(void)state;
+	snprintf(xml, sizeof xml, "%s<feature name='vme'/><feature name='svm'/>%s", head, tail);
+	assert_true(domxml_caps_hw_virt(xml));
+	snprintf(xml, sizeof xml, "%s<feature name='vmx'/>%s", head, tail);
+	assert_true(domxml_caps_hw_virt(xml));
+	/* This machine's: kvm64 with the hypervisor bit, no vmx/svm. */
+	snprintf(xml, sizeof xml, "%s<feature name='vme'/><feature name='hypervisor'/>%s", head, tail);
+	assert_false(domxml_caps_hw_virt(xml));
+	/* Elsewhere than the host CPU does not count. */
+	snprintf(xml, sizeof xml, "%s</cpu></host><guest><cpu><feature name='svm'/></cpu></guest>"
+		 "</capabilities>", head);
+	assert_false(domxml_caps_hw_virt(xml));
+	assert_false(domxml_caps_hw_virt("<capabilities><host><cpu>"));
+	assert_false(domxml_caps_hw_virt("not xml"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -608,6 +633,7 @@ int main(void)
 		cmocka_unit_test(test_domain_fields_in_place),
 		cmocka_unit_test(test_hostile_values_round_trip),
 		cmocka_unit_test(test_quick_cpu_probe),
+		cmocka_unit_test(test_caps_hw_virt),
 	};
 
 	xmlInitParser();

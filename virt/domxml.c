@@ -321,6 +321,24 @@ char *domxml_caps_emulator(const char *xml)
 	return path;
 }
 
+bool domxml_caps_hw_virt(const char *xml)
+{
+	xmlDocPtr doc = parse(xml);
+	xmlNodePtr host = doc != NULL ? find(xmlDocGetRootElement(doc), "host") : NULL;
+	xmlNodePtr cpu = host != NULL ? find(host->children, "cpu") : NULL;
+	bool found = false;
+
+	for (xmlNodePtr n = cpu != NULL ? cpu->children : NULL; n != NULL && !found; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE || !xmlStrEqual(n->name, BAD_CAST "feature"))
+			continue;
+		char *name = attr(n, "name");
+		found = name != NULL && (strcmp(name, "vmx") == 0 || strcmp(name, "svm") == 0);
+		free(name);
+	}
+	xmlFreeDoc(doc);
+	return found;
+}
+
 json_t *domxml_balloon(const char *xml)
 {
 	xmlDocPtr doc = parse(xml);

@@ -255,17 +255,22 @@ static int with_pool(struct driver *d, const char *pool, pool_fn fn, void *arg, 
 }
 
 /* /dev/kvm can open on a CPU without vmx/svm, where a KVM guest never
- * boots; libvirt's domain capabilities for "kvm" ask QEMU whether the
- * accelerator really works here (the test driver has none: false). */
+ * boots: libvirt's domain capabilities for "kvm" ask QEMU whether the
+ * accelerator answers (the test driver has none: false), and the host
+ * CPU must list vmx or svm.  A kernel's software KVM (kvm-pvm, on a guest
+ * without nested virtualization) passes the first and not the second:
+ * only a guest kernel built for it boots there. */
 static int kvm_call(struct driver *d, virConnectPtr conn, void *arg, struct cause *c)
 {
 	(void)d;
 	(void)arg;
 	(void)c;
-	char *caps = virConnectGetDomainCapabilities(conn, NULL, NULL, NULL, "kvm", 0);
-	int usable = caps != NULL;
+	char *dom = virConnectGetDomainCapabilities(conn, NULL, NULL, NULL, "kvm", 0);
+	char *host = dom != NULL ? virConnectGetCapabilities(conn) : NULL;
+	int usable = host != NULL && domxml_caps_hw_virt(host);
 
-	free(caps);
+	free(dom);
+	free(host);
 	return usable;
 }
 

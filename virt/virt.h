@@ -217,6 +217,9 @@ char *domxml_pool_dir(const char *name, const char *path, struct cause *c);
 char *domxml_pool_target_path(const char *xml);
 /* The emulator <path> of domain capabilities XML (malloc'd), or NULL. */
 char *domxml_caps_emulator(const char *xml);
+/* Whether the host CPU of libvirt's capabilities XML (virConnectGetCapabilities)
+ * lists vmx or svm: the hardware virtualization a KVM guest needs. */
+bool domxml_caps_hw_virt(const char *xml);
 /* The balloon of a domain's XML: {"model", "free_page_reporting",
  * "stats_period_s"}, or NULL without a <memballoon>. */
 json_t *domxml_balloon(const char *xml);
