@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsontext.h"
 #include "utf8.h"
 
 #define DECODE_MAX_DEPTH 32
@@ -50,19 +51,16 @@ static bool dec_span(struct src *s, const char **str, size_t *len)
 	const unsigned char *p = (const unsigned char *)s->p + 1, *start = p;
 	const unsigned char *end = (const unsigned char *)s->end;
 
-	while (p < end && *p != '"') {
-		if (*p >= 0x80) {
-			size_t n = utf8_seq_len(p, (size_t)(end - p));
-			if (n == 0)
-				return false;
-			p += n;
-		} else if (*p < 0x20 || *p == '\\') {
+	for (;;) {
+		p = (const unsigned char *)jtext_plain_run((const char *)p, (const char *)end);
+		if (p == end || *p < 0x80)      /* '"' ends it; an escape or control: jansson's */
+			break;
+		size_t n = utf8_seq_len(p, (size_t)(end - p));
+		if (n == 0)
 			return false;
-		} else {
-			p++;
-		}
+		p += n;
 	}
-	if (p == end)
+	if (p == end || *p != '"')
 		return false;
 	*str = (const char *)start;
 	*len = (size_t)(p - start);

@@ -218,19 +218,17 @@ long sdc_send(struct sdc *c, const char *method, json_t *params, struct sdc_erro
 static bool kept_result(const char *line, size_t n, long *id, size_t *at)
 {
 	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":", tail[] = ",\"result\":";
-	size_t i = sizeof head - 1, digits;
-	long v = 0;
+	const char *end = line + n, *p;
+	struct json_plain_num num;
 
-	if (n < i || memcmp(line, head, i) != 0)
+	if (n < sizeof head - 1 || memcmp(line, head, sizeof head - 1) != 0)
 		return false;
-	for (digits = 0; i < n && line[i] >= '0' && line[i] <= '9' && digits < 18; i++, digits++)
-		v = v * 10 + (line[i] - '0');
-	if (digits == 0 || (digits > 1 && line[i - digits] == '0') ||
-	    n - i < sizeof tail || memcmp(line + i, tail, sizeof tail - 1) != 0 ||
-	    line[n - 1] != '}')
+	p = json_plain_number(line + sizeof head - 1, end, &num);
+	if (p == NULL || num.real || (size_t)(end - p) < sizeof tail ||
+	    memcmp(p, tail, sizeof tail - 1) != 0 || line[n - 1] != '}')
 		return false;
-	*id = v;
-	*at = i + sizeof tail - 1;
+	*id = (long)num.i;
+	*at = (size_t)(p - line) + sizeof tail - 1;
 	return true;
 }
 
