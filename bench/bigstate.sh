@@ -120,10 +120,12 @@ until [ "$(grep -c '"result"' "$T/holders.out")" -ge 999 ]; do
 	sleep 0.1
 done
 "$RPCPIPE" -s "$SOCK" -t 30 "$ACQ" >"$T/many"
+GET='{"jsonrpc":"2.0","id":1,"method":"session.get","params":{"name":"b0"}}'
+"$RPCPIPE" -s "$SOCK" -t 30 "$GET" >"$T/get"
 kill $H 2>/dev/null
 wait $H 2>/dev/null
 echo "token.acquire reply: $(wc -c <"$T/one") bytes with 1 holder, $(wc -c <"$T/many") with" \
-	"$(jq -r .result.session.holds_count "$T/many")"
+	"$(jq -r .result.holds_count "$T/get") + the measured one"
 echo "RESULT bigstate reply_bytes_1=$(wc -c <"$T/one") reply_bytes_1000=$(wc -c <"$T/many")"
 stop
 exit 0

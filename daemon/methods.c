@@ -202,7 +202,7 @@ static void m_session_list(struct request *rq)
 			next = after;
 			break;
 		}
-		view_summary_text(&t, NULL, s);
+		view_row_text(&t, s);
 		after = s->seq;
 	}
 	jtext_close_array(&t);

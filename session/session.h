@@ -555,12 +555,14 @@ struct session *persist_load(struct core *core, json_t *doc, struct cause *c);
 /* The session object of the protocol; reading it never counts as
  * activity and never starts a VM. */
 json_t *view_session(struct session *s);
-/* The summary: what acting methods, token.acquire and session.list return.
- * Its size does not grow with the holds. */
+/* The summary: what acting methods and token.acquire return.  Its size
+ * does not depend on the holds, not even on how many there are. */
 json_t *view_summary(struct session *s);
 /* The same written as text, as a member named key (NULL: a value). */
 struct jtext;
 void view_summary_text(struct jtext *t, const char *key, struct session *s);
+/* session.list's row, as a value: the summary and holds_count. */
+void view_row_text(struct jtext *t, struct session *s);
 
 /* Live holds (tokens + leases) as the wire shows them, in the order they
  * were taken: at most limit of them (0: all) taken after cursor seq after;

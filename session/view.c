@@ -4,10 +4,11 @@
  * counts as activity and never starts a VM.  Which settings it shows is
  * the settings table's FIELD_VIEW column.
  *
- * Two shapes: the session object (session.get) and the summary (what the
- * acting methods, token.acquire and session.list return).  Neither grows
- * without bound: the summary has no holds at all, the object at most the
- * first VIEW_HOLDS_MAX of them (holds_count says how many there are, and
+ * Three shapes: the session object (session.get), the summary (what the
+ * acting methods and token.acquire return) and the listing's row (the
+ * summary and holds_count: session.list).  None grows without bound: the
+ * summary and the row have no holds at all, the object at most the first
+ * VIEW_HOLDS_MAX of them (holds_count says how many there are, and
  * session.holds pages through every one).
  */
 #include "session.h"
@@ -89,14 +90,13 @@ json_t *view_session(struct session *s)
 	return o;
 }
 
-/* name, id, owner, state, starts, the instance's id and domain, and a few
- * numbers of constant size that a listing shows (holds, idle deadline,
- * last stop reason, host).  Written as text, member by member: every
- * token.acquire reply carries one, and a tree cost three times as much to
- * build, encode and free as the reply's whole handling besides. */
-void view_summary_text(struct jtext *t, const char *key, struct session *s)
+/* The summary's members: name, id, owner, state, starts, the instance's
+ * id and domain, and a few more of constant size (idle deadline, last
+ * stop reason, host).  Written as text, member by member: every
+ * token.acquire reply carries them, and a tree cost three times as much
+ * to build, encode and free as the reply's whole handling besides. */
+static void summary_members(struct jtext *t, struct session *s)
 {
-	jtext_open(t, key);
 	jtext_string(t, "name", s->name);
 	jtext_string(t, "id", s->id);
 	jtext_int(t, "owner_uid", (long long)s->owner);
@@ -110,7 +110,6 @@ void view_summary_text(struct jtext *t, const char *key, struct session *s)
 	} else {
 		jtext_null(t, "instance");
 	}
-	jtext_int(t, "holds_count", (long long)holds_count(s));
 	time_text(t, "idle_deadline", deadline_wall(s));
 	jtext_string(t, "last_stop_reason", text_or_none(s->last_stop_reason));
 	jtext_string(t, "host", s->host ? s->host->name : NULL);
@@ -118,6 +117,23 @@ void view_summary_text(struct jtext *t, const char *key, struct session *s)
 		jtext_bool(t, "host_connected", hosts_usable(s->host));
 	else
 		jtext_null(t, "host_connected");
+}
+
+/* No count of holds in the summary: a reply that carries one is the same
+ * size with one holder as with a thousand. */
+void view_summary_text(struct jtext *t, const char *key, struct session *s)
+{
+	jtext_open(t, key);
+	summary_members(t, s);
+	jtext_close(t);
+}
+
+/* A listing's row: the summary and how many holds there are. */
+void view_row_text(struct jtext *t, struct session *s)
+{
+	jtext_open(t, NULL);
+	summary_members(t, s);
+	jtext_int(t, "holds_count", (long long)holds_count(s));
 	jtext_close(t);
 }
 

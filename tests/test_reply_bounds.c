@@ -52,11 +52,13 @@
 #define MARGIN (64 * 1024)
 /* {"jsonrpc":"2.0","id":N,"result":...}: the envelope around a result. */
 #define ENVELOPE 64
-/* The summary (view_summary): 9 keys and punctuation (~140), name 64 bytes
- * of [A-Za-z0-9._-] (no escapes), id 36, owner_uid 10 digits, state 8,
- * start_count 11, instance id 36 and domain 57 (sd-8-8-uuid), holds_count
- * 20, idle_deadline 24, last_stop_reason 31 (its buffer): 437. */
-#define SUMMARY_MAX 512
+/* A listing's row (view_row_text) at its longest: 12 keys and their
+ * punctuation (~160), name 64 bytes of [A-Za-z0-9._-] (no escapes), id
+ * 36, owner_uid 10 digits, state 8, start_count 10, instance id 36 and
+ * domain 57 (sd-8-8-uuid), idle_deadline 24, last_stop_reason 31 (its
+ * buffer), host 64 ([A-Za-z0-9._-]), host_connected false, holds_count 20
+ * digits: 540.  The summary (view_summary) is the row without its count. */
+#define SUMMARY_MAX 576
 /* A hold: 7 keys (~95), kind 5, id 36, reason 256 bytes of which each is
  * at most 6 in JSON (\u00XX), owner_uid and owner_pid 10 digits each, since
  * and expires 24 each: 1,740. */
