@@ -166,18 +166,28 @@ static int put_string(struct jtext *o, const char *s, size_t len)
 	return 0;
 }
 
-static void put_integer(struct jtext *o, json_int_t v)
+size_t jtext_decimal(char out[JTEXT_DECIMAL_MAX], long long v)
 {
-	char d[24];
-	size_t i = sizeof d;
+	char d[JTEXT_DECIMAL_MAX];
+	size_t i = sizeof d - 1, n;
 	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
 
+	d[i] = '\0';
 	do
 		d[--i] = (char)('0' + u % 10);
 	while ((u /= 10) != 0);
 	if (v < 0)
 		d[--i] = '-';
-	put(o, d + i, sizeof d - i);
+	n = sizeof d - 1 - i;
+	memcpy(out, d + i, n + 1);
+	return n;
+}
+
+static void put_integer(struct jtext *o, json_int_t v)
+{
+	char d[JTEXT_DECIMAL_MAX];
+
+	put(o, d, jtext_decimal(d, (long long)v));
 }
 
 static int put_real(struct jtext *o, const json_t *v)
@@ -266,13 +276,31 @@ void jtext_free(struct jtext *t)
 }
 
 /* Before a member: its comma (unless it is the first of its container),
- * and its key. */
+ * and its key.  A key is nearly always a short name of plain ASCII: it is
+ * copied as it is scanned, into room for the longest such name, and only
+ * another key takes the escaping path. */
+#define KEY_QUICK 32
+
 static void member(struct jtext *t, const char *key)
 {
 	char last = t->used > 0 && t->used <= t->size ? t->buf[t->used - 1] : '{';
+	size_t comma = last != '{' && last != '[';
 
-	if (last != '{' && last != '[')
-		put_char(t, ',');
+	if (key != NULL && room(t, comma + KEY_QUICK + 3)) {
+		char *d = t->buf + t->used, *q = d + comma + 1;
+		const char *k = key;
+		d[0] = ',';
+		d[comma] = '"';
+		while (*k != '\0' && plain((unsigned char)*k) && k - key < KEY_QUICK)
+			*q++ = *k++;
+		if (*k == '\0') {
+			q[0] = '"';
+			q[1] = ':';
+			t->used = (size_t)(q + 2 - t->buf);
+			return;
+		}
+	}
+	put(t, ",", comma);
 	if (key != NULL) {
 		if (put_string(t, key, strlen(key)) < 0)
 			t->bad = true;

@@ -51,6 +51,9 @@ void jtext_raw(struct jtext *t, const char *s, size_t n);
  * they are, escaped neither by jansson nor by this writer: ASCII from 0x20
  * but '"' and '\\'. */
 const char *jtext_plain_run(const char *p, const char *end);
+/* v's decimal digits (and sign) into out, terminated: their length. */
+#define JTEXT_DECIMAL_MAX 24
+size_t jtext_decimal(char out[JTEXT_DECIMAL_MAX], long long v);
 /* A tree's text; -1: not encodable (invalid UTF-8, a cycle, NULL). */
 int jtext_value(struct jtext *t, const json_t *v);
 

@@ -10,13 +10,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/jsontext.h"
 #include "../common/log.h"
 #include "../common/timeutil.h"
 #include "../common/xalloc.h"
 
+/* Every request that names a session looks it up by this key: no printf. */
 void session_key(char *buf, size_t len, uid_t owner, const char *name)
 {
-	snprintf(buf, len, "%u/%s", (unsigned)owner, name);
+	char uid[JTEXT_DECIMAL_MAX];
+	size_t n = jtext_decimal(uid, (long long)owner);
+
+	if (len < n + 2) {
+		str_copy(buf, len, "");
+		return;
+	}
+	memcpy(buf, uid, n);
+	buf[n] = '/';
+	str_copy(buf + n + 1, len - n - 1, name);
 }
 
 struct session *session_alloc(struct core *core, uid_t owner, const char *name,
