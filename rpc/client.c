@@ -24,6 +24,12 @@ struct sdc {
 	char *buf;                          /* bytes read, not yet a frame */
 	size_t len, cap;
 	json_t *replies;                    /* id (as text) -> reply (kept_result) */
+	struct {                            /* one kept result outside replies: */
+		long id;                    /* the usual caller waits for one */
+		char *text;
+		size_t len, cap;
+		bool full;
+	} kept;
 	sdc_notify_fn notify;
 	void *notify_arg;
 	sdc_tick_fn tick;
@@ -94,6 +100,7 @@ void sdc_close(struct sdc *c)
 		return;
 	close(c->fd);
 	json_decref(c->replies);
+	free(c->kept.text);
 	free(c->buf);
 	free(c);
 }
@@ -158,54 +165,70 @@ static int refused_or_lost(struct sdc *c, int write_errno, struct sdc_error *err
 	return fail(err, SDC_ERR_IO, "lost the connection to sessiond: %s", strerror(write_errno));
 }
 
-/* The request as rpc_encode(rpc_make_request()) writes it, without its
- * tree: into buf when it fits (its length), else 0. */
-static size_t request_text(long id, const char *method, const json_t *params, char *buf,
-			   size_t size)
-{
-	struct jtext t;
+/* A request's "params" member, written by the caller's writer. */
+typedef void params_fn(struct jtext *t, const void *arg);
 
-	jtext_fixed(&t, buf, size - 1);
-	jtext_open(&t, NULL);
-	jtext_string(&t, "jsonrpc", "2.0");
-	jtext_int(&t, "id", id);
-	jtext_string(&t, "method", method);
-	if (params != NULL) {
-		jtext_json(&t, "params", params);
+/* params from a tree (NULL: none, which is {}). */
+static void tree_params(struct jtext *t, const void *arg)
+{
+	if (arg != NULL) {
+		jtext_json(t, "params", arg);
 	} else {
-		jtext_open(&t, "params");
-		jtext_close(&t);
+		jtext_open(t, "params");
+		jtext_close(t);
 	}
-	jtext_close(&t);
-	if (t.bad || t.used > size - 1)
-		return 0;
-	buf[t.used] = '\n';
-	return t.used + 1;
+}
+
+/* The request, as rpc_encode(rpc_make_request()) would write it, with its
+ * newline. */
+static void request_text(struct jtext *t, long id, const char *method, params_fn *params,
+			 const void *arg)
+{
+	jtext_open(t, NULL);
+	jtext_string(t, "jsonrpc", "2.0");
+	jtext_int(t, "id", id);
+	jtext_string(t, "method", method);
+	params(t, arg);
+	jtext_close(t);
+	jtext_raw(t, "\n", 1);
+}
+
+/* Writes a request without a tree: into 4 KiB on the stack, or when it
+ * needs more, into a text that grows up to the frame limit.  Its id. */
+static long send_request(struct sdc *c, const char *method, params_fn *params, const void *arg,
+			 struct sdc_error *err)
+{
+	long id = ++c->next_id;
+	char stack[4096];
+	struct jtext t;
+	bool grown = false;
+
+	jtext_fixed(&t, stack, sizeof stack);
+	request_text(&t, id, method, params, arg);
+	if (!t.bad && t.used > sizeof stack) {
+		jtext_init(&t);
+		grown = true;
+		request_text(&t, id, method, params, arg);
+	}
+	int rc = -1;
+	if (t.bad && grown && !t.grow)      /* (grow failed) */
+		fail(err, SDC_ERR_IO, "out of memory");
+	else if (t.bad)
+		fail(err, SDC_ERR_PROTOCOL, "a request parameter is not valid UTF-8");
+	else if (t.used - 1 > RPC_MAX_FRAME)
+		fail(err, SDC_ERR_PROTOCOL, "request too large");
+	else if ((rc = write_all(c->fd, t.buf, t.used)) < 0)
+		rc = refused_or_lost(c, errno, err);
+	if (grown)
+		jtext_free(&t);
+	return rc < 0 ? -1 : id;
 }
 
 long sdc_send(struct sdc *c, const char *method, json_t *params, struct sdc_error *err)
 {
-	long id = ++c->next_id;
-	char stack[4096], *buf = stack;
-	size_t len = request_text(id, method, params, stack, sizeof stack);
+	long id = send_request(c, method, tree_params, params, err);
 
-	if (len > 0) {
-		json_decref(params);
-	} else {                            /* large: rpc_encode says if it is too large */
-		json_t *jid = json_integer(id);
-		json_t *msg = rpc_make_request(jid, method, params);
-		json_decref(jid);
-		buf = rpc_encode_into(msg, stack, sizeof stack, &len);
-		json_decref(msg);
-	}
-	if (buf == NULL)
-		return errno == ENOMEM ? fail(err, SDC_ERR_IO, "out of memory") :
-					 fail(err, SDC_ERR_PROTOCOL, "request too large");
-	int rc = write_all(c->fd, buf, len);
-	if (buf != stack)
-		free(buf);
-	if (rc < 0)
-		return refused_or_lost(c, errno, err);
+	json_decref(params);
 	return id;
 }
 
@@ -232,18 +255,41 @@ static bool kept_result(const char *line, size_t n, long *id, size_t *at)
 	return true;
 }
 
+/* A kept result into the slot, when it is free: false when it is not (or
+ * memory is short), and the result goes into replies instead. */
+static bool keep_in_slot(struct sdc *c, long id, const char *text, size_t n)
+{
+	if (c->kept.full)
+		return false;
+	if (n + 1 > c->kept.cap) {
+		char *b = realloc(c->kept.text, n + 1);
+		if (b == NULL)
+			return false;
+		c->kept.text = b;
+		c->kept.cap = n + 1;
+	}
+	memcpy(c->kept.text, text, n);
+	c->kept.text[n] = '\0';
+	c->kept.len = n;
+	c->kept.id = id;
+	c->kept.full = true;
+	return true;
+}
+
 /* Files one complete frame: a reply is kept by id, a notification handed on. */
 static void file_frame(struct sdc *c, const char *line, size_t n)
 {
 	json_t *msg, *id, *payload;
 	const char *method;
-	char key[32];
+	char key[JTEXT_DECIMAL_MAX];
 	long rid;
 	size_t at;
 
 	if (kept_result(line, n, &rid, &at)) {
-		snprintf(key, sizeof key, "%ld", rid);
-		json_object_set_new(c->replies, key, json_stringn_nocheck(line + at, n - 1 - at));
+		if (!keep_in_slot(c, rid, line + at, n - 1 - at)) {
+			jtext_decimal(key, rid);
+			json_object_set_new(c->replies, key, json_stringn_nocheck(line + at, n - 1 - at));
+		}
 		return;
 	}
 	msg = json_plain_loadb(line, n, 0, NULL);
@@ -254,8 +300,7 @@ static void file_frame(struct sdc *c, const char *line, size_t n)
 		if (c->notify != NULL)
 			c->notify(method, payload, c->notify_arg);
 	} else if (kind != RPC_IN_INVALID) {
-		snprintf(key, sizeof key, "%lld",
-			 json_is_integer(id) ? (long long)json_integer_value(id) : 0LL);
+		jtext_decimal(key, json_is_integer(id) ? (long long)json_integer_value(id) : 0);
 		json_object_set(c->replies, key, msg);
 	}
 	json_decref(msg);
@@ -333,45 +378,71 @@ static bool token_of_text(const char *text, size_t n, char *token)
 	return true;
 }
 
+/* The "token" of a result's tree (empty without one) into token. */
+static void token_of_tree(const json_t *tree, char *token)
+{
+	snprintf(token, 64, "%s", json_string_value(json_object_get(tree, "token")) ?: "");
+}
+
+/* A kept result's tree into *result and its "token" into token, each when
+ * not NULL; -1 when it is needed and not JSON. */
+static int kept_text(const char *text, size_t n, json_t **result, char *token,
+		     struct sdc_error *err)
+{
+	bool quick = token != NULL && token_of_text(text, n, token);
+	json_t *tree = NULL;
+
+	if (result == NULL && (token == NULL || quick))
+		return 0;
+	tree = json_plain_loadb(text, n, JSON_DECODE_ANY, NULL);
+	if (tree == NULL)
+		return fail(err, SDC_ERR_PROTOCOL, "a result from sessiond that is not JSON");
+	if (token != NULL && !quick)
+		token_of_tree(tree, token);
+	if (result != NULL)
+		*result = tree;
+	else
+		json_decref(tree);
+	return 0;
+}
+
 /* The reply to id: 1 not here yet, 0 a result (its tree in *result and its
  * "token" in token, each when not NULL), -1 an error (in err). */
 static int take_reply(struct sdc *c, long id, json_t **result, char *token,
 		      struct sdc_error *err)
 {
-	char key[32];
-	json_t *msg, *v, *tree = NULL;
+	char key[JTEXT_DECIMAL_MAX];
+	json_t *msg, *v;
 	int rc = 0;
 
-	snprintf(key, sizeof key, "%ld", id);
+	if (c->kept.full && c->kept.id == id) {
+		c->kept.full = false;
+		rc = kept_text(c->kept.text, c->kept.len, result, token, err);
+		if (c->kept.cap > 65536) {          /* not kept large for long */
+			free(c->kept.text);
+			c->kept.text = NULL;
+			c->kept.cap = 0;
+		}
+		return rc;
+	}
+	jtext_decimal(key, id);
 	msg = json_object_get(c->replies, key);
 	if (msg == NULL)
 		return 1;
 	json_incref(msg);
 	json_object_del(c->replies, key);
-	if (json_is_string(msg)) {          /* a kept result */
-		const char *text = json_string_value(msg);
-		size_t n = json_string_length(msg);
-		bool quick = token != NULL && token_of_text(text, n, token);
-		if (result != NULL || (token != NULL && !quick)) {
-			tree = json_plain_loadb(text, n, JSON_DECODE_ANY, NULL);
-			if (tree == NULL)
-				rc = fail(err, SDC_ERR_PROTOCOL, "a result from sessiond that is not JSON");
-		}
-		if (quick)
-			token = NULL;               /* taken */
+	if (json_is_string(msg)) {
+		rc = kept_text(json_string_value(msg), json_string_length(msg), result, token, err);
 	} else if ((v = json_object_get(msg, "result")) != NULL) {
-		tree = json_incref(v);
+		if (token != NULL)
+			token_of_tree(v, token);
+		if (result != NULL)
+			*result = json_incref(v);
 	} else {
 		v = json_object_get(msg, "error");
 		rc = fail(err, (int)json_integer_value(json_object_get(v, "code")), "%s",
 			  json_string_value(json_object_get(v, "message")) ?: "error without a message");
 	}
-	if (tree != NULL && token != NULL)
-		snprintf(token, 64, "%s", json_string_value(json_object_get(tree, "token")) ?: "");
-	if (result != NULL && rc == 0)
-		*result = tree;
-	else
-		json_decref(tree);
 	json_decref(msg);
 	return rc;
 }
@@ -689,18 +760,40 @@ int sdc_session_watch(struct sdc *c, const char *name, struct sdc_error *err)
 	return sdc_call(c, RPC_SESSION_WATCH, owned(c, name ? named(name) : NULL), NULL, err);
 }
 
+/* token.acquire's parameters, written as text: the first call of every
+ * held operation. */
+struct acquire_params {
+	const char *name, *reason;
+	double ttl_s;
+	bool detach;
+	long owner;
+};
+
+static void acquire_params(struct jtext *t, const void *arg)
+{
+	const struct acquire_params *a = arg;
+
+	jtext_open(t, "params");
+	jtext_string(t, "name", a->name);
+	if (a->reason != NULL)
+		jtext_string(t, "reason", a->reason);
+	if (a->ttl_s > 0) {
+		json_t *ttl = json_real(a->ttl_s);
+		jtext_json(t, "ttl_s", ttl);
+		json_decref(ttl);
+	}
+	if (a->detach)
+		jtext_bool(t, "detach", true);
+	if (a->owner >= 0)
+		jtext_int(t, "owner_uid", a->owner);
+	jtext_close(t);
+}
+
 int sdc_token_acquire(struct sdc *c, const char *name, const char *reason, double ttl_s,
 		      bool detach, char *token, json_t **result, struct sdc_error *err)
 {
-	json_t *p = named(name);
-
-	if (reason != NULL)
-		json_object_set_new(p, "reason", json_string(reason));
-	if (ttl_s > 0)
-		json_object_set_new(p, "ttl_s", json_real(ttl_s));
-	if (detach)
-		json_object_set_new(p, "detach", json_true());
-	long id = sdc_send(c, RPC_TOKEN_ACQUIRE, owned(c, p), err);
+	struct acquire_params a = { name, reason, ttl_s, detach, c->owner };
+	long id = send_request(c, RPC_TOKEN_ACQUIRE, acquire_params, &a, err);
 
 	token[0] = '\0';
 	return id < 0 ? -1 : wait_reply(c, id, -1, result, token, err);
@@ -716,9 +809,19 @@ int sdc_token_renew(struct sdc *c, const char *token, double ttl_s, json_t **res
 	return sdc_call(c, RPC_TOKEN_RENEW, p, result, err);
 }
 
+/* token.release's: the last call of every held operation. */
+static void release_params(struct jtext *t, const void *arg)
+{
+	jtext_open(t, "params");
+	jtext_string(t, "token", arg);
+	jtext_close(t);
+}
+
 int sdc_token_release(struct sdc *c, const char *token, struct sdc_error *err)
 {
-	return sdc_call(c, RPC_TOKEN_RELEASE, json_pack("{s:s}", "token", token), NULL, err);
+	long id = send_request(c, RPC_TOKEN_RELEASE, release_params, token, err);
+
+	return id < 0 ? -1 : sdc_wait(c, id, -1, NULL, err);
 }
 
 int sdc_vm_info(struct sdc *c, const char *name, json_t **info, struct sdc_error *err)

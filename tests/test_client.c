@@ -545,6 +545,83 @@ static void test_kept_results(void **state)
 	atomic_store(&srv.reply_format, NULL);
 }
 
+/* Replies are filed by id whatever order they are asked for in: one is
+ * kept aside for the usual caller, the others in the map (rpc/client.c
+ * keep_in_slot, take_reply), each given once to its own caller. */
+static void test_replies_in_any_order(void **state)
+{
+	static const int order[] = { 5, 3, 1, 2, 4 };
+	struct sdc_error e;
+	long ids[6];
+	char want[16];
+
+	atomic_store(&srv.reply_format,
+		     "{\"jsonrpc\":\"2.0\",\"id\":%1$lld,\"result\":{\"token\":\"t-%1$lld\"}}\n");
+	for (int round = 0; round < 2; round++) {
+		for (int i = 1; i <= 5; i++) {
+			ids[i] = sdc_send(*state, RPC_DAEMON_INFO, NULL, &e);
+			assert_true(ids[i] > 0);
+		}
+		for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
+			json_t *r = NULL;
+			long id = ids[order[(k + (size_t)round) % 5]];
+			assert_int_equal(sdc_wait(*state, id, (int)(WAIT_BOUND_S * 1000), &r, &e), 0);
+			snprintf(want, sizeof want, "t-%ld", id);
+			assert_string_equal(json_string_value(json_object_get(r, "token")), want);
+			json_decref(r);
+			/* Given once: asked again, it is not there. */
+			assert_int_equal(sdc_wait(*state, id, 0, NULL, &e), -1);
+			assert_int_equal(e.code, SDC_ERR_TIMEOUT);
+		}
+		pthread_mutex_lock(&srv.lock);
+		assert_int_equal(json_array_size(srv.requests), 5);
+		json_array_clear(srv.requests);
+		pthread_mutex_unlock(&srv.lock);
+	}
+	atomic_store(&srv.reply_format, NULL);
+}
+
+/* A request over the 4 KiB the client writes it in first is written whole
+ * (into a text that grows); one over the frame limit, or with a string
+ * that is not UTF-8, is refused before anything is sent. */
+static void test_large_requests(void **state)
+{
+	struct sdc_error e;
+	json_t *r = NULL;
+	char token[64];
+	size_t sizes[] = { 4000, 5000, 70000, (size_t)RPC_MAX_FRAME + 1 };
+
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		char *big = malloc(sizes[i] + 1);
+		assert_non_null(big);
+		memset(big, 'k', sizes[i]);
+		big[sizes[i]] = '\0';
+		json_t *settings = json_pack("{s:s}", "cmdline", big);
+		int rc = sdc_session_create(*state, "dev", settings, &r, &e);
+		json_decref(settings);
+		if (sizes[i] > RPC_MAX_FRAME) {
+			assert_int_equal(rc, -1);
+			assert_int_equal(e.code, SDC_ERR_PROTOCOL);
+			assert_string_equal(e.message, "request too large");
+		} else {
+			assert_int_equal(rc, 0);
+			json_decref(r);
+			json_t *req = take_request();
+			assert_string_equal(json_string_value(json_object_get(json_object_get(req,
+					    "params"), "cmdline")), big);
+			json_decref(req);
+		}
+		free(big);
+	}
+	assert_int_equal(sdc_token_acquire(*state, "dev", "caf\xc3", 0, false, token, NULL, &e), -1);
+	assert_int_equal(e.code, SDC_ERR_PROTOCOL);
+	/* Nothing of the refused ones went out: the next call is the one request. */
+	assert_int_equal(sdc_token_release(*state, TOKEN, &e), 0);
+	json_t *req = take_request();
+	assert_string_equal(json_string_value(json_object_get(req, "method")), RPC_TOKEN_RELEASE);
+	json_decref(req);
+}
+
 static void count_tick(void *arg)
 {
 	(void)arg;
@@ -596,6 +673,8 @@ int main(void)
 		cmocka_unit_test_setup(test_bare_calls, fresh),
 		cmocka_unit_test_setup(test_results, fresh),
 		cmocka_unit_test_setup(test_kept_results, fresh),
+		cmocka_unit_test_setup(test_replies_in_any_order, fresh),
+		cmocka_unit_test_setup(test_large_requests, fresh),
 		cmocka_unit_test_setup(test_wrapper_ticks_while_waiting, fresh),
 		cmocka_unit_test_setup(test_poll_on_a_non_blocking_socket, fresh),
 	};
