@@ -164,9 +164,8 @@ void service_status_line(struct core *core, char *buf, size_t len);
 /* Per-connection state the methods keep. */
 struct conn_data {
 	struct list_node tokens;                /* struct token, conn_node */
-	bool watch_all;
-	bool watch_owner_set;                   /* watch_all only for this owner */
-	uid_t watch_owner;
+	bool watch_all;                         /* every session it may see */
+	json_t *watch_owners;                   /* array of uids (root's watches), or NULL */
 	json_t *watch_names;                    /* array of session keys, or NULL */
 };
 

@@ -175,7 +175,8 @@ static void m_session_list(struct request *rq)
 
 	if (page_after(rq, &after) < 0)
 		return;
-	if (rq->args->state != NULL && (state = state_from_name(rq->args->state)) < 0) {
+	if (rq->args->state != NULL &&
+	    ((state = state_from_name(rq->args->state)) < 0 || state == SESSION_NEW)) {
 		rpc_call_error(rq->call, RPC_ERR_INVALID_PARAMS,
 			       "invalid params: 'state' must be a session state (stopped, starting, "
 			       "running, stopping, failed, suspended)");
@@ -271,7 +272,7 @@ static void deleted(struct session *s, const struct cause *err, void *arg)
 	if (err != NULL)
 		rpc_call_fail(call, err);
 	else
-		rpc_call_reply(call, json_object());
+		rpc_call_reply(call, NULL);
 }
 
 static void m_session_delete(struct request *rq)

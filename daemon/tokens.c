@@ -35,7 +35,6 @@ void tokens_conn_close(struct rpc_conn *c, void *arg)
 
 	token_release_conn(&cd->tokens);
 	watch_conn_close(arg, cd);
-	json_decref(cd->watch_names);
 	free(cd);
 	rpc_conn_set_data(c, NULL);
 }
@@ -224,7 +223,7 @@ void tokens_release(struct request *rq)
 	log_debug("token %s released by uid %u pid %d", t->id, (unsigned)rpc_call_uid(rq->call),
 		 (int)rpc_call_pid(rq->call));
 	token_release(t, "released");
-	rpc_call_reply(rq->call, json_object());
+	rpc_call_reply(rq->call, NULL);
 }
 
 void tokens_revoked_hook(struct token *t, const char *reason, void *arg)

@@ -1,7 +1,8 @@
 /*
  * watch.c — session.watch and the event stream: a connection that watches
- * gets every session event it may see (its own sessions; root: all, or
- * one owner's), as session.event notifications.
+ * gets the events of what it asked for, as session.event notifications:
+ * sessions by name, one owner's sessions (root), or all it may see (its
+ * own; root: all).  Calls add up.
  */
 #include "daemon.h"
 
@@ -18,31 +19,44 @@ bool watch_listening(struct session *s, void *arg)
 	return d->watchers > 0;
 }
 
-void watch_conn_close(struct daemon *d, struct conn_data *cd)
+static bool watching(const struct conn_data *cd)
 {
-	if (cd->watch_all || cd->watch_names != NULL)
-		d->watchers--;
+	return cd->watch_all || cd->watch_owners != NULL || cd->watch_names != NULL;
 }
 
+void watch_conn_close(struct daemon *d, struct conn_data *cd)
+{
+	if (watching(cd))
+		d->watchers--;
+	json_decref(cd->watch_owners);
+	json_decref(cd->watch_names);
+}
+
+/* Each call adds to what the connection watches: a session, one owner's
+ * sessions (root), or every session it may see. */
 void watch_start(struct request *rq)
 {
 	struct conn_data *cd = rpc_conn_data(rpc_call_conn(rq->call));
+	json_t **list = NULL;
+	json_t *item = NULL;
 
-	if (!cd->watch_all && cd->watch_names == NULL)
+	if (!watching(cd))
 		rq->d->watchers++;
-
-	if (rq->s == NULL) {
-		if (rq->args->given & RPB(RP_OWNER_UID)) {
-			cd->watch_owner_set = true;
-			cd->watch_owner = rq->owner;
-		}
-		cd->watch_all = true;
+	if (rq->s != NULL) {
+		list = &cd->watch_names;
+		item = json_string(rq->s->key);
+	} else if (rq->args->given & RPB(RP_OWNER_UID)) {
+		list = &cd->watch_owners;
+		item = json_integer((json_int_t)rq->owner);
 	} else {
-		if (cd->watch_names == NULL)
-			cd->watch_names = json_array();
-		json_array_append_new(cd->watch_names, json_string(rq->s->key));
+		cd->watch_all = true;
 	}
-	rpc_call_reply(rq->call, json_object());
+	if (list != NULL) {
+		if (*list == NULL)
+			*list = json_array();
+		json_array_append_new(*list, item);
+	}
+	rpc_call_reply(rq->call, NULL);
 }
 
 struct broadcast {
@@ -55,8 +69,12 @@ static bool watches(struct conn_data *cd, struct session *s)
 	size_t i;
 	json_t *v;
 
-	if (cd->watch_all && (!cd->watch_owner_set || cd->watch_owner == s->owner))
+	if (cd->watch_all)
 		return true;
+	json_array_foreach(cd->watch_owners, i, v) {
+		if (json_integer_value(v) == (json_int_t)s->owner)
+			return true;
+	}
 	json_array_foreach(cd->watch_names, i, v) {
 		if (strcmp(json_string_value(v), s->key) == 0)
 			return true;

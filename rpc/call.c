@@ -56,9 +56,17 @@ static void batch_answer(struct rpc_batch *b, json_t *msg)
 		json_array_append_new(b->replies, msg);
 	if (--b->pending > 0)
 		return;
+	/* Too large as answers, then as errors (thousands of members): one
+	 * error for the whole batch, never silence. */
 	if (json_array_size(b->replies) > 0 &&
-	    rpc_conn_send(b->conn, json_incref(b->replies)) == -2)
-		rpc_conn_send(b->conn, batch_too_large(b->replies));
+	    rpc_conn_send(b->conn, json_incref(b->replies)) == -2 &&
+	    rpc_conn_send(b->conn, batch_too_large(b->replies)) == -2) {
+		char why[200];
+		snprintf(why, sizeof why, "internal error: the %zu answers of a batch exceed the "
+			 "frame limit even as errors; send fewer requests at a time",
+			 json_array_size(b->replies));
+		rpc_conn_send(b->conn, rpc_make_error(json_null(), RPC_ERR_INTERNAL, why));
+	}
 	json_decref(b->replies);
 	rpc_conn_unref(b->conn);
 	free(b);
@@ -108,6 +116,8 @@ static void call_free(struct rpc_call *call)
  * other reply is written straight into the connection's output. */
 void rpc_call_reply(struct rpc_call *call, json_t *result)
 {
+	static const struct jtext empty = { .buf = (char *)"{}", .size = 2, .used = 2 };
+
 	call_count(call, 0);
 	if (call->req.id == NULL) {
 		json_decref(result);
@@ -115,9 +125,7 @@ void rpc_call_reply(struct rpc_call *call, json_t *result)
 	} else if (call->batch != NULL) {
 		answer(call->conn, call->batch, rpc_make_result(call->req.id, result));
 	} else {
-		if (result == NULL)
-			result = json_object();
-		rpc_conn_send_result(call->conn, call->req.id, NULL, result);
+		rpc_conn_send_result(call->conn, call->req.id, result == NULL ? &empty : NULL, result);
 		json_decref(result);
 	}
 	call_free(call);

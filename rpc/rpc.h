@@ -269,7 +269,8 @@ struct rpc_conn *rpc_call_conn(struct rpc_call *call);
 uid_t rpc_call_uid(struct rpc_call *call);
 pid_t rpc_call_pid(struct rpc_call *call);
 bool rpc_call_lost(struct rpc_call *call);            /* its connection is gone */
-void rpc_call_reply(struct rpc_call *call, json_t *result);   /* steals result */
+/* Steals result; NULL is {} (written without a tree). */
+void rpc_call_reply(struct rpc_call *call, json_t *result);
 /* The same with the result as text (the caller keeps and frees it). */
 void rpc_call_reply_text(struct rpc_call *call, const struct jtext *result);
 void rpc_call_error(struct rpc_call *call, int code, const char *fmt, ...)

@@ -426,7 +426,8 @@ static void test_batch_waits_for_its_slowest_member(void **state)
 }
 
 /* Answers that do not fit one frame together: each member gets an error
- * saying so (with its id), and each fits when sent alone. */
+ * saying so (with its id), and each fits when sent alone; when even those
+ * errors do not fit, one error answers the batch. */
 static void test_batch_too_large_for_a_frame(void **state)
 {
 	struct world *w = world_new();
@@ -457,6 +458,18 @@ static void test_batch_too_large_for_a_frame(void **state)
 	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(json_array_get(a, 0),
 		"error"), "message")), "alone"));
 	json_decref(a);
+	/* So many answers that even their errors do not fit: one error for the
+	 * batch, with a null id (before, nothing came at all). */
+	enum { MANY = 9000 };
+	char *many = malloc(MANY * 64);
+	assert_non_null(many);
+	size_t at = 0;
+	for (int i = 0; i < MANY; i++)
+		at += (size_t)sprintf(many + at, "%c{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"daemon.info\"}",
+				      i == 0 ? '[' : ',', i);
+	strcpy(many + at, "]");
+	single(w, "even the errors too large", many, (struct expect){ "null", RPC_ERR_INTERNAL });
+	free(many);
 	/* Alone, each fits. */
 	json_t *r = ok(w, RPC_VM_CONSOLE, json_pack("{s:s, s:i}", "name", "c", "max_bytes", 262144));
 	assert_int_equal(json_string_length(json_object_get(r, "text")), 3 * 256 * 1024);

@@ -791,6 +791,60 @@ static void test_owner_acts_on_own(void **state)
 	world_free(w);
 }
 
+/* Notifications cl got about the sessions of uid, so far. */
+static size_t notes_of_uid(struct client *cl, uid_t uid)
+{
+	size_t i, n = 0;
+	json_t *m;
+
+	client_pump(cl);
+	json_array_foreach(cl->notes, i, m)
+		n += json_integer_value(json_object_get(json_object_get(m, "params"), "owner_uid")) ==
+		     (json_int_t)uid;
+	return n;
+}
+
+struct uid_wait {
+	struct client *cl;
+	uid_t uid;
+	size_t more_than;
+};
+
+static bool uid_note_came(struct harness *h, void *arg)
+{
+	struct uid_wait *uw = arg;
+
+	return notes_of_uid(uw->cl, uw->uid) > uw->more_than && core_quiescent(h->core);
+}
+
+/* Root's session.watch calls add up: one owner's, then another's, and
+ * both are heard (a later call used to replace an earlier one). */
+static void test_root_watches_add_up(void **state)
+{
+	struct world *w = world_new(STOPPED);
+
+	(void)state;
+	json_decref(result_of(w, &w->other, RPC_SESSION_CREATE, "{\"name\":\"o\",\"grace_s\":600}"));
+	char other[64];
+	snprintf(other, sizeof other, "{\"owner_uid\":%d}", OTHER_UID);
+	json_decref(result_of(w, &w->root, RPC_SESSION_WATCH, other));
+	json_decref(result_of(w, &w->root, RPC_SESSION_WATCH, "{\"owner_uid\":$OWNER}"));
+	static const struct { uid_t uid; const char *name; } each[] = {
+		{ OWNER_UID, "s" }, { OTHER_UID, "o" },
+	};
+	for (size_t i = 0; i < 2; i++) {
+		struct client *by = each[i].uid == OWNER_UID ? &w->owner : &w->other;
+		struct uid_wait uw = { &w->root, each[i].uid, notes_of_uid(&w->root, each[i].uid) };
+		char p[64];
+		snprintf(p, sizeof p, "{\"name\":\"%s\"}", each[i].name);
+		json_decref(result_of(w, by, RPC_SESSION_START, p));
+		if (!harness_wait(w->h, 30, uid_note_came, &uw))
+			fail_msg("root watched uid %u's sessions and heard nothing of them",
+				 (unsigned)each[i].uid);
+	}
+	world_free(w);
+}
+
 /* owner_uid (request_owner): an integer uid in [0, 2^31); anything else
  * is invalid for every caller; a non-root caller may name only itself;
  * root acts for itself unless it names another owner. */
@@ -845,6 +899,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_owner_acts_on_own, teardown),
 		cmocka_unit_test_teardown(test_other_uid_denied, teardown),
 		cmocka_unit_test_teardown(test_root_acts_for_owner, teardown),
+		cmocka_unit_test_teardown(test_root_watches_add_up, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

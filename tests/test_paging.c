@@ -285,6 +285,8 @@ static void test_list_state_filter(void **state)
 	/* Bad filters, limits and cursors are invalid params. */
 	assert_int_equal(err_code(w, &w->owner, RPC_SESSION_LIST, json_pack("{s:s}", "state", "up")),
 			 RPC_ERR_INVALID_PARAMS);
+	assert_int_equal(err_code(w, &w->owner, RPC_SESSION_LIST, json_pack("{s:s}", "state", "new")),
+			 RPC_ERR_INVALID_PARAMS);
 	assert_int_equal(err_code(w, &w->owner, RPC_SESSION_LIST, json_pack("{s:i}", "limit", 0)),
 			 RPC_ERR_INVALID_PARAMS);
 	assert_int_equal(err_code(w, &w->owner, RPC_SESSION_LIST,
