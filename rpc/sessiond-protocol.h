@@ -8,8 +8,8 @@
  *
  * Bump SESSIOND_PROTOCOL_VERSION if any name, code or documented field
  * below changes meaning.  Adding an optional parameter or a result field
- * is compatible and does not bump it.  sessionctl(1) and sessiond(8)
- * document every method.
+ * is compatible and does not bump it.  sessiond-protocol(7) documents
+ * every method.
  */
 #ifndef SESSIOND_PROTOCOL_H
 #define SESSIOND_PROTOCOL_H
