@@ -349,6 +349,30 @@ static void test_text_as_encoder(void **state)
 	assert_int_equal(t.used, strlen("{\"s\":null}"));
 	assert_memory_equal(t.buf, "{\"s\":null}", t.used);
 	jtext_free(&t);
+	/* Keys longer than the quick copy's room: whole in a growing text, and
+	 * counted, not written, past a fixed buffer's end. */
+	char key[601], want[700], fixed[64 + 16];
+	memset(key, 'k', sizeof key - 1);
+	key[sizeof key - 1] = '\0';
+	snprintf(want, sizeof want, "{\"a\":1,\"%s\":2}", key);
+	jtext_init(&t);
+	jtext_open(&t, NULL);
+	jtext_int(&t, "a", 1);
+	jtext_int(&t, key, 2);
+	jtext_close(&t);
+	assert_int_equal(t.used, strlen(want));
+	assert_memory_equal(t.buf, want, t.used);
+	jtext_free(&t);
+	memset(fixed, '#', sizeof fixed);
+	jtext_fixed(&t, fixed, 64);
+	jtext_open(&t, NULL);
+	jtext_int(&t, "a", 1);
+	jtext_int(&t, key, 2);
+	jtext_close(&t);
+	assert_int_equal(t.used, strlen(want));
+	assert_memory_equal(fixed, want, 7);
+	for (size_t i = 64; i < sizeof fixed; i++)
+		assert_int_equal(fixed[i], '#');
 	const char *bad[][2] = { { "k", "\xc0\x80" }, { "\xff", "v" } };
 	for (size_t i = 0; i < 2; i++) {
 		jtext_init(&t);
