@@ -55,7 +55,7 @@ static inline bool room(struct jtext *o, size_t n)
 
 static inline void put(struct jtext *o, const char *s, size_t n)
 {
-	if (room(o, n))
+	if (n > 0 && room(o, n))            /* (no memcpy to a text not yet allocated) */
 		memcpy(o->buf + o->used, s, n);
 	o->used += n;
 }
@@ -300,7 +300,8 @@ static void member(struct jtext *t, const char *key)
 			return;
 		}
 	}
-	put(t, ",", comma);
+	if (comma)
+		put_char(t, ',');
 	if (key != NULL) {
 		if (put_string(t, key, strlen(key)) < 0)
 			t->bad = true;
