@@ -165,9 +165,6 @@ static int refused_or_lost(struct sdc *c, int write_errno, struct sdc_error *err
 	return fail(err, SDC_ERR_IO, "lost the connection to sessiond: %s", strerror(write_errno));
 }
 
-/* A request's "params" member, written by the caller's writer. */
-typedef void params_fn(struct jtext *t, const void *arg);
-
 /* params from a tree (NULL: none, which is {}). */
 static void tree_params(struct jtext *t, const void *arg)
 {
@@ -179,49 +176,27 @@ static void tree_params(struct jtext *t, const void *arg)
 	}
 }
 
-/* The request, as rpc_encode(rpc_make_request()) would write it, with its
- * newline. */
-static void request_text(struct jtext *t, long id, const char *method, params_fn *params,
-			 const void *arg)
-{
-	jtext_open(t, NULL);
-	jtext_string(t, "jsonrpc", "2.0");
-	jtext_int(t, "id", id);
-	jtext_string(t, "method", method);
-	params(t, arg);
-	jtext_close(t);
-	jtext_raw(t, "\n", 1);
-}
-
-/* Writes a request without a tree: into 4 KiB on the stack, or when it
- * needs more, into a text that grows up to the frame limit.  Its id. */
-static long send_request(struct sdc *c, const char *method, params_fn *params, const void *arg,
-			 struct sdc_error *err)
+/* Writes a request without a tree (into 4 KiB on the stack when it fits).
+ * Its id. */
+static long send_request(struct sdc *c, const char *method, rpc_params_fn *params,
+			 const void *arg, struct sdc_error *err)
 {
 	long id = ++c->next_id;
 	char stack[4096];
-	struct jtext t;
-	bool grown = false;
+	size_t len;
+	char *buf = rpc_encode_request(id, method, params, arg, stack, sizeof stack, &len);
 
-	jtext_fixed(&t, stack, sizeof stack);
-	request_text(&t, id, method, params, arg);
-	if (!t.bad && t.used > sizeof stack) {
-		jtext_init(&t);
-		grown = true;
-		request_text(&t, id, method, params, arg);
-	}
-	int rc = -1;
-	if (t.bad && grown && !t.grow)      /* (grow failed) */
-		fail(err, SDC_ERR_IO, "out of memory");
-	else if (t.bad)
-		fail(err, SDC_ERR_PROTOCOL, "a request parameter is not valid UTF-8");
-	else if (t.used - 1 > RPC_MAX_FRAME)
-		fail(err, SDC_ERR_PROTOCOL, "request too large");
-	else if ((rc = write_all(c->fd, t.buf, t.used)) < 0)
-		rc = refused_or_lost(c, errno, err);
-	if (grown)
-		jtext_free(&t);
-	return rc < 0 ? -1 : id;
+	if (buf == NULL)
+		return errno == ENOMEM ? fail(err, SDC_ERR_IO, "out of memory") :
+		       errno == EILSEQ ? fail(err, SDC_ERR_PROTOCOL,
+					      "a request parameter is not valid UTF-8") :
+					 fail(err, SDC_ERR_PROTOCOL, "request too large");
+	int rc = write_all(c->fd, buf, len), write_errno = errno;
+	if (buf != stack)
+		free(buf);
+	if (rc < 0)
+		return refused_or_lost(c, write_errno, err);
+	return id;
 }
 
 long sdc_send(struct sdc *c, const char *method, json_t *params, struct sdc_error *err)

@@ -210,6 +210,42 @@ char *rpc_encode(json_t *msg, size_t *len)
 	return rpc_encode_into(msg, NULL, 0, len);
 }
 
+struct request {
+	long id;
+	const char *method;
+	rpc_params_fn *params;
+	const void *arg;
+	bool *bad;                          /* out: a string was not UTF-8 */
+};
+
+static size_t fill_request(const void *arg, char *buf, size_t size)
+{
+	const struct request *r = arg;
+	struct jtext o;
+
+	jtext_fixed(&o, buf, size);
+	jtext_open(&o, NULL);
+	jtext_string(&o, "jsonrpc", "2.0");
+	jtext_int(&o, "id", r->id);
+	jtext_string(&o, "method", r->method);
+	r->params(&o, r->arg);
+	jtext_close(&o);
+	*r->bad = o.bad;
+	return o.bad ? 0 : o.used;
+}
+
+char *rpc_encode_request(long id, const char *method, rpc_params_fn *params, const void *arg,
+			 char *buf, size_t size, size_t *len)
+{
+	bool bad = false;
+	struct request r = { id, method, params, arg, &bad };
+	char *out = framed(fill_request, &r, buf, size, len);
+
+	if (out == NULL && bad)
+		errno = EILSEQ;
+	return out;
+}
+
 struct result {
 	json_t *id;
 	const struct jtext *text;           /* the result as text, or */

@@ -80,6 +80,15 @@ char *rpc_encode(json_t *msg, size_t *len);
  * with errno EMSGSIZE (too large, or not encodable) or ENOMEM. */
 char *rpc_encode_into(json_t *msg, char *buf, size_t size, size_t *len);
 
+/* A request's "params" member (key included), written by its caller. */
+typedef void rpc_params_fn(struct jtext *t, const void *arg);
+/* {"jsonrpc":"2.0","id":ID,"method":METHOD,"params":...} plus "\n", as
+ * rpc_encode_into writes rpc_make_request's message, params written by
+ * params(t, arg): in buf when it fits, else in an allocation the caller
+ * frees; NULL with errno EMSGSIZE (too large), EILSEQ (a string not
+ * UTF-8) or ENOMEM. */
+char *rpc_encode_request(long id, const char *method, rpc_params_fn *params, const void *arg,
+			 char *buf, size_t size, size_t *len);
 /* {"jsonrpc":"2.0","id":ID,"result":TEXT} plus "\n", as rpc_encode_into
  * writes rpc_make_result(id, the value of text): in buf when it fits, else
  * in an allocation the caller frees; NULL with errno EMSGSIZE or ENOMEM. */

@@ -615,6 +615,7 @@ static void test_large_requests(void **state)
 	}
 	assert_int_equal(sdc_token_acquire(*state, "dev", "caf\xc3", 0, false, token, NULL, &e), -1);
 	assert_int_equal(e.code, SDC_ERR_PROTOCOL);
+	assert_string_equal(e.message, "a request parameter is not valid UTF-8");
 	/* Nothing of the refused ones went out: the next call is the one request. */
 	assert_int_equal(sdc_token_release(*state, TOKEN, &e), 0);
 	json_t *req = take_request();
