@@ -626,6 +626,35 @@ static void test_caps_hw_virt(void **state)
 	assert_false(domxml_caps_hw_virt("not xml"));
 }
 
+/* A pool's target path: the <path> of its first <target>, text and
+ * comments between elements skipped; none without either. */
+static void test_pool_target_path(void **state)
+{
+	static const struct {
+		const char *xml, *want;         /* want NULL: none */
+	} cases[] = {
+		{ "<pool type='dir'><name>p</name><target><path>/var/p</path></target></pool>", "/var/p" },
+		{ "<pool>\n  <!-- c -->\n  <source/>\n  <target>\n    <perms/>\n    "
+		  "<path>/a&amp;b</path>\n  </target>\n</pool>", "/a&b" },
+		{ "<pool><target><path>/first</path></target><target><path>/second</path></target></pool>",
+		  "/first" },
+		{ "<pool><target><perms/></target><target><path>/second</path></target></pool>", NULL },
+		{ "<pool><source><path>/src</path></source></pool>", NULL },
+		{ "<pool><target><path></path></target></pool>", "" },
+		{ "not xml", NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *got = domxml_pool_target_path(cases[i].xml);
+		if (cases[i].want == NULL)
+			assert_null(got);
+		else
+			assert_string_equal(got, cases[i].want);
+		free(got);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -634,6 +663,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_values_round_trip),
 		cmocka_unit_test(test_quick_cpu_probe),
 		cmocka_unit_test(test_caps_hw_virt),
+		cmocka_unit_test(test_pool_target_path),
 	};
 
 	xmlInitParser();

@@ -33,6 +33,15 @@ static void prop(xmlNodePtr n, const char *name, const char *value)
 	xmlNewProp(n, X(name), X(value));
 }
 
+/* The first element called name among n and its next siblings. */
+static xmlNodePtr sibling_named(xmlNodePtr n, const char *name)
+{
+	for (; n != NULL; n = n->next)
+		if (n->type == XML_ELEMENT_NODE && xmlStrEqual(n->name, X(name)))
+			return n;
+	return NULL;
+}
+
 static char *serialize(xmlDocPtr doc, struct cause *c)
 {
 	xmlChar *buf = NULL;
@@ -259,19 +268,14 @@ char *domxml_pool_target_path(const char *xml)
 	xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "pool.xml", NULL,
 				      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	xmlNodePtr root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
+	xmlNodePtr target = sibling_named(root != NULL ? root->children : NULL, "target");
+	xmlNodePtr n = target != NULL ? sibling_named(target->children, "path") : NULL;
 	char *path = NULL;
 
-	for (xmlNodePtr t = root != NULL ? root->children : NULL; t != NULL; t = t->next) {
-		if (t->type != XML_ELEMENT_NODE || !xmlStrEqual(t->name, BAD_CAST "target"))
-			continue;
-		for (xmlNodePtr n = t->children; n != NULL && path == NULL; n = n->next) {
-			if (n->type != XML_ELEMENT_NODE || !xmlStrEqual(n->name, BAD_CAST "path"))
-				continue;
-			xmlChar *text = xmlNodeGetContent(n);
-			path = xstrdup(text != NULL ? (const char *)text : "");
-			xmlFree(text);
-		}
-		break;
+	if (n != NULL) {
+		xmlChar *text = xmlNodeGetContent(n);
+		path = xstrdup(text != NULL ? (const char *)text : "");
+		xmlFree(text);
 	}
 	xmlFreeDoc(doc);
 	return path;
@@ -328,9 +332,8 @@ bool domxml_caps_hw_virt(const char *xml)
 	xmlNodePtr cpu = host != NULL ? find(host->children, "cpu") : NULL;
 	bool found = false;
 
-	for (xmlNodePtr n = cpu != NULL ? cpu->children : NULL; n != NULL && !found; n = n->next) {
-		if (n->type != XML_ELEMENT_NODE || !xmlStrEqual(n->name, BAD_CAST "feature"))
-			continue;
+	for (xmlNodePtr n = sibling_named(cpu != NULL ? cpu->children : NULL, "feature");
+	     n != NULL && !found; n = sibling_named(n->next, "feature")) {
 		char *name = attr(n, "name");
 		found = name != NULL && (strcmp(name, "vmx") == 0 || strcmp(name, "svm") == 0);
 		free(name);
